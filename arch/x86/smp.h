@@ -1,0 +1,39 @@
+/* Bringing up the application processors and running functions on them. */
+#ifndef RACEBED_SMP_H
+#define RACEBED_SMP_H
+
+#include "arch/x86/acpi.h"
+#include "kernel/cpumask.h"
+#include "kernel/percpu.h"
+
+struct smp_report {
+	u32 firmware_enabled; /* CPUs the firmware lists as enabled */
+	u32 attempted;        /* APs we sent INIT-SIPI-SIPI to */
+	u32 online;           /* CPUs online, BSP included */
+	u32 not_started;      /* APs that never checked in */
+	u32 unaddressable;    /* APIC IDs the APIC mode cannot reach */
+	u32 limited;          /* left out by cpus= or nosmp */
+};
+extern struct smp_report smp_report;
+
+/* BSP: allocates the stacks and IDT of c and loads its GDT, TSS, IDT and GS base. */
+bool cpu_setup(struct cpu *c);
+void cpu_load_tables(struct cpu *c);
+/*
+ * Starts every firmware-listed CPU other than the BSP, up to max_cpus in all (0 = no limit),
+ * with INIT-SIPI-SIPI through a trampoline at trampoline_pa (a free page below 1 MiB).
+ * Never waits unboundedly; reports each AP that did not start.
+ */
+void smp_boot(const struct fw_info *fw, u32 max_cpus, u64 trampoline_pa);
+/* Runs fn(arg) on each CPU in mask (in thread context, interrupts enabled); the calling CPU
+ * runs its share itself. With wait, returns when all of them have returned. */
+void smp_call(const struct cpumask *mask, cpu_fn_t fn, void *arg, bool wait);
+void smp_call_one(u32 cpu, cpu_fn_t fn, void *arg, bool wait);
+/* Waits until every CPU in mask has finished its last smp_call function. */
+void smp_wait(const struct cpumask *mask);
+/* Mask of all online CPUs. */
+void cpumask_online(struct cpumask *m);
+/* Sends an IPI to a CPU by logical index. */
+bool ipi_send_cpu(u32 cpu, u32 icr_low);
+
+#endif

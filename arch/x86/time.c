@@ -1,0 +1,186 @@
+/* TSC / LAPIC timer calibration against CPUID, the ACPI PM timer, the HPET or PIT channel 2. */
+#include "arch/x86/time.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "kernel/console.h"
+#include "kernel/printf.h"
+
+#define PM_TIMER_HZ 3579545u
+#define PIT_HZ 1193182u
+#define CALIB_US 25000u
+/* A reference clock that does not move for this many polls is declared dead. */
+#define DEAD_POLLS 20000000u
+
+struct time_info timeinfo;
+
+/* One calibration window: the reference advanced `ref_ticks` at `ref_hz`. */
+struct window { u64 tsc0, tsc1; u32 apic0, apic1; };
+
+static void window_start(struct window *w)
+{
+	w->apic0 = apic_read(APIC_TIMER_CUR);
+	w->tsc0 = rdtsc_ordered();
+}
+static void window_end(struct window *w)
+{
+	w->tsc1 = rdtsc_ordered();
+	w->apic1 = apic_read(APIC_TIMER_CUR);
+}
+
+static bool calibrate_pm(const struct fw_info *fw, struct window *w)
+{
+	u32 mask = fw->pm_timer_32bit ? 0xffffffffu : 0xffffffu;
+	u32 want = (u32)((u64)PM_TIMER_HZ * CALIB_US / 1000000u);
+	u32 start = inl((u16)fw->pm_timer_port) & mask, now = start, polls = 0;
+	/* align to a tick edge */
+	while ((now = inl((u16)fw->pm_timer_port) & mask) == start)
+		if (++polls > DEAD_POLLS)
+			return false;
+	start = now;
+	window_start(w);
+	for (polls = 0;; polls++) {
+		u32 t = inl((u16)fw->pm_timer_port) & mask;
+		if (((t - start) & mask) >= want)
+			break;
+		if (t == now && polls > DEAD_POLLS)
+			return false;
+		if (t != now)
+			polls = 0;
+		now = t;
+	}
+	window_end(w);
+	return true;
+}
+
+static bool calibrate_hpet(const struct fw_info *fw, struct window *w, u64 *ref_fs)
+{
+	volatile u64 *h = (volatile u64 *)fw->hpet_addr;
+	u64 period_fs = h[0] >> 32; /* capabilities: counter period in femtoseconds */
+	if (period_fs == 0 || period_fs > 100000000ull)
+		return false;
+	h[2] |= 1; /* general configuration: enable the main counter */
+	u64 want = (u64)CALIB_US * 1000000000ull / period_fs;
+	u64 start = h[30], polls = 0; /* main counter at 0xf0 */
+	while (h[30] == start)
+		if (++polls > DEAD_POLLS)
+			return false;
+	start = h[30];
+	window_start(w);
+	while (h[30] - start < want)
+		;
+	window_end(w);
+	*ref_fs = period_fs;
+	return true;
+}
+
+static bool calibrate_pit(struct window *w)
+{
+	u32 count = (u32)((u64)PIT_HZ * CALIB_US / 1000000u);
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+	outb(0x43, 0xb0);                      /* channel 2, lo/hi, mode 0 */
+	outb(0x42, count & 0xff);
+	outb(0x42, count >> 8);
+	window_start(w);
+	for (u32 polls = 0; !(inb(0x61) & 0x20); polls++)
+		if (polls > DEAD_POLLS)
+			return false;
+	window_end(w);
+	return true;
+}
+
+static bool from_cpuid(void)
+{
+	u32 max = cpuid(0, 0).eax;
+	if (max >= 0x15) {
+		struct cpuid_regs r = cpuid(0x15, 0);
+		if (r.eax && r.ebx && r.ecx) {
+			timeinfo.tsc_hz = (u64)r.ecx * r.ebx / r.eax;
+			timeinfo.tsc_source = "cpuid15";
+			return true;
+		}
+	}
+	if (max >= 0x16) {
+		struct cpuid_regs r = cpuid(0x16, 0);
+		if (r.eax & 0xffff) {
+			timeinfo.tsc_hz = (u64)(r.eax & 0xffff) * 1000000u;
+			timeinfo.tsc_source = "cpuid16";
+			return true;
+		}
+	}
+	return false;
+}
+
+void time_init(const struct fw_info *fw)
+{
+	struct window w = { 0 };
+	u64 ref_ns = 0, hpet_fs = 0;
+	const char *src = NULL;
+
+	apic_write(APIC_TIMER_DIV, 0xb); /* divide by 1 */
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | APIC_TIMER_ONESHOT);
+	apic_write(APIC_TIMER_INIT, 0xffffffffu);
+
+	if (fw->have_pm_timer && fw->pm_timer_port) {
+		if (calibrate_pm(fw, &w))
+			src = "pmtimer";
+		else
+			ksnprintf(timeinfo.problem, sizeof(timeinfo.problem), "ACPI PM timer never ticked");
+	}
+	if (!src && fw->have_hpet && calibrate_hpet(fw, &w, &hpet_fs))
+		src = "hpet";
+	if (!src) {
+		if (calibrate_pit(&w))
+			src = "pit";
+		else
+			ksnprintf(timeinfo.problem, sizeof(timeinfo.problem),
+				  "no reference clock ticked (PM timer, HPET, PIT)");
+	}
+	apic_write(APIC_TIMER_INIT, 0);
+
+	ref_ns = CALIB_US * 1000ull;
+	if (src && hpet_fs) /* the HPET window is a whole number of its ticks */
+		ref_ns = (CALIB_US * 1000000000ull / hpet_fs) * hpet_fs / 1000000u;
+	timeinfo.calib_us = CALIB_US;
+	if (src) {
+		timeinfo.apic_hz = (u64)(w.apic0 - w.apic1) * 1000000000ull / ref_ns;
+		if (!from_cpuid()) {
+			timeinfo.tsc_hz = (w.tsc1 - w.tsc0) * 1000000000ull / ref_ns;
+			timeinfo.tsc_source = src;
+		}
+	} else if (!from_cpuid()) {
+		timeinfo.tsc_hz = 2000000000ull; /* said loudly by the boot experiment */
+		timeinfo.tsc_source = "guess";
+	}
+}
+
+void udelay(u64 us)
+{
+	u64 end = rdtsc() + ns_to_tsc(us * 1000);
+	while ((s64)(rdtsc() - end) < 0)
+		cpu_relax();
+}
+
+/* Picks the smallest divider that fits ticks into the 32-bit count. */
+static void apic_timer_program(u32 vector, u64 ticks, u32 mode)
+{
+	static const u8 div_code[8] = { 0xb, 0x0, 0x1, 0x2, 0x3, 0x8, 0x9, 0xa };
+	u32 shift = 0;
+	while (shift < 7 && (ticks >> shift) > 0xffffffffu)
+		shift++;
+	u64 count = ticks >> shift;
+	if (count == 0)
+		count = 1;
+	if (count > 0xffffffffu)
+		count = 0xffffffffu;
+	apic_write(APIC_TIMER_DIV, div_code[shift]);
+	apic_write(APIC_LVT_TIMER, vector | mode);
+	apic_write(APIC_TIMER_INIT, (u32)count);
+}
+
+void apic_timer_oneshot(u32 vector, u64 ticks) { apic_timer_program(vector, ticks, APIC_TIMER_ONESHOT); }
+void apic_timer_periodic(u32 vector, u64 ticks) { apic_timer_program(vector, ticks, APIC_TIMER_PERIODIC); }
+void apic_timer_stop(void)
+{
+	apic_write(APIC_TIMER_INIT, 0);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
+}

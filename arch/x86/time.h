@@ -1,0 +1,33 @@
+/* TSC and LAPIC timer frequencies, calibrated once at boot, and delays built on the TSC. */
+#ifndef RACEBED_TIME_H
+#define RACEBED_TIME_H
+
+#include "arch/x86/acpi.h"
+
+struct time_info {
+	u64 tsc_hz;
+	const char *tsc_source;  /* "cpuid15", "cpuid16", "pmtimer", "hpet", "pit", "guess" */
+	u64 apic_hz;             /* LAPIC timer input clock with divide-by-1; 0 when unknown */
+	u32 calib_us;            /* length of the calibration window */
+	char problem[120];       /* non-empty when a reference clock misbehaved */
+};
+extern struct time_info timeinfo;
+
+/* BSP, once, after the APIC and the HPET page are reachable. Never hangs. */
+void time_init(const struct fw_info *fw);
+/* a * b / c with a 128-bit intermediate (mul + div; the quotient must fit 64 bits). */
+static inline u64 muldiv64(u64 a, u64 b, u64 c)
+{
+	u64 q, r;
+	__asm__("mulq %3\n\tdivq %4" : "=a"(q), "=&d"(r) : "a"(a), "rm"(b), "rm"(c) : "cc");
+	return q;
+}
+static inline u64 tsc_to_ns(u64 cycles) { return muldiv64(cycles, 1000000000u, timeinfo.tsc_hz); }
+static inline u64 ns_to_tsc(u64 ns) { return muldiv64(ns, timeinfo.tsc_hz, 1000000000u); }
+void udelay(u64 us);
+/* Programs this CPU's LAPIC timer. count is in divide-by-1 ticks for one-shot/periodic. */
+void apic_timer_oneshot(u32 vector, u64 ticks);
+void apic_timer_periodic(u32 vector, u64 ticks);
+void apic_timer_stop(void);
+
+#endif

@@ -1,0 +1,35 @@
+/* Kernel command line: key=value words separated by spaces. */
+#ifndef RACEBED_CMDLINE_H
+#define RACEBED_CMDLINE_H
+
+#include "types.h"
+
+enum apic_pref { APIC_AUTO, APIC_FORCE_XAPIC, APIC_FORCE_X2APIC };
+enum console_mode { CONSOLE_BOTH, CONSOLE_SERIAL, CONSOLE_FB };
+enum exit_mode { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT };
+
+struct cmdline {
+	char tests[256]; /* comma-separated globs; "" = all */
+	char skip[256];  /* comma-separated globs; "" = none */
+	u64 iterations;  /* 0 = each experiment's default */
+	u64 seed;        /* default 1 */
+	u32 timeout_s;   /* per-experiment watchdog; 0 = each experiment's default */
+	u32 cpus;        /* 0 = all; else bring up at most this many (BSP included) */
+	enum apic_pref apic;
+	enum console_mode console;
+	enum exit_mode exit;
+	bool nosmp;
+	bool list;
+	bool bench;      /* run the benchmark experiments instead of the tests */
+};
+
+/*
+ * Parses s into out (defaults first). On a bad word (unknown key, missing or malformed
+ * value, number out of range, value too long) writes a one-line message naming the word into
+ * err and returns -1; returns 0 on success. Numbers are decimal or 0x-hex, u64 range checked.
+ * Keys: tests= skip= iterations= seed= timeout= cpus= apic=auto|xapic|x2apic nosmp
+ *       console=serial|fb|both list bench exit=qemu|halt|reboot
+ */
+int cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen);
+
+#endif

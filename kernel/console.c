@@ -1,0 +1,85 @@
+/* Line-atomic console over COM1 and the framebuffer, re-entrant for NMIs on the same CPU. */
+#include "kernel/console.h"
+#include "kernel/fbcon.h"
+#include "kernel/percpu.h"
+#include "kernel/printf.h"
+#include "kernel/spinlock.h"
+#include "kernel/uart.h"
+
+#define NO_OWNER 0xffffffffu
+
+static struct spinlock lock;
+static volatile u32 owner = NO_OWNER;
+static volatile bool broken;
+static bool use_serial = true, use_fb = true, have_fb;
+static bool gs_ready;
+
+static u32 cpu_id_or_boot(void)
+{
+	return gs_ready ? this_cpu_index() : 0;
+}
+
+void console_init(void)
+{
+	uart_init();
+}
+
+void console_mark_percpu_ready(void) { gs_ready = true; }
+
+void console_attach_fb(const struct fb_info *fb)
+{
+	have_fb = fbcon_init(fb);
+}
+
+bool console_has_fb(void) { return have_fb; }
+
+void console_set_mode(enum console_mode m)
+{
+	use_serial = m != CONSOLE_FB;
+	use_fb = m != CONSOLE_SERIAL;
+}
+
+void console_break_lock(void) { broken = true; }
+
+static void emit(const char *s, size_t n)
+{
+	if (use_serial || !have_fb)
+		uart_write(s, n);
+	if (use_fb && have_fb)
+		fbcon_write(s, n);
+}
+
+void kvprintf(const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+	size_t len = n < 0 ? 0 : MIN((size_t)n, sizeof(buf) - 1);
+	u32 me = cpu_id_or_boot();
+	u64 flags = irq_save();
+	/* an NMI that interrupts this CPU's own print must not wait for itself */
+	bool nested = owner == me;
+	bool locked = false;
+	if (!nested && !broken) {
+		for (u64 spins = 0; !(locked = spin_trylock(&lock)); spins++) {
+			cpu_relax();
+			if (broken || spins > (1ull << 28))
+				break;
+		}
+		if (locked)
+			owner = me;
+	}
+	emit(buf, len);
+	if (locked) {
+		owner = NO_OWNER;
+		spin_unlock(&lock);
+	}
+	irq_restore(flags);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,42 @@
+/* Fixed-size CPU bitmaps indexed by logical CPU number. */
+#ifndef RACEBED_CPUMASK_H
+#define RACEBED_CPUMASK_H
+
+#include "kernel/types.h"
+
+#define CPUMASK_WORDS (MAX_CPUS / 64)
+
+struct cpumask { u64 bits[CPUMASK_WORDS]; };
+
+static inline void cpumask_clear(struct cpumask *m)
+{
+	for (u32 i = 0; i < CPUMASK_WORDS; i++)
+		m->bits[i] = 0;
+}
+static inline void cpumask_set(struct cpumask *m, u32 cpu)
+{
+	__atomic_or_fetch(&m->bits[cpu / 64], 1ull << (cpu % 64), __ATOMIC_SEQ_CST);
+}
+static inline void cpumask_unset(struct cpumask *m, u32 cpu)
+{
+	__atomic_and_fetch(&m->bits[cpu / 64], ~(1ull << (cpu % 64)), __ATOMIC_SEQ_CST);
+}
+static inline bool cpumask_test(const struct cpumask *m, u32 cpu)
+{
+	return (__atomic_load_n(&m->bits[cpu / 64], __ATOMIC_ACQUIRE) >> (cpu % 64)) & 1;
+}
+static inline u32 cpumask_weight(const struct cpumask *m)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < CPUMASK_WORDS; i++)
+		n += (u32)__builtin_popcountll(m->bits[i]);
+	return n;
+}
+static inline bool cpumask_empty(const struct cpumask *m) { return cpumask_weight(m) == 0; }
+
+/* Iterate over the set bits below limit. */
+#define for_each_cpu_in(cpu, mask, limit)                                                    \
+	for (u32 cpu = 0; cpu < (limit); cpu++)                                              \
+		if (cpumask_test((mask), cpu))
+
+#endif

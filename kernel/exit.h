@@ -1,0 +1,13 @@
+/* Ending the run: isa-debug-exit under QEMU, else halt or reboot (exit= on the command line). */
+#ifndef RACEBED_EXIT_H
+#define RACEBED_EXIT_H
+
+#include "kernel/cmdline.h"
+
+enum run_result { RUN_PASS = 0, RUN_FAIL = 1, RUN_CRASH = 2, RUN_BAD_CMDLINE = 3 };
+
+void exit_set_mode(enum exit_mode m);
+/* Stops the other CPUs, then exits QEMU with `code`, or halts / reboots on real hardware. */
+NORETURN void run_exit(enum run_result code);
+
+#endif

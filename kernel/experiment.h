@@ -1,0 +1,56 @@
+/* The experiment registry (a linker section) and what a running experiment may use. */
+#ifndef RACEBED_EXPERIMENT_H
+#define RACEBED_EXPERIMENT_H
+
+#include "kernel/types.h"
+
+enum exp_result { EXP_PASS, EXP_FAIL, EXP_SKIP };
+
+/* Features an experiment may need; the runner skips it, saying which, when one is missing. */
+#define FEAT_X2APIC (1u << 0)
+#define FEAT_MWAIT (1u << 1)
+#define FEAT_TSC_DEADLINE (1u << 2)
+
+struct exp_ctx {
+	u64 iterations;     /* from iterations= or the experiment's default */
+	u64 seed;
+	u64 start_tsc;
+	u64 budget_tsc;     /* soft time budget: experiments stop adding trials after it */
+	u32 ncpus;          /* online CPUs */
+	char reason[96];    /* SKIP reason or a one-line failure summary */
+};
+
+struct experiment {
+	const char *name;
+	const char *description;
+	u32 min_cpus;
+	u32 features;
+	u64 default_iterations;
+	u32 budget_ms;      /* soft budget; the watchdog allows timeout= (default 60 s) */
+	enum exp_result (*run)(struct exp_ctx *ctx);
+};
+
+#define EXPERIMENT(ident)                                                                    \
+	static const struct experiment ident                                                 \
+		__attribute__((used, section(".experiments"), aligned(8)))
+
+/* True once the soft time budget is used up. */
+bool exp_budget_spent(const struct exp_ctx *ctx);
+/* A `# key=value`-style diagnostic line (the '# ' and the newline are added). */
+void diag(const char *fmt, ...) PRINTF_FMT(1, 2);
+/* Records a failure reason (first one wins) and returns EXP_FAIL. */
+enum exp_result exp_fail(struct exp_ctx *ctx, const char *fmt, ...) PRINTF_FMT(2, 3);
+enum exp_result exp_skip(struct exp_ctx *ctx, const char *fmt, ...) PRINTF_FMT(2, 3);
+
+/* Deterministic per-CPU pseudo-random numbers (xorshift64*), seeded from seed= . */
+static inline u64 rng_next(u64 *state)
+{
+	u64 x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+#endif

@@ -1,0 +1,15 @@
+/* Text console on the boot loader's framebuffer (direct RGB at 16/24/32 bpp, or EGA text). */
+#ifndef RACEBED_FBCON_H
+#define RACEBED_FBCON_H
+
+#include "bootinfo.h"
+
+/* The framebuffer must already be mapped at fb->addr. Returns false when the format is unusable. */
+bool fbcon_init(const struct fb_info *fb);
+/* Draws n bytes ('\n' starts a new line; other control bytes are ignored). Caller serializes. */
+void fbcon_write(const char *s, size_t n);
+/* Columns and rows of the text grid (0 when not initialised). */
+u32 fbcon_cols(void);
+u32 fbcon_rows(void);
+
+#endif

@@ -1,0 +1,14 @@
+/* Shell-style name matching for tests= and skip=. */
+#ifndef RACEBED_GLOB_H
+#define RACEBED_GLOB_H
+
+#include "types.h"
+
+/* '*' any run, '?' one character, '[abc]' / '[a-z]' / '[!a]' a class; everything else literal. */
+bool glob_match(const char *pattern, const char *name);
+/* list is comma-separated patterns; true when any matches. An empty list matches nothing. */
+bool glob_list_match(const char *list, const char *name);
+/* true when the pattern has no wildcard characters (an exact name). */
+bool glob_is_literal(const char *pattern, size_t len);
+
+#endif

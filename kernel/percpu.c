@@ -1,0 +1,21 @@
+/* The per-CPU structures and GS-base installation. */
+#include "kernel/percpu.h"
+#include "arch/x86/cpu.h"
+
+struct cpu cpus[MAX_CPUS];
+u32 ncpus_possible;
+
+void percpu_install(struct cpu *c)
+{
+	c->self = c;
+	wrmsr(MSR_GS_BASE, (u64)c);
+	wrmsr(MSR_KERNEL_GS_BASE, 0);
+}
+
+u32 cpus_online(void)
+{
+	u32 n = 0;
+	for_each_online_cpu(i)
+		n++;
+	return n;
+}

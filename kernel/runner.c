@@ -1,0 +1,308 @@
+/* The experiment runner: selection by glob, KTAP output, time budgets and the hang watchdog. */
+#include "kernel/runner.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
+#include "arch/x86/trap.h"
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/experiment.h"
+#include "kernel/glob.h"
+#include "kernel/lib.h"
+#include "kernel/printf.h"
+
+#define DEFAULT_TIMEOUT_S 60
+#define WATCHDOG_PERIOD_MS 100
+
+extern const struct experiment __experiments_start[], __experiments_end[];
+
+static bool selected[256];
+static u32 nselected, npassed, nfailed, nskipped;
+static struct exp_ctx *current_ctx;
+
+/* watchdog state, read by the BSP's timer interrupt */
+static volatile u64 wd_deadline;
+static volatile u32 wd_number;
+static const struct experiment *volatile wd_exp;
+
+static u32 nexp(void) { return (u32)(__experiments_end - __experiments_start); }
+
+void diag(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	kprintf("# %s\n", buf);
+}
+
+static enum exp_result set_reason(struct exp_ctx *ctx, const char *fmt, va_list ap)
+{
+	if (ctx->reason[0] == 0)
+		kvsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
+	return EXP_FAIL;
+}
+
+enum exp_result exp_fail(struct exp_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_reason(ctx, fmt, ap);
+	va_end(ap);
+	return EXP_FAIL;
+}
+
+enum exp_result exp_skip(struct exp_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_reason(ctx, fmt, ap);
+	va_end(ap);
+	return EXP_SKIP;
+}
+
+bool exp_budget_spent(const struct exp_ctx *ctx)
+{
+	return rdtsc() - ctx->start_tsc > ctx->budget_tsc;
+}
+
+/* ---- boot problems, reported by the boot experiment ---- */
+static char problems[8][120];
+static u32 nproblems;
+
+void boot_problem(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (nproblems < ARRAY_SIZE(problems))
+		kvsnprintf(problems[nproblems], sizeof(problems[0]), fmt, ap);
+	nproblems++;
+	va_end(ap);
+	kprintf("# boot problem: %s\n", problems[MIN(nproblems, ARRAY_SIZE(problems)) - 1]);
+}
+u32 boot_problem_count(void) { return nproblems; }
+void boot_problems_print(void)
+{
+	for (u32 i = 0; i < MIN(nproblems, ARRAY_SIZE(problems)); i++)
+		diag("boot_problem=%s", problems[i]);
+}
+
+/* ---- selection ---- */
+static bool pattern_matches_some(const char *pat, size_t len)
+{
+	char one[64];
+	if (len >= sizeof(one))
+		return false;
+	memcpy(one, pat, len);
+	one[len] = 0;
+	for (u32 i = 0; i < nexp(); i++)
+		if (glob_match(one, __experiments_start[i].name))
+			return true;
+	return false;
+}
+
+/* Every pattern in a comma-separated list must match at least one experiment. */
+static void check_patterns(const char *key, const char *list)
+{
+	const char *p = list;
+	while (*p) {
+		const char *end = p;
+		while (*end && *end != ',')
+			end++;
+		if (end > p && !pattern_matches_some(p, (size_t)(end - p))) {
+			char msg[160];
+			ksnprintf(msg, sizeof(msg), "%s: no experiment matches '%.*s' (try 'list')",
+				  key, (int)(end - p), p);
+			runner_bad_cmdline(msg);
+		}
+		p = *end ? end + 1 : end;
+	}
+}
+
+NORETURN void runner_bad_cmdline(const char *msg)
+{
+	kprintf("1..1\n# cmdline: %s\nnot ok 1 cmdline\n# summary: 0 passed, 1 failed, 0 skipped\n", msg);
+	run_exit(RUN_BAD_CMDLINE);
+}
+
+NORETURN void runner_list(void)
+{
+	kprintf("1..0\n");
+	for (u32 i = 0; i < nexp(); i++) {
+		const struct experiment *e = &__experiments_start[i];
+		kprintf("# experiment %s: %s (min cpus %u, default iterations %lu)\n", e->name,
+			e->description, e->min_cpus, e->default_iterations);
+	}
+	kprintf("# summary: 0 passed, 0 failed, 0 skipped\n");
+	run_exit(RUN_PASS);
+}
+
+u32 runner_select(const struct cmdline *cl)
+{
+	check_patterns("tests", cl->tests);
+	check_patterns("skip", cl->skip);
+	nselected = 0;
+	for (u32 i = 0; i < nexp() && i < ARRAY_SIZE(selected); i++) {
+		const char *name = __experiments_start[i].name;
+		bool want = cl->tests[0] == 0 || glob_list_match(cl->tests, name);
+		selected[i] = want && !glob_list_match(cl->skip, name);
+		nselected += selected[i];
+	}
+	kprintf("1..%u\n", nselected);
+	return nselected;
+}
+
+/* ---- watchdog ---- */
+static void print_summary(void)
+{
+	kprintf("# summary: %u passed, %u failed, %u skipped\n", npassed, nfailed, nskipped);
+}
+
+/* Samples every other online CPU's RIP by NMI (bounded wait) and prints them. */
+static void report_stuck_cpus(struct trap_frame *f)
+{
+	diag("cpu 0 rip=0x%lx (interrupted by the watchdog)", f->rip);
+	for_each_online_cpu(i) {
+		if (i == this_cpu_index())
+			continue;
+		__atomic_store_n(&cpus[i].sample_request, 1, __ATOMIC_RELEASE);
+		ipi_send_cpu(i, ICR_NMI);
+	}
+	udelay(100000);
+	for_each_online_cpu(i) {
+		if (i == this_cpu_index())
+			continue;
+		if (READ_ONCE(cpus[i].sample_request))
+			diag("cpu %u rip=unknown (did not answer the NMI)", i);
+		else
+			diag("cpu %u rip=0x%lx rsp=0x%lx", i, cpus[i].sampled_rip, cpus[i].sampled_rsp);
+	}
+}
+
+static bool watchdog_tick(struct trap_frame *f)
+{
+	apic_eoi();
+	if (!wd_exp || (s64)(rdtsc() - wd_deadline) < 0)
+		return true;
+	const struct experiment *e = wd_exp;
+	wd_exp = NULL;
+	report_stuck_cpus(f);
+	kprintf("not ok %u %s # TIMEOUT after %lu s\n", wd_number, e->name,
+		tsc_to_ns(rdtsc() - current_ctx->start_tsc) / 1000000000u);
+	nfailed++;
+	/* the remaining experiments are reported as not run so the plan still adds up */
+	u32 num = 0;
+	for (u32 i = 0; i < nexp(); i++) {
+		if (!selected[i])
+			continue;
+		if (++num <= wd_number)
+			continue;
+		kprintf("ok %u %s # SKIP not run: an earlier experiment timed out\n", num,
+			__experiments_start[i].name);
+		nskipped++;
+	}
+	print_summary();
+	run_exit(RUN_FAIL);
+}
+
+static void watchdog_arm(const struct experiment *e, u32 number, u64 timeout_s)
+{
+	wd_deadline = rdtsc() + ns_to_tsc(timeout_s * 1000000000ull);
+	wd_number = number;
+	wd_exp = e;
+	watchdog_resume();
+}
+
+static void watchdog_disarm(void)
+{
+	wd_exp = NULL;
+	apic_timer_stop();
+}
+
+void watchdog_pause(void)
+{
+	apic_timer_stop();
+}
+
+void watchdog_resume(void)
+{
+	if (wd_exp && timeinfo.apic_hz)
+		apic_timer_periodic(VEC_WATCHDOG, timeinfo.apic_hz / (1000 / WATCHDOG_PERIOD_MS));
+}
+
+/* ---- running ---- */
+static const char *missing_feature(u32 f)
+{
+	if ((f & FEAT_X2APIC) && apic.mode != APIC_MODE_X2APIC)
+		return "needs x2APIC mode";
+	if ((f & FEAT_MWAIT) && !((cpuid(1, 0).ecx >> 3) & 1))
+		return "needs MONITOR/MWAIT";
+	if ((f & FEAT_TSC_DEADLINE) && !apic.has_tsc_deadline)
+		return "needs TSC-deadline timer";
+	return NULL;
+}
+
+static u64 unexpected_irqs(void)
+{
+	u64 n = 0;
+	for_each_online_cpu(i)
+		n += cpus[i].unexpected_irq_count;
+	return n;
+}
+
+static enum exp_result run_one(const struct experiment *e, u32 number, const struct cmdline *cl,
+			       struct exp_ctx *ctx)
+{
+	u32 online = cpus_online();
+	if (online < e->min_cpus)
+		return exp_skip(ctx, "needs %u cpus, %u online", e->min_cpus, online);
+	const char *why = missing_feature(e->features);
+	if (why)
+		return exp_skip(ctx, "%s", why);
+	ctx->iterations = cl->iterations ? cl->iterations : e->default_iterations;
+	ctx->seed = cl->seed;
+	ctx->ncpus = online;
+	ctx->budget_tsc = ns_to_tsc((u64)(e->budget_ms ? e->budget_ms : 5000) * 1000000ull);
+	u64 before = unexpected_irqs();
+	watchdog_arm(e, number, cl->timeout_s ? cl->timeout_s : DEFAULT_TIMEOUT_S);
+	irq_enable();
+	ctx->start_tsc = rdtsc();
+	enum exp_result r = e->run(ctx);
+	u64 took = rdtsc() - ctx->start_tsc;
+	watchdog_disarm();
+	diag("duration_ms=%lu", tsc_to_ns(took) / 1000000u);
+	if (r != EXP_SKIP && unexpected_irqs() != before)
+		r = exp_fail(ctx, "%lu unexpected interrupts", unexpected_irqs() - before);
+	return r;
+}
+
+NORETURN void runner_run(const struct cmdline *cl)
+{
+	trap_set_handler(VEC_WATCHDOG, watchdog_tick);
+	u32 number = 0;
+	for (u32 i = 0; i < nexp(); i++) {
+		if (!selected[i])
+			continue;
+		const struct experiment *e = &__experiments_start[i];
+		struct exp_ctx ctx;
+		memset(&ctx, 0, sizeof(ctx));
+		current_ctx = &ctx;
+		number++;
+		enum exp_result r = run_one(e, number, cl, &ctx);
+		if (r == EXP_SKIP) {
+			kprintf("ok %u %s # SKIP %s\n", number, e->name, ctx.reason);
+			nskipped++;
+		} else if (r == EXP_PASS) {
+			kprintf("ok %u %s\n", number, e->name);
+			npassed++;
+		} else {
+			kprintf("# %s: failed: %s\nnot ok %u %s\n", e->name,
+				ctx.reason[0] ? ctx.reason : "(no reason given)", number, e->name);
+			nfailed++;
+		}
+	}
+	print_summary();
+	run_exit(nfailed ? RUN_FAIL : RUN_PASS);
+}

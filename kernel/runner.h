@@ -1,0 +1,26 @@
+/* Selecting, running and reporting experiments in KTAP, each under the watchdog. */
+#ifndef RACEBED_RUNNER_H
+#define RACEBED_RUNNER_H
+
+#include "kernel/cmdline.h"
+
+/*
+ * Selects experiments from tests=/skip=. On an unknown name prints the KTAP verdict for a bad
+ * command line and exits; otherwise prints the plan and returns the number selected.
+ */
+u32 runner_select(const struct cmdline *cl);
+/* Runs the selected experiments, prints the summary and ends the run. */
+NORETURN void runner_run(const struct cmdline *cl);
+/* A command-line problem found before or after selection: KTAP verdict and exit code 3. */
+NORETURN void runner_bad_cmdline(const char *msg);
+/* Prints the experiment list (for `list`) and exits. */
+NORETURN void runner_list(void);
+/* An experiment that needs the boot CPU's LAPIC timer stops the watchdog's use of it meanwhile. */
+void watchdog_pause(void);
+void watchdog_resume(void);
+/* A boot problem that the `boot` experiment reports as a failure. */
+void boot_problem(const char *fmt, ...) PRINTF_FMT(1, 2);
+u32 boot_problem_count(void);
+void boot_problems_print(void);
+
+#endif

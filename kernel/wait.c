@@ -1,0 +1,54 @@
+/* Halting waits and barriers (see wait.h). */
+#include "kernel/wait.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
+#include "arch/x86/trap.h"
+
+void wake_cpu(u32 cpu)
+{
+	ipi_send_cpu(cpu, ICR_FIXED | VEC_CALL);
+}
+
+bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
+{
+	u64 end = rdtsc() + ns_to_tsc(timeout_ns);
+	bool bsp = this_cpu_index() == 0, ok = true;
+	u64 flags = irq_save();
+	if (!bsp && timeinfo.apic_hz)
+		apic_timer_oneshot(VEC_CALL, muldiv64(timeout_ns, timeinfo.apic_hz, 1000000000u) + 1);
+	for (;;) {
+		irq_disable();
+		if (READ_ONCE(*p) == want)
+			break;
+		if ((s64)(rdtsc() - end) > 0) {
+			ok = READ_ONCE(*p) == want;
+			break;
+		}
+		safe_halt();
+	}
+	if (!bsp)
+		apic_timer_stop();
+	irq_restore(flags);
+	return ok;
+}
+
+void cpu_barrier_wait_halt(struct cpu_barrier *b)
+{
+	u32 gen = READ_ONCE(b->generation);
+	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->count) {
+		WRITE_ONCE(b->arrived, 0);
+		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+		if (b->count > 1)
+			apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_CALL);
+		return;
+	}
+	u64 flags = irq_save();
+	for (;;) {
+		irq_disable();
+		if (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != gen)
+			break;
+		safe_halt();
+	}
+	irq_restore(flags);
+}

@@ -1,0 +1,19 @@
+/*
+ * Waiting that leaves the CPU halted between checks, so that under an emulator with more vCPUs
+ * than host cores the CPUs doing the work get the host. The event's interrupt (or VEC_CALL)
+ * wakes the waiter; a one-shot LAPIC timer on this CPU bounds the wait (on the boot CPU the
+ * watchdog's periodic tick does).
+ */
+#ifndef RACEBED_WAIT_H
+#define RACEBED_WAIT_H
+
+#include "kernel/spinlock.h"
+
+/* Returns false when *p did not become `want` within timeout_ns. */
+bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns);
+/* Like cpu_barrier_wait, but waiters halt and the last arrival wakes them with VEC_CALL. */
+void cpu_barrier_wait_halt(struct cpu_barrier *b);
+/* Sends VEC_CALL to a CPU (by index): wakes it from a halting wait. */
+void wake_cpu(u32 cpu);
+
+#endif

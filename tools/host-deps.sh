@@ -1,0 +1,40 @@
+#!/bin/sh
+# Checks the host tools the build and the QEMU runs need; installs the missing Debian packages
+# with apt-get when running as root, otherwise prints the exact install line and fails.
+set -u
+
+missing=""
+need() { # need PACKAGE PATH-OR-COMMAND
+	case "$2" in
+	/*) [ -e "$2" ] || missing="$missing $1" ;;
+	*) command -v "$2" >/dev/null 2>&1 || missing="$missing $1" ;;
+	esac
+}
+
+need gcc gcc
+need make make
+need python3 python3
+need binutils ld
+need qemu-system-x86 qemu-system-x86_64
+need grub-common grub-mkrescue
+need grub-pc-bin /usr/lib/grub/i386-pc/multiboot2.mod
+need grub-efi-amd64-bin /usr/lib/grub/x86_64-efi/multiboot2.mod
+need xorriso xorriso
+need mtools mformat
+need ovmf /usr/share/OVMF/OVMF_CODE_4M.fd
+need console-setup-linux /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+
+[ -z "$missing" ] && exit 0
+pkgs=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+line="apt-get install -y --no-install-recommends $pkgs"
+if [ "$(id -u)" != 0 ]; then
+	echo "racebed: missing host tools. Install them with:" >&2
+	echo "  sudo $line" >&2
+	exit 1
+fi
+echo "racebed: installing missing host packages: $pkgs" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $pkgs >/dev/null || {
+	echo "racebed: '$line' failed" >&2
+	exit 1
+}
