@@ -26,7 +26,7 @@ HOSTCFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefin
 	-fno-sanitize-recover=all -I.
 
 # Experiments run in this order (the registry is a linker section, filled in link order).
-EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp/timer.c
+EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp/timer.c tests/exp/selftest.c
 
 KSRCS := $(wildcard boot/*.S) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) \
 	$(wildcard kernel/*.c) $(wildcard patching/*.c) $(EXPERIMENTS)

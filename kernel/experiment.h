@@ -27,6 +27,7 @@ struct experiment {
 	u32 features;
 	u64 default_iterations;
 	u32 budget_ms;      /* soft budget; the watchdog allows timeout= (default 60 s) */
+	bool manual;        /* negative controls: run only when tests= names them exactly */
 	enum exp_result (*run)(struct exp_ctx *ctx);
 };
 

@@ -142,8 +142,8 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	parse_boot_info(info_pa);
 	parse_cmdline();
 	runner_select(&cl);
-	kprintf("# racebed: loader '%s', command line '%s'%s\n", bi.loader, bi.cmdline,
-		bi.efi_boot ? ", EFI" : "");
+	kprintf("# racebed: loader '%s', command line '%s'%s\n# seed=%lu\n", bi.loader,
+		bi.cmdline, bi.efi_boot ? ", EFI" : "", cl.seed);
 
 	mem_init(&bi);
 	paging_init(&bi);

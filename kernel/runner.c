@@ -20,6 +20,9 @@ extern const struct experiment __experiments_start[], __experiments_end[];
 static bool selected[256];
 static u32 nselected, npassed, nfailed, nskipped;
 static struct exp_ctx *current_ctx;
+static const char *current_name = "(none: booting)";
+
+const char *runner_current(void) { return current_name; }
 
 /* watchdog state, read by the BSP's timer interrupt */
 static volatile u64 wd_deadline;
@@ -132,11 +135,27 @@ NORETURN void runner_list(void)
 	kprintf("1..0\n");
 	for (u32 i = 0; i < nexp(); i++) {
 		const struct experiment *e = &__experiments_start[i];
-		kprintf("# experiment %s: %s (min cpus %u, default iterations %lu)\n", e->name,
-			e->description, e->min_cpus, e->default_iterations);
+		kprintf("# experiment %s: %s (min cpus %u, default iterations %lu%s)\n", e->name,
+			e->description, e->min_cpus, e->default_iterations,
+			e->manual ? ", runs only when named" : "");
 	}
 	kprintf("# summary: 0 passed, 0 failed, 0 skipped\n");
 	run_exit(RUN_PASS);
+}
+
+/* True when the comma-separated list holds exactly `name` as one of its items. */
+static bool list_names(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *end = p;
+		while (*end && *end != ',')
+			end++;
+		if ((size_t)(end - p) == n && strncmp(p, name, n) == 0)
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return false;
 }
 
 u32 runner_select(const struct cmdline *cl)
@@ -145,8 +164,10 @@ u32 runner_select(const struct cmdline *cl)
 	check_patterns("skip", cl->skip);
 	nselected = 0;
 	for (u32 i = 0; i < nexp() && i < ARRAY_SIZE(selected); i++) {
-		const char *name = __experiments_start[i].name;
-		bool want = cl->tests[0] == 0 || glob_list_match(cl->tests, name);
+		const struct experiment *e = &__experiments_start[i];
+		const char *name = e->name;
+		bool want = e->manual ? list_names(cl->tests, name)
+				      : cl->tests[0] == 0 || glob_list_match(cl->tests, name);
 		selected[i] = want && !glob_list_match(cl->skip, name);
 		nselected += selected[i];
 	}
@@ -289,6 +310,7 @@ NORETURN void runner_run(const struct cmdline *cl)
 		struct exp_ctx ctx;
 		memset(&ctx, 0, sizeof(ctx));
 		current_ctx = &ctx;
+		current_name = e->name;
 		number++;
 		enum exp_result r = run_one(e, number, cl, &ctx);
 		if (r == EXP_SKIP) {

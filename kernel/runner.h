@@ -13,6 +13,8 @@ u32 runner_select(const struct cmdline *cl);
 NORETURN void runner_run(const struct cmdline *cl);
 /* A command-line problem found before or after selection: KTAP verdict and exit code 3. */
 NORETURN void runner_bad_cmdline(const char *msg);
+/* Name of the experiment running now, for crash reports. */
+const char *runner_current(void);
 /* Prints the experiment list (for `list`) and exits. */
 NORETURN void runner_list(void);
 /* An experiment that needs the boot CPU's LAPIC timer stops the watchdog's use of it meanwhile. */

@@ -6,6 +6,7 @@
 #include "kernel/exit.h"
 #include "kernel/lib.h"
 #include "kernel/percpu.h"
+#include "kernel/runner.h"
 
 struct PACKED idt_gate {
 	u16 off_lo;
@@ -182,14 +183,14 @@ NORETURN void trap_crash(struct trap_frame *f, const char *why)
 			c->index, f->vector, f->rip);
 		run_exit(RUN_CRASH);
 	}
-	kprintf("# crash: %s on cpu %u (apic id %u): vector %lu %s, error 0x%lx\n"
+	kprintf("# crash: %s on cpu %u (apic id %u) during %s: vector %lu %s, error 0x%lx\n"
 		"#   rip 0x%016lx cs 0x%lx rflags 0x%lx rsp 0x%016lx ss 0x%lx\n"
 		"#   cr0 0x%lx cr2 0x%016lx cr3 0x%lx cr4 0x%lx\n"
 		"#   rax 0x%016lx rbx 0x%016lx rcx 0x%016lx rdx 0x%016lx\n"
 		"#   rsi 0x%016lx rdi 0x%016lx rbp 0x%016lx r8  0x%016lx\n"
 		"#   r9  0x%016lx r10 0x%016lx r11 0x%016lx r12 0x%016lx\n"
 		"#   r13 0x%016lx r14 0x%016lx r15 0x%016lx\n",
-		why, c->index, c->apic_id, f->vector, vector_name(f->vector), f->error, f->rip,
+		why, c->index, c->apic_id, runner_current(), f->vector, vector_name(f->vector), f->error, f->rip,
 		f->cs, f->rflags, f->rsp, f->ss, read_cr0(), read_cr2(), read_cr3(), read_cr4(),
 		f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->r8, f->r9, f->r10,
 		f->r11, f->r12, f->r13, f->r14, f->r15);

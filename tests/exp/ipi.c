@@ -39,15 +39,6 @@ static void collect_online(void)
 	}
 }
 
-static bool wait_until(volatile u64 *p, u64 want, u64 timeout_ns)
-{
-	u64 end = rdtsc() + ns_to_tsc(timeout_ns);
-	while (READ_ONCE(*p) != want)
-		if ((s64)(rdtsc() - end) > 0)
-			return false;
-	return true;
-}
-
 /* The receiver counts the ping and answers the sender with a pong IPI. */
 static bool on_ping(struct trap_frame *f)
 {
@@ -249,12 +240,15 @@ EXPERIMENT(exp_ipi_nmi) = {
 /* ---- all-but-self broadcast ---- */
 static volatile u64 bcast_seen[MAX_CPUS];
 static u64 bcast_expect[MAX_CPUS]; /* deliveries each CPU should have seen so far */
+static volatile u32 bcast_from;
 
+/* Receivers count and wake the sender, which waits halted. */
 static bool on_bcast(struct trap_frame *f)
 {
 	(void)f;
 	bcast_seen[this_cpu_index()]++;
 	apic_eoi();
+	wake_cpu(bcast_from);
 	return true;
 }
 
@@ -263,11 +257,12 @@ static void bcast_sender(void *arg)
 {
 	(void)arg;
 	u32 me = this_cpu_index();
+	bcast_from = me;
 	if (!apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_BCAST))
 		send_errors++;
 	for (u32 k = 0; k < n_online; k++) {
 		u32 c = online[k];
-		if (c != me && !wait_until(&bcast_seen[c], bcast_expect[c], ACK_TIMEOUT_NS)) {
+		if (c != me && !wait_eq_halt(&bcast_seen[c], bcast_expect[c], ACK_TIMEOUT_NS)) {
 			lost++;
 			bcast_seen[c] = bcast_expect[c];
 		}
