@@ -1,6 +1,7 @@
 /* Line-atomic console over COM1 and the framebuffer, re-entrant for NMIs on the same CPU. */
 #include "kernel/console.h"
 #include "kernel/fbcon.h"
+#include "kernel/lib.h"
 #include "kernel/percpu.h"
 #include "kernel/printf.h"
 #include "kernel/spinlock.h"
@@ -13,6 +14,9 @@ static volatile u32 owner = NO_OWNER;
 static volatile bool broken;
 static bool use_serial = true, use_fb = true, have_fb;
 static bool gs_ready;
+/* What was printed before the framebuffer was mapped, replayed onto it when it is. */
+static char early[2048];
+static size_t early_len;
 
 static u32 cpu_id_or_boot(void)
 {
@@ -29,6 +33,8 @@ void console_mark_percpu_ready(void) { gs_ready = true; }
 void console_attach_fb(const struct fb_info *fb)
 {
 	have_fb = fbcon_init(fb);
+	if (have_fb && use_fb)
+		fbcon_write(early, early_len);
 }
 
 bool console_has_fb(void) { return have_fb; }
@@ -45,8 +51,13 @@ static void emit(const char *s, size_t n)
 {
 	if (use_serial || !have_fb)
 		uart_write(s, n);
-	if (use_fb && have_fb)
+	if (use_fb && have_fb) {
 		fbcon_write(s, n);
+	} else if (!have_fb && early_len < sizeof(early)) {
+		size_t take = MIN(n, sizeof(early) - early_len);
+		memcpy(early + early_len, s, take);
+		early_len += take;
+	}
 }
 
 void kvprintf(const char *fmt, va_list ap)

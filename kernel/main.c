@@ -125,6 +125,8 @@ static void setup_apic(void)
 		boot_problem("%s", apic.problem);
 	apic_init_cpu();
 	cpus[0].apic_id = apic_read_id();
+	cpus[0].lint_nmi = fw_lint_nmi(&fw, cpus[0].apic_id);
+	apic_program_lint();
 	cpus[0].state = CPU_ONLINE;
 	if (fw.have_hpet)
 		map_identity(fw.hpet_addr, 4096, CACHE_UC);

@@ -56,6 +56,7 @@ struct cpu {
 	volatile u64 sampled_rsp;
 	struct trap_record last_trap;
 	u32 core_type; /* CPUID 0x1A EAX[31:24], 0 when not reported */
+	u8 lint_nmi;   /* bit n: LINTn is wired to NMI (from the MADT's NMI entries) */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/console.h"
 #include "kernel/lib.h"
+#include "kernel/percpu.h"
 #include "kernel/printf.h"
 
 #define APIC_BASE_BSP (1ull << 8)
@@ -88,12 +89,19 @@ void apic_init_cpu(void)
 	apic_write(APIC_LVT_PERF, APIC_LVT_MASKED);
 	apic_write(APIC_LVT_THERMAL, APIC_LVT_MASKED);
 	apic_write(APIC_LVT_ERROR, APIC_LVT_MASKED);
-	apic_write(APIC_LVT_LINT0, APIC_LVT_MASKED);
-	apic_write(APIC_LVT_LINT1, ICR_NMI); /* external NMI pin, as the MADT usually says */
+	apic_program_lint();
 	apic_write(APIC_SVR, 0x100 | 0xff); /* software enable, spurious vector 0xff */
 	apic_write(APIC_ESR, 0);
 	apic_write(APIC_ESR, 0);
 	apic_eoi();
+}
+
+void apic_program_lint(void)
+{
+	/* LINTn is either the firmware's NMI pin or masked (no 8259 ExtINT: the PICs are masked) */
+	u8 nmi = this_cpu()->lint_nmi;
+	apic_write(APIC_LVT_LINT0, (nmi & 1) ? ICR_NMI : APIC_LVT_MASKED);
+	apic_write(APIC_LVT_LINT1, (nmi & 2) ? ICR_NMI : APIC_LVT_MASKED);
 }
 
 static bool wait_idle(void)

@@ -60,6 +60,8 @@ extern struct apic_status apic;
 void apic_choose_mode(u64 firmware_base, enum apic_pref pref);
 /* Every CPU: switch to the chosen mode, software-enable, mask LVTs, set up LINT1 as NMI. */
 void apic_init_cpu(void);
+/* LINT0/LINT1 from this_cpu()->lint_nmi: NMI where the firmware says so, else masked. */
+void apic_program_lint(void);
 u32 apic_read(u32 reg);
 void apic_write(u32 reg, u32 val);
 u32 apic_read_id(void);

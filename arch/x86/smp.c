@@ -20,6 +20,21 @@ extern const char trampoline_start[], trampoline_end[], trampoline_gdtr[];
 extern const char boot_gdtr[];
 extern u32 boot_cr3;
 
+u8 fw_lint_nmi(const struct fw_info *fw, u32 apic_id)
+{
+	if (fw->nnmi == 0)
+		return 2; /* nothing said: LINT1 is the NMI pin on PC platforms */
+	u32 uid = 0xfffffffeu;
+	for (u32 i = 0; i < fw->ncpus; i++)
+		if (fw->cpus[i].apic_id == apic_id)
+			uid = fw->cpus[i].uid;
+	u8 bits = 0;
+	for (u32 i = 0; i < fw->nnmi; i++)
+		if ((fw->nmi[i].uid == 0xffffffffu || fw->nmi[i].uid == uid) && fw->nmi[i].lint < 2)
+			bits |= (u8)(1u << fw->nmi[i].lint);
+	return bits;
+}
+
 bool cpu_setup(struct cpu *c)
 {
 	u8 *mem = alloc_pages(KSTACK_SIZE + IST_COUNT * IST_STACK_SIZE + 4096);
@@ -174,6 +189,7 @@ void smp_boot(const struct fw_info *fw, u32 max_cpus, u64 tramp_pa)
 		struct cpu *c = &cpus[n];
 		c->index = n;
 		c->apic_id = fc->apic_id;
+		c->lint_nmi = fw_lint_nmi(fw, fc->apic_id);
 		if (!cpu_setup(c)) {
 			kprintf("# cpu %u apic id %u: out of memory for its stacks\n", n, fc->apic_id);
 			continue;

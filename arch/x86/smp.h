@@ -16,6 +16,8 @@ struct smp_report {
 };
 extern struct smp_report smp_report;
 
+/* Which LINT pins the firmware's MADT NMI entries wire to NMI for this CPU (bit per pin). */
+u8 fw_lint_nmi(const struct fw_info *fw, u32 apic_id);
 /* BSP: allocates the stacks and IDT of c and loads its GDT, TSS, IDT and GS base. */
 bool cpu_setup(struct cpu *c);
 void cpu_load_tables(struct cpu *c);
