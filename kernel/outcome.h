@@ -1,0 +1,31 @@
+/*
+ * Reporting for race experiments: outcome histograms (`# outcome NAME=COUNT`), observations
+ * (`# observation NAME=Never|Sometimes|Always|Unreached HITS/TRIALS`) and the trial rate.
+ */
+#ifndef RACEBED_OUTCOME_H
+#define RACEBED_OUTCOME_H
+
+#include "kernel/experiment.h"
+
+#define OUTCOME_MAX 16
+
+struct outcomes {
+	u32 n;
+	const char *name[OUTCOME_MAX];
+	volatile u64 count[OUTCOME_MAX];
+};
+
+/* Registers an outcome name and returns its index (call before trials start). */
+u32 outcome_define(struct outcomes *o, const char *name);
+static inline void outcome_hit(struct outcomes *o, u32 idx)
+{
+	__atomic_add_fetch(&o->count[idx], 1, __ATOMIC_RELAXED);
+}
+void outcomes_reset(struct outcomes *o);
+void outcomes_print(const struct outcomes *o);
+/* Never (0 hits), Always (hits == trials), Sometimes, or Unreached when trials == 0. */
+void observation(const char *name, u64 hits, u64 trials);
+/* `# trials=N seconds_ms=T trials_per_s=R hits=H hits_per_s=S` */
+void report_rate(const struct exp_ctx *ctx, u64 trials, u64 hits);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * Instruction sequences for the STI-shadow experiments. Each is entered with IF=0 (unless its
+ * name says if1) and returns with IF=0. The labels name every instruction boundary so a
+ * handler can say exactly where an interrupt, NMI or #DB landed by the interrupted RIP.
+ */
+#define SEQ_LABEL(name) .globl name; name:
+
+	.text
+/* sti; hlt: the idle-loop pattern that relies on the shadow covering HLT */
+SEQ_LABEL(seq_sti_hlt)
+SEQ_LABEL(seq_sti_hlt_at_sti)
+	sti
+SEQ_LABEL(seq_sti_hlt_at_hlt)
+	hlt
+SEQ_LABEL(seq_sti_hlt_after)
+	cli
+	ret
+
+/* sti; nop: the shadow covers the NOP */
+SEQ_LABEL(seq_sti_nop)
+	sti
+SEQ_LABEL(seq_sti_nop_at_nop)
+	nop
+SEQ_LABEL(seq_sti_nop_after)
+	cli
+	ret
+
+/* sti; mwait (the caller armed MONITOR): EAX=0 hint, ECX=0 */
+SEQ_LABEL(seq_sti_mwait)
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	sti
+SEQ_LABEL(seq_sti_mwait_at_mwait)
+	mwait
+SEQ_LABEL(seq_sti_mwait_after)
+	cli
+	ret
+
+/* negative control: a NOP between STI and HLT leaves HLT outside the shadow */
+SEQ_LABEL(seq_sti_nop_hlt)
+	sti
+	nop
+SEQ_LABEL(seq_sti_nop_hlt_at_hlt)
+	hlt
+SEQ_LABEL(seq_sti_nop_hlt_after)
+	cli
+	ret
+
+/* sti; sti; hlt: only the first of consecutive STIs is guaranteed to open a shadow */
+SEQ_LABEL(seq_sti_sti_hlt)
+	sti
+SEQ_LABEL(seq_sti_sti_hlt_at_sti2)
+	sti
+SEQ_LABEL(seq_sti_sti_hlt_at_hlt)
+	hlt
+SEQ_LABEL(seq_sti_sti_hlt_after)
+	cli
+	ret
+
+/* IF=1 loop: sti; hlt repeated while IRQs arrive from another CPU; rdi = &stop flag */
+SEQ_LABEL(seq_if1_loop)
+1:	cmpl $0, (%rdi)
+	jne 2f
+SEQ_LABEL(seq_if1_loop_at_sti)
+	sti
+SEQ_LABEL(seq_if1_loop_at_hlt)
+	hlt
+SEQ_LABEL(seq_if1_loop_after)
+	jmp 1b
+2:	cli
+	ret
+
+/* IF=0 control for the loop above: cli; sti; hlt */
+SEQ_LABEL(seq_if0_loop)
+1:	cmpl $0, (%rdi)
+	jne 2f
+	cli
+SEQ_LABEL(seq_if0_loop_at_sti)
+	sti
+SEQ_LABEL(seq_if0_loop_at_hlt)
+	hlt
+SEQ_LABEL(seq_if0_loop_after)
+	jmp 1b
+2:	cli
+	ret
+
+/* pending interrupts left over from a trial are taken here, and ignored by the handlers */
+SEQ_LABEL(seq_drain)
+	sti
+	nop
+	nop
+SEQ_LABEL(seq_drain_end)
+	cli
+	ret
+
+/* TF single step over STI: first #DB after STI (shadow ignored) or after the NOP */
+SEQ_LABEL(seq_step_sti)
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+SEQ_LABEL(seq_step_sti_at_sti)
+	sti
+SEQ_LABEL(seq_step_sti_at_nop)
+	nop
+SEQ_LABEL(seq_step_sti_after)
+	nop
+SEQ_LABEL(seq_step_sti_after2)
+	cli
+	ret
