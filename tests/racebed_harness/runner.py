@@ -1,0 +1,114 @@
+"""Running QEMU: a timeout, the process group killed on the way out, and the
+serial log followed to time the KTAP header."""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import time
+from typing import Optional, Sequence
+
+from .ktap import KTAP_HEADER
+
+KILL_GRACE_S = 5.0
+POLL_INTERVAL_S = 0.05
+
+
+@dataclasses.dataclass
+class BootOutcome:
+    """What happened to one QEMU run."""
+
+    status: Optional[int]  # QEMU's exit status (negative: signal); None if it never ran
+    timed_out: bool = False
+    wall_s: float = 0.0
+    header_s: Optional[float] = None  # seconds from QEMU start to the KTAP header
+    qemu_output: str = ""
+    error: str = ""  # why QEMU could not be started
+    timeout_s: float = 0.0
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Stops the process group we started for proc (SIGTERM, then SIGKILL)."""
+    for sig, wait_s in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class SerialWatcher:
+    """Follows a growing serial log file and notes when the KTAP header
+    first appears."""
+
+    def __init__(self, path: str, start: float):
+        self.path = path
+        self.start = start
+        self.data = b""
+        self.header_s: Optional[float] = None
+        self._file = None
+
+    def poll(self) -> None:
+        if self._file is None:
+            try:
+                self._file = open(self.path, "rb")
+            except FileNotFoundError:
+                return
+        chunk = self._file.read()
+        if not chunk:
+            return
+        scan_from = max(0, len(self.data) - len(KTAP_HEADER))
+        self.data += chunk
+        if self.header_s is None and KTAP_HEADER.encode() in self.data[scan_from:]:
+            self.header_s = time.monotonic() - self.start
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def run_qemu(cmd: Sequence[str], log_path: str, output_path: str, timeout: float) -> BootOutcome:
+    """Runs cmd (which writes the serial port to log_path), killing it after
+    timeout seconds.  QEMU's own stdout/stderr go to output_path."""
+    for path in (log_path, output_path):
+        if os.path.exists(path):
+            os.unlink(path)
+    start = time.monotonic()
+    with open(output_path, "wb") as output:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        except OSError as e:
+            return BootOutcome(None, error=f"cannot run {cmd[0]}: {e.strerror}", timeout_s=timeout)
+        watcher = SerialWatcher(log_path, start)
+        timed_out = False
+        try:
+            while proc.poll() is None:
+                watcher.poll()
+                if time.monotonic() - start > timeout:
+                    timed_out = True
+                    kill_group(proc)
+                    break
+                time.sleep(POLL_INTERVAL_S)
+        finally:
+            if proc.poll() is None:  # interrupted (e.g. Ctrl-C): never leave QEMU behind
+                kill_group(proc)
+            watcher.poll()
+            watcher.close()
+    wall = time.monotonic() - start
+    with open(output_path, "rb") as f:
+        qemu_output = f.read().decode("utf-8", "replace")
+    return BootOutcome(proc.returncode, timed_out, wall, watcher.header_s, qemu_output, timeout_s=timeout)
+
+
+def read_log(path: str) -> str:
+    """The serial log as text ("" if missing)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
