@@ -27,13 +27,14 @@ HOSTCFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefin
 
 # Experiments run in this order (the registry is a linker section, filled in link order).
 EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp/timer.c tests/exp/sti_common.c tests/exp/sti_seq.S \
-	tests/exp/sti_wakeup.c tests/exp/sti_nmi.c tests/exp/selftest.c
+	tests/exp/sti_wakeup.c tests/exp/sti_nmi.c tests/exp/sti_step.c \
+	tests/exp/selftest.c
 
 KSRCS := $(wildcard boot/*.S) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) \
 	$(wildcard kernel/*.c) $(wildcard patching/*.c) $(EXPERIMENTS)
 KOBJS := $(patsubst %,$(B)/obj/%.o,$(KSRCS)) $(B)/obj/gen/font.c.o
 
-UNIT_PURE := kernel/printf.c kernel/glob.c kernel/cmdline.c kernel/mb2.c \
+UNIT_PURE := kernel/printf.c kernel/glob.c kernel/cmdline.c kernel/mb2.c kernel/mb1.c \
 	arch/x86/acpi.c arch/x86/mptable.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 
@@ -104,3 +105,12 @@ clean:
 
 FORCE:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Fast edit-boot loop: QEMU's own Multiboot 1 loader boots an ELF32 copy of the kernel (it
+# refuses ELF64), with ARGS given at boot: no GRUB, no ISO rebuild, no framebuffer. BIOS only.
+.PHONY: run-fast
+$(B)/racebed32.elf: $(ELF)
+	objcopy -O elf32-i386 $< $@
+
+run-fast: $(B)/racebed32.elf
+	$(PYTHON) tests/qemu.py --kernel $(B)/racebed32.elf --append="$(ARGS)" $(QEMU_OPTS)

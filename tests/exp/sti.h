@@ -23,6 +23,8 @@ SEQ(seq_if0_loop); SEQ(seq_if0_loop_at_sti); SEQ(seq_if0_loop_at_hlt); SEQ(seq_i
 SEQ(seq_drain); SEQ(seq_drain_end);
 SEQ(seq_step_sti); SEQ(seq_step_sti_at_sti); SEQ(seq_step_sti_at_nop); SEQ(seq_step_sti_after);
 SEQ(seq_step_sti_after2);
+SEQ(seq_step_movss); SEQ(seq_step_movss_at_movss); SEQ(seq_step_movss_at_nop);
+SEQ(seq_step_movss_after); SEQ(seq_step_movss_after2);
 #undef SEQ
 #define RIP(label) ((u64)(label))
 

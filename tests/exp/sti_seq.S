@@ -107,3 +107,19 @@ SEQ_LABEL(seq_step_sti_after)
 SEQ_LABEL(seq_step_sti_after2)
 	cli
 	ret
+
+/* control for the single-step experiment: MOV SS holds #DB for one instruction */
+SEQ_LABEL(seq_step_movss)
+	movw %ss, %ax
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+SEQ_LABEL(seq_step_movss_at_movss)
+	movw %ax, %ss
+SEQ_LABEL(seq_step_movss_at_nop)
+	nop
+SEQ_LABEL(seq_step_movss_after)
+	nop
+SEQ_LABEL(seq_step_movss_after2)
+	cli
+	ret
