@@ -25,11 +25,19 @@ static inline bool cpumask_test(const struct cpumask *m, u32 cpu)
 {
 	return (__atomic_load_n(&m->bits[cpu / 64], __ATOMIC_ACQUIRE) >> (cpu % 64)) & 1;
 }
+/* Bit count without libgcc (__builtin_popcountll needs __popcountdi2 without POPCNT). */
+static inline u32 popcount64(u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (u32)((x * 0x0101010101010101ull) >> 56);
+}
 static inline u32 cpumask_weight(const struct cpumask *m)
 {
 	u32 n = 0;
 	for (u32 i = 0; i < CPUMASK_WORDS; i++)
-		n += (u32)__builtin_popcountll(m->bits[i]);
+		n += popcount64(m->bits[i]);
 	return n;
 }
 static inline bool cpumask_empty(const struct cpumask *m) { return cpumask_weight(m) == 0; }
