@@ -27,7 +27,8 @@ HOSTCFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefin
 
 # Experiments run in this order (the registry is a linker section, filled in link order).
 EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp/timer.c tests/exp/sti_common.c tests/exp/sti_seq.S \
-	tests/exp/sti_wakeup.c tests/exp/sti_nmi.c tests/exp/sti_step.c \
+	tests/exp/sti_wakeup.c tests/exp/sti_nmi.c tests/exp/sti_step.c tests/exp/sti_consec.c \
+	tests/exp/sti_latency.c \
 	tests/exp/selftest.c
 
 KSRCS := $(wildcard boot/*.S) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) \

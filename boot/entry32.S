@@ -1,6 +1,7 @@
 /*
- * 32-bit entry from GRUB (multiboot2) and from the AP trampoline: checks the magic, builds the
- * boot identity map (0-4 GiB in 2 MiB pages), enables long mode and jumps to 64-bit C.
+ * 32-bit entry from GRUB (multiboot2), QEMU -kernel (Multiboot 1) and from the AP trampoline:
+ * checks the magic, builds the boot identity map (0-4 GiB in 2 MiB pages), enables long mode and
+ * jumps to 64-bit C.
  */
 #include "boot/segments.h"
 
@@ -26,7 +27,9 @@ _start:
 	movl %eax, boot_tsc
 	movl %edx, boot_tsc + 4
 
-	cmpl $0x36d76289, mb2_magic
+	cmpl $0x36d76289, mb2_magic	/* multiboot2 (GRUB) */
+	je 1f
+	cmpl $0x2badb002, mb2_magic	/* Multiboot 1 (QEMU -kernel) */
 	je 1f
 	movl $msg_magic, %esi
 	jmp fatal32
@@ -190,7 +193,7 @@ ap_entry64:
 
 	.section .rodata
 msg_magic:
-	.asciz "racebed: not booted by a multiboot2 loader (bad magic in EAX); halting.\r\n"
+	.asciz "racebed: not booted by a multiboot2 or Multiboot 1 loader (bad magic in EAX); halting.\r\n"
 msg_nolm:
 	.asciz "racebed: this CPU has no long mode (64-bit); halting.\r\n"
 

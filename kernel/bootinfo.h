@@ -53,4 +53,29 @@ struct bootinfo {
  */
 int mb2_parse(const void *info, size_t avail, struct bootinfo *out);
 
+/* Multiboot 1 (QEMU -kernel): EAX holds this magic, EBX the information structure's address. */
+#define MB1_BOOTLOADER_MAGIC 0x2badb002u
+/* Bytes of the Multiboot 1 information structure, through the framebuffer colour info. */
+#define MB1_INFO_SIZE 116
+
+/*
+ * Returns a readable pointer to physical [pa, pa+len), or NULL when that range is not mapped
+ * (the same contract as phys_map_fn in arch/x86/acpi.h).
+ */
+typedef const void *(*bootinfo_map_fn)(u64 pa, u64 len);
+
+/*
+ * Parses the Multiboot 1 information at info, of which at most avail bytes may be read (the
+ * kernel passes MB1_INFO_SIZE; a field beyond avail that flags announce is a warning). The
+ * command line, memory map and boot loader name are 32-bit physical pointers: they are read
+ * only through map, strings one byte at a time up to their NUL (or the destination's size), the
+ * memory map as one [mmap_addr, mmap_addr + mmap_length) range. A leading word without '=' that
+ * contains '/' or '.' is the kernel image path that loaders put first (QEMU and GRUB do) and is
+ * dropped from cmdline. No RSDP and no EFI in Multiboot 1: has_rsdp and efi_boot stay false,
+ * and total_size stays 0. Fills the same fields as mb2_parse otherwise, with problems described
+ * in warn[]. Returns 0 when the structure was usable (possibly with warnings), -1 when not even
+ * the flags word could be read.
+ */
+int mb1_parse(const void *info, size_t avail, bootinfo_map_fn map, struct bootinfo *out);
+
 #endif

@@ -45,8 +45,25 @@ static PRINTF_FMT(1, 2) void fw_log(const char *fmt, ...)
 	kprintf("# firmware: %s\n", buf);
 }
 
-static void parse_boot_info(u32 info_pa)
+/* Multiboot 1 pointers are 32-bit physical addresses: all inside the boot identity map. */
+static const void *boot_map_low(u64 pa, u64 len)
 {
+	if (pa == 0 || len > (1ull << 32) || pa > (1ull << 32) - len)
+		return NULL;
+	return (const void *)pa;
+}
+
+static void parse_boot_info(u32 info_pa, u32 magic)
+{
+	if (magic == MB1_BOOTLOADER_MAGIC) {
+		if (mb1_parse((const void *)(u64)info_pa, MB1_INFO_SIZE, boot_map_low, &bi) < 0)
+			boot_problem("Multiboot 1 information unusable");
+		for (u32 i = 0; i < MIN(bi.nwarn, BOOTINFO_MAX_WARN); i++)
+			kprintf("# multiboot1: %s\n", bi.warn[i]);
+		if (bi.nwarn)
+			boot_problem("%u problem(s) in the Multiboot 1 information", bi.nwarn);
+		return;
+	}
 	const u32 *hdr = (const u32 *)(u64)info_pa;
 	u32 total = hdr[0];
 	size_t avail = total >= 8 && total <= (1u << 20) ? total : (1u << 16);
@@ -141,7 +158,7 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	(void)magic; /* checked in boot/entry32.S */
 	console_init();
 	kprintf("KTAP version 1\n");
-	parse_boot_info(info_pa);
+	parse_boot_info(info_pa, magic);
 	parse_cmdline();
 	runner_select(&cl);
 	kprintf("# racebed: loader '%s', command line '%s'%s\n# seed=%lu\n", bi.loader,

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Build (and optionally run) the QEMU command line for a racebed ISO.
+"""Build (and optionally run) the QEMU command line for a racebed ISO, or for
+the kernel ELF booted by QEMU's own Multiboot 1 loader (`-kernel`).
 
 As a library (used by tests/harness.py):
 
@@ -10,6 +11,11 @@ As a library (used by tests/harness.py):
 As a CLI (used by `make run`):
 
     python3 tests/qemu.py --iso build/racebed.iso --smp 8 [options] [-- QEMU_ARGS...]
+    python3 tests/qemu.py --kernel build/racebed32.elf --append "ARGS" [options]
+
+--kernel (used by `make run-fast`) skips GRUB and the ISO: QEMU loads the
+kernel itself, which must be an ELF32 file (QEMU refuses ELF64 multiboot
+kernels), and --append is its command line.  It needs the BIOS (no --uefi).
 
 The CLI runs QEMU in the foreground (serial console on the terminal through
 `-serial mon:stdio`, so Ctrl-A X quits and Ctrl-A C opens the monitor), then
@@ -89,7 +95,7 @@ def _opt_escape(value: str) -> str:
 
 
 def build_command(
-    iso: str,
+    iso: Optional[str],
     *,
     smp: int = 8,
     accel: str = "tcg",
@@ -103,8 +109,12 @@ def build_command(
     monitor_proto: str = "hmp",
     extra: Sequence[str] = (),
     qemu: Optional[str] = None,
+    kernel: Optional[str] = None,
+    append: str = "",
 ) -> list:
-    """Returns the QEMU argv booting iso.
+    """Returns the QEMU argv booting iso, or with kernel set (iso None),
+    booting that ELF32 file through QEMU's Multiboot 1 loader with the
+    command line append.
 
     uefi_vars: None boots with the machine's BIOS (SeaBIOS); a path boots
         OVMF, with that file as the writable variable store (see
@@ -124,6 +134,10 @@ def build_command(
         raise ValueError("smp and memory must be positive")
     if monitor_proto not in ("hmp", "qmp"):
         raise ValueError(f"monitor_proto must be hmp or qmp, not {monitor_proto!r}")
+    if (iso is None) == (kernel is None):
+        raise ValueError("give exactly one of iso and kernel")
+    if kernel is not None and uefi_vars is not None:
+        raise ValueError("QEMU's multiboot loader (kernel) needs the BIOS, not UEFI")
 
     cmd = [qemu or qemu_binary(), "-machine", machine]
     if accel == "kvm":
@@ -138,7 +152,10 @@ def build_command(
             "-drive", f"if=pflash,format=raw,unit=1,file={_opt_escape(uefi_vars)}",
         ]
 
-    cmd += ["-cdrom", _opt_escape(iso), "-boot", "d"]
+    if kernel is not None:
+        cmd += ["-kernel", kernel, "-append", append]
+    else:
+        cmd += ["-cdrom", _opt_escape(iso), "-boot", "d"]
     cmd += ["-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04"]
     cmd += ["-no-reboot"]
 
@@ -224,10 +241,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
     p = _Parser(
         prog="qemu.py",
-        description="Boot a racebed ISO in QEMU and report the kernel's exit value.",
+        description="Boot a racebed ISO (or kernel ELF32) in QEMU and report the kernel's exit value.",
         epilog="Arguments after -- are passed to QEMU unchanged. Environment: QEMU, OVMF_CODE, OVMF_VARS.",
     )
-    p.add_argument("--iso", required=True, help="the ISO to boot (build/racebed.iso)")
+    image = p.add_mutually_exclusive_group(required=True)
+    image.add_argument("--iso", help="the ISO to boot (build/racebed.iso)")
+    image.add_argument("--kernel", metavar="ELF32",
+                       help="boot this ELF32 kernel with QEMU's Multiboot 1 loader instead (build/racebed32.elf)")
+    p.add_argument("--append", metavar="ARGS",
+                   help="kernel command line for --kernel (default empty); use --append=ARGS if ARGS starts with -")
     p.add_argument("--smp", type=int, default=8, help="number of CPUs (default 8)")
     p.add_argument("--accel", choices=ACCELS, default="tcg", help="accelerator (default tcg)")
     p.add_argument("--machine", choices=MACHINES, default="pc", help="machine type (default pc)")
@@ -250,6 +272,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         p.error("--smp must be at least 1")
     if args.memory < 1:
         p.error("--memory must be positive")
+    if args.append is not None and args.kernel is None:
+        p.error("--append needs --kernel (an ISO's command line is in its grub.cfg)")
+    if args.kernel is not None and args.uefi:
+        p.error("--kernel boots through QEMU's multiboot loader, which needs the BIOS: drop --uefi")
     return args
 
 
@@ -294,8 +320,11 @@ def run_foreground(cmd: Sequence[str]) -> ExitStatus:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI entry point; returns the process exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if not os.path.isfile(args.iso):
+    if args.iso is not None and not os.path.isfile(args.iso):
         print(f"qemu.py: error: ISO {args.iso} not found", file=sys.stderr)
+        return STATUS_QEMU_ERROR
+    if args.kernel is not None and not os.path.isfile(args.kernel):
+        print(f"qemu.py: error: kernel {args.kernel} not found", file=sys.stderr)
         return STATUS_QEMU_ERROR
     if args.accel == "kvm" and not args.dry_run and not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("qemu.py: error: --accel kvm needs a usable /dev/kvm", file=sys.stderr)
@@ -318,6 +347,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.iso, smp=args.smp, accel=args.accel, machine=args.machine, memory=args.memory,
         uefi_vars=uefi_vars, serial=args.serial, display=args.display, debug=args.debug,
         monitor=args.monitor, monitor_proto=args.monitor_proto, extra=args.extra,
+        kernel=args.kernel, append=args.append or "",
     )
     if args.dry_run:
         print(shlex.join(cmd))
