@@ -3,7 +3,8 @@
 import argparse
 import os
 import shlex
-from typing import List, Optional
+import subprocess
+from typing import List, Optional, Tuple
 
 import qemu as qemu_cli  # tests/qemu.py (tests/harness.py puts tests/ on sys.path)
 
@@ -17,9 +18,26 @@ from .report import Reporter, Result
 from .runner import read_log, run_qemu
 
 
+def build_elf32(elf: str, out_dir: str) -> Tuple[str, bool]:
+    """The ELF32 copy QEMU's Multiboot 1 loader accepts (it refuses ELF64); rebuilt when
+    older than the kernel. Returns its path and whether it was rebuilt."""
+    out = os.path.join(out_dir, "racebed32.elf")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(elf):
+        return out, False
+    done = subprocess.run(["objcopy", "-O", "elf32-i386", elf, out], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise HarnessError(f"objcopy failed: {done.stderr.strip()}")
+    return out, True
+
+
 def boot_command(config: Config, iso: str, log_path: str, out_dir: str, accel: str,
                  qemu: Optional[str]) -> List[str]:
-    """The QEMU command line for one config (headless, serial to log_path)."""
+    """The QEMU command line for one config (headless, serial to log_path); for firmware
+    multiboot1, iso is the ELF32 kernel and the args go on QEMU's -append."""
+    if config.firmware == "multiboot1":
+        return qemu_cli.build_command(
+            None, kernel=iso, append=" ".join(config.args), smp=config.smp, accel=accel,
+            machine=config.machine, serial=log_path, display=False, qemu=qemu)
     uefi_vars = None
     if config.firmware == "uefi":
         uefi_vars = qemu_cli.prepare_uefi_vars(os.path.join(out_dir, f"{config.name}.vars.fd"))
@@ -33,7 +51,10 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
     """Builds, boots and checks one config, reporting its results."""
     reporter.info(f"== {config.name}: {config.describe()}")
     try:
-        iso, rebuilt = build_iso(opts.elf, config.args, opts.out)
+        if config.firmware == "multiboot1":
+            iso, rebuilt = build_elf32(opts.elf, opts.out)
+        else:
+            iso, rebuilt = build_iso(opts.elf, config.args, opts.out)
     except HarnessError as e:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", f"{config.name}: iso", lines[0], lines[1:]))

@@ -9,7 +9,7 @@ from .inputs import HarnessError, strip_comment
 EXIT_NAMES = {"pass": 0, "fail": 1, "crash": 2, "cmdline": 3}
 EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
 MACHINES = ("pc", "q35")
-FIRMWARES = ("bios", "uefi")
+FIRMWARES = ("bios", "uefi", "multiboot1")  # multiboot1: QEMU -kernel, no GRUB, no ISO
 
 
 @dataclasses.dataclass
