@@ -6,6 +6,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
+#include "arch/x86/user.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
@@ -174,6 +175,8 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 			bi.fb.height, bi.fb.bpp, bi.fb.type, bi.fb.addr,
 			console_has_fb() ? "console" : "unusable");
 	}
+	if (!user_init())
+		boot_problem("no memory for the ring-3 region");
 	find_firmware_tables();
 	setup_apic();
 	time_init(&fw);

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 
 struct cpu cpus[MAX_CPUS];
+struct cpu *const cpus_limit = &cpus[MAX_CPUS];
 u32 ncpus_possible;
 
 void percpu_install(struct cpu *c)

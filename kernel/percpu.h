@@ -30,7 +30,9 @@ struct trap_record {
 typedef void (*cpu_fn_t)(void *arg);
 
 struct cpu {
-	struct cpu *self; /* gs:0 */
+	struct cpu *self;            /* gs:0 */
+	u64 syscall_user_rsp;        /* gs:8, scratch of the SYSCALL entry */
+	u64 syscall_kernel_rsp;      /* gs:16, stack the SYSCALL entry switches to */
 	u32 index;
 	u32 apic_id;
 	volatile u32 state;
@@ -60,6 +62,7 @@ struct cpu {
 };
 
 extern struct cpu cpus[MAX_CPUS];
+extern struct cpu *const cpus_limit; /* &cpus[MAX_CPUS]: the entry code's GS-base check */
 extern u32 ncpus_possible; /* CPU structures set up (BSP + APs we tried to start) */
 
 static inline struct cpu *this_cpu(void)

@@ -1,8 +1,34 @@
 /*
- * The 256 interrupt entry stubs and the common path: push a dummy error code where the CPU
- * pushes none, push the vector, save every general register, call trap_dispatch(frame).
+ * The 256 interrupt entry stubs, the SYSCALL entry and the common path: push a dummy error
+ * code where the CPU pushes none, push the vector, save every general register, decide from
+ * the GS base MSR (never from CS alone: a #DB or NMI can hit the first instruction of the
+ * SYSCALL entry with the user GS still loaded) whether SWAPGS is needed, call
+ * trap_dispatch(frame), and undo the SWAPGS on the way out if the frame still asks for it.
  */
+#include "boot/segments.h"
+
+#define MSR_GS_BASE 0xc0000101
+#define VEC_SYSCALL 256
+
 	.text
+
+.macro PUSH_REGS
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+.endm
 
 /* Vectors for which the CPU pushes an error code. */
 .macro STUB vec
@@ -26,33 +52,61 @@ trap_stubs:
 	.endr
 	.noaltmacro
 
-trap_common:
-	cld
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
+/*
+ * SYSCALL from ring 3: RCX = user RIP, R11 = user RFLAGS, RSP still the user's. Builds the
+ * same frame an interrupt from ring 3 would, so the return goes through IRETQ.
+ */
+	.balign 16
+	.globl syscall_entry
+syscall_entry:
+	swapgs
+	movq %rsp, %gs:8		/* struct cpu: syscall_user_rsp */
+	movq %gs:16, %rsp		/* struct cpu: syscall_kernel_rsp */
+	pushq $(SEG_UDATA | 3)
+	pushq %gs:8
 	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	pushq $(SEG_UCODE | 3)
+	pushq %rcx
+	pushq $0
+	pushq $VEC_SYSCALL
+	PUSH_REGS
+	pushq $1			/* gs_swapped: the SWAPGS above is undone on return */
+	jmp dispatch
+
+trap_common:
+	PUSH_REGS
+	/* kernel GS base <=> it points into cpus[] */
+	movl $MSR_GS_BASE, %ecx
+	rdmsr
+	shlq $32, %rdx
+	orq %rax, %rdx
+	xorl %eax, %eax
+	leaq cpus(%rip), %rcx
+	cmpq %rcx, %rdx
+	jb 1f
+	cmpq cpus_limit(%rip), %rdx
+	jb 2f
+1:	swapgs
+	movl $1, %eax
+2:	pushq %rax			/* gs_swapped */
+dispatch:
+	pushq $0			/* keeps the frame 16-byte aligned */
 	movq %rsp, %rdi
+	cld
 	/* a fake frame so backtraces walk from the handler into the interrupted code */
-	pushq 17*8(%rsp)		/* interrupted RIP */
-	pushq 8*8+8(%rsp)		/* interrupted RBP */
+	pushq 19*8(%rsp)		/* interrupted RIP */
+	pushq 10*8+8(%rsp)		/* interrupted RBP */
 	movq %rsp, %rbp
 	call trap_dispatch
 	addq $16, %rsp
 	.globl trap_return
 trap_return:
-	popq %r15
+	addq $8, %rsp			/* pad */
+	popq %rax			/* gs_swapped (the handler may have cleared it) */
+	testq %rax, %rax
+	jz 3f
+	swapgs
+3:	popq %r15
 	popq %r14
 	popq %r13
 	popq %r12

@@ -6,6 +6,7 @@
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull
+#define PTE_U 0x4ull
 #define PTE_PWT 0x8ull
 #define PTE_PCD 0x10ull
 #define PTE_PS 0x80ull
@@ -66,6 +67,25 @@ bool map_identity(u64 pa, u64 len, enum cache_attr attr)
 			return false;
 		*pde = a | PTE_P | PTE_W | PTE_PS | attr_bits(attr);
 	}
+	flush_all();
+	return true;
+}
+
+bool paging_set_user_2m(u64 pa)
+{
+	/* U/S must be set at every level of the walk; the other PDEs stay supervisor-only */
+	u64 *table = boot_pml4;
+	for (int shift = 39; shift > 21; shift -= 9) {
+		u64 *e = &table[(pa >> shift) & 511];
+		if (!(*e & PTE_P))
+			return false;
+		*e |= PTE_U;
+		table = (u64 *)(*e & PTE_ADDR);
+	}
+	u64 *pde = &table[(pa >> 21) & 511];
+	if (!(*pde & PTE_P))
+		return false;
+	*pde |= PTE_U;
 	flush_all();
 	return true;
 }

@@ -12,6 +12,8 @@ void pat_init(void);
 void paging_init(const struct bootinfo *bi);
 /* Identity-maps [pa, pa+len) with the given attribute (2 MiB granularity). False if it can't. */
 bool map_identity(u64 pa, u64 len, enum cache_attr attr);
+/* Makes the 2 MiB page at pa user-accessible (U/S on its PDE and the entries above it). */
+bool paging_set_user_2m(u64 pa);
 /* Unmaps a 2 MiB-aligned identity range (so experiments can fault on purpose). */
 void unmap_identity_2m(u64 pa);
 /* First address not mapped by the boot identity map; used for deliberate #PF. */

@@ -6,6 +6,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
+#include "arch/x86/user.h"
 #include "kernel/console.h"
 #include "kernel/lib.h"
 #include "kernel/mem.h"
@@ -57,6 +58,8 @@ void cpu_load_tables(struct cpu *c)
 	gdt_load_percpu(c);
 	idt_load_percpu();
 	pat_init();
+	user_init_cpu();
+	c->syscall_kernel_rsp = c->stack_top;
 	struct cpuid_regs r = cpuid(0, 0);
 	if (r.eax >= 0x1a)
 		c->core_type = cpuid(0x1a, 0).eax >> 24;

@@ -23,7 +23,7 @@ extern const struct extable_entry __ex_table_start[], __ex_table_end[];
 extern const char __kernel_start[], __kernel_end[];
 
 static struct idt_gate idt_template[256] __attribute__((aligned(16)));
-static trap_handler_t handlers[256];
+static trap_handler_t handlers[257]; /* 256 vectors and VEC_SYSCALL */
 
 static void set_gate(struct idt_gate *g, u64 addr, u8 ist, u8 dpl)
 {
@@ -55,13 +55,20 @@ void idt_load_percpu(void)
 	__asm__ volatile("lidt %0" ::"m"(p));
 }
 
+void idt_set_dpl(u32 vector, u32 dpl)
+{
+	u8 *attr = &idt_template[vector & 0xff].type_attr;
+	*attr = (u8)((*attr & ~0x60) | ((dpl & 3) << 5));
+	((struct idt_gate *)this_cpu()->idt)[vector & 0xff].type_attr = *attr;
+}
+
 void idt_set_ist(u32 vector, u32 ist)
 {
 	((struct idt_gate *)this_cpu()->idt)[vector & 0xff].ist = (u8)ist;
 }
 
-void trap_set_handler(u32 vector, trap_handler_t h) { handlers[vector & 0xff] = h; }
-trap_handler_t trap_get_handler(u32 vector) { return handlers[vector & 0xff]; }
+void trap_set_handler(u32 vector, trap_handler_t h) { handlers[MIN(vector, 256u)] = h; }
+trap_handler_t trap_get_handler(u32 vector) { return handlers[MIN(vector, 256u)]; }
 
 static const struct extable_entry *extable_find(u64 rip)
 {
@@ -112,6 +119,8 @@ void trap_dispatch(struct trap_frame *f)
 		default_nmi(f);
 		return;
 	}
+	if (v == VEC_SYSCALL)
+		trap_crash(f, "unexpected SYSCALL");
 	if (v < 32) {
 		if (try_fixup(f))
 			return;
@@ -189,11 +198,11 @@ NORETURN void trap_crash(struct trap_frame *f, const char *why)
 		"#   rax 0x%016lx rbx 0x%016lx rcx 0x%016lx rdx 0x%016lx\n"
 		"#   rsi 0x%016lx rdi 0x%016lx rbp 0x%016lx r8  0x%016lx\n"
 		"#   r9  0x%016lx r10 0x%016lx r11 0x%016lx r12 0x%016lx\n"
-		"#   r13 0x%016lx r14 0x%016lx r15 0x%016lx\n",
+		"#   r13 0x%016lx r14 0x%016lx r15 0x%016lx gs_swapped %lu\n",
 		why, c->index, c->apic_id, runner_current(), f->vector, vector_name(f->vector), f->error, f->rip,
 		f->cs, f->rflags, f->rsp, f->ss, read_cr0(), read_cr2(), read_cr3(), read_cr4(),
 		f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->r8, f->r9, f->r10,
-		f->r11, f->r12, f->r13, f->r14, f->r15);
+		f->r11, f->r12, f->r13, f->r14, f->r15, f->gs_swapped);
 	print_backtrace(f->rip, f->rbp);
 	run_exit(RUN_CRASH);
 }

@@ -6,6 +6,8 @@
 
 /* Layout pushed by arch/x86/entry.S (lowest address first). */
 struct trap_frame {
+	u64 pad;
+	u64 gs_swapped; /* entry did SWAPGS (GS base was not ours); exit undoes it unless cleared */
 	u64 r15, r14, r13, r12, r11, r10, r9, r8;
 	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
 	u64 vector, error;
@@ -26,6 +28,7 @@ enum {
 #define VEC_CALL 0xf0   /* wakes a CPU to look at its smp_call mailbox */
 #define VEC_STOP 0xf1   /* halts a CPU for good */
 #define VEC_SPURIOUS 0xff
+#define VEC_SYSCALL 256 /* pseudo vector of the SYSCALL entry */
 
 /* A handler returns true when it dealt with the event; false passes it on to the defaults. */
 typedef bool (*trap_handler_t)(struct trap_frame *f);
@@ -34,6 +37,8 @@ void idt_init(void);            /* builds the shared gate template (BSP, once) *
 void idt_load_percpu(void);     /* copies the template into this CPU's IDT and loads it */
 void trap_set_handler(u32 vector, trap_handler_t h);
 trap_handler_t trap_get_handler(u32 vector);
+/* Sets a gate's DPL in the template and this CPU's IDT (before the APs copy it). */
+void idt_set_dpl(u32 vector, u32 dpl);
 /* Changes the IST index of a vector's gate on this CPU only (0 = no IST). */
 void idt_set_ist(u32 vector, u32 ist);
 
