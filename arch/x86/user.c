@@ -17,8 +17,14 @@
 
 extern void syscall_entry(void);
 extern const char user_run_landing[];
-/* rsp0 points at the TSS's RSP0 field, which is not 8-byte aligned (the TSS is packed). */
-u64 user_run_asm(u64 rip, u64 rsp, u64 rflags, u64 arg, u64 *saved_rsp, void *rsp0);
+/* Read by arch/x86/user_entry.S at fixed offsets. */
+struct user_entry {
+	u64 rip, rsp, rflags, rdi, rsi;
+	u64 *saved_rsp;
+	void *rsp0; /* the TSS's RSP0 field, not 8-byte aligned (the TSS is packed) */
+};
+_Static_assert(offsetof(struct user_entry, rsp0) == 48, "user_entry.S offsets");
+u64 user_run_asm(struct user_entry *e);
 
 static u64 region;
 static u64 blob_used;
@@ -100,15 +106,21 @@ void *user_data(void)
 	return (void *)(region + DATA_AREA + (u64)i * USER_DATA_SIZE);
 }
 
-u64 user_run(u64 rip, u64 rflags, u64 arg)
+u64 user_run2(u64 rip, u64 rflags, u64 arg0, u64 arg1)
 {
 	struct cpu *c = this_cpu();
+	struct user_entry e = { rip, user_stack_top(), rflags | 2, arg0, arg1,
+				&saved_rsp[c->index], (u8 *)&c->tss + offsetof(struct tss, rsp) };
 	irq_disable();
-	u64 ret = user_run_asm(rip, user_stack_top(), rflags | 2, arg, &saved_rsp[c->index],
-			       (u8 *)&c->tss + offsetof(struct tss, rsp));
+	u64 ret = user_run_asm(&e);
 	c->tss.rsp[0] = c->stack_top;
 	c->syscall_kernel_rsp = c->stack_top;
 	return ret;
+}
+
+u64 user_run(u64 rip, u64 rflags, u64 arg)
+{
+	return user_run2(rip, rflags, arg, 0);
 }
 
 void user_return_to_kernel(struct trap_frame *f)

@@ -30,6 +30,8 @@ bool user_available(void);
  * the user's RAX at `int $VEC_USER_EXIT` / SYSCALL. Interrupts are off on return.
  */
 u64 user_run(u64 rip, u64 rflags, u64 arg);
+/* The same with rsi = arg1. */
+u64 user_run2(u64 rip, u64 rflags, u64 arg0, u64 arg1);
 /* In a handler for an event from ring 3: resume in user_run's caller instead of ring 3. */
 void user_return_to_kernel(struct trap_frame *f);
 

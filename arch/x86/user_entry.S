@@ -1,10 +1,19 @@
 /*
- * user_run_asm(rip, rsp, rflags, arg, u64 *saved_rsp, u64 *rsp0): saves the callee-saved
- * registers, points RSP0 (TSS) and the SYSCALL stack just below them, so that entries from
- * ring 3 never overwrite this frame, then IRETQs to ring 3 with the user GS base. A handler
- * ends the visit by resuming at user_run_landing on the saved stack.
+ * user_run_asm(struct user_entry *e): saves the callee-saved registers, points RSP0 (TSS) and
+ * the SYSCALL stack just below them, so that entries from ring 3 never overwrite this frame,
+ * then IRETQs to ring 3 with the user GS base and RDI, RSI from the entry. A handler ends the
+ * visit by resuming at user_run_landing on the saved stack (RAX is the result).
  */
 #include "boot/segments.h"
+
+/* struct user_entry offsets (arch/x86/user.c) */
+#define E_RIP 0
+#define E_RSP 8
+#define E_RFLAGS 16
+#define E_RDI 24
+#define E_RSI 32
+#define E_SAVED_RSP 40
+#define E_RSP0 48
 
 	.text
 	.globl user_run_asm, user_run_landing
@@ -15,20 +24,24 @@ user_run_asm:
 	pushq %r13
 	pushq %r14
 	pushq %r15
-	movq %rsp, (%r8)
+	movq E_SAVED_RSP(%rdi), %rax
+	movq %rsp, (%rax)
 	movq %rsp, %rax
 	subq $64, %rax
 	andq $-16, %rax
-	movq %rax, (%r9)		/* TSS RSP0 */
+	movq E_RSP0(%rdi), %rcx
+	movq %rax, (%rcx)		/* TSS RSP0 */
 	movq %rax, %gs:16		/* struct cpu: syscall_kernel_rsp */
 	pushq $(SEG_UDATA | 3)
-	pushq %rsi
-	pushq %rdx
+	pushq E_RSP(%rdi)
+	pushq E_RFLAGS(%rdi)
 	pushq $(SEG_UCODE | 3)
-	pushq %rdi
-	movq %rcx, %rdi
+	pushq E_RIP(%rdi)
+	movq E_RSI(%rdi), %rsi
+	movq E_RDI(%rdi), %rdi
 	xorl %eax, %eax
 	xorl %ebx, %ebx
+	xorl %ecx, %ecx
 	xorl %ebp, %ebp
 	swapgs
 	iretq
