@@ -29,7 +29,7 @@ HOSTCFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefin
 EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp/timer.c \
 	tests/exp/ring3.c tests/exp/ring3_seq.S tests/exp/sti_common.c tests/exp/sti_seq.S \
 	tests/exp/sti_wakeup.c tests/exp/sti_nmi.c tests/exp/sti_step.c tests/exp/sti_consec.c \
-	tests/exp/sti_latency.c tests/exp/movss_common.c tests/exp/movss_seq.S tests/exp/movss.c \
+	tests/exp/sti_latency.c tests/exp/sti_user.c tests/exp/movss_common.c tests/exp/movss_seq.S tests/exp/movss.c \
 	tests/exp/movss_shadow.c \
 	tests/exp/selftest.c
 

@@ -22,8 +22,9 @@ struct user_entry {
 	u64 rip, rsp, rflags, rdi, rsi;
 	u64 *saved_rsp;
 	void *rsp0; /* the TSS's RSP0 field, not 8-byte aligned (the TSS is packed) */
+	u32 mode;   /* enum user_entry_mode */
 };
-_Static_assert(offsetof(struct user_entry, rsp0) == 48, "user_entry.S offsets");
+_Static_assert(offsetof(struct user_entry, mode) == 56, "user_entry.S offsets");
 u64 user_run_asm(struct user_entry *e);
 
 static u64 region;
@@ -106,16 +107,21 @@ void *user_data(void)
 	return (void *)(region + DATA_AREA + (u64)i * USER_DATA_SIZE);
 }
 
-u64 user_run2(u64 rip, u64 rflags, u64 arg0, u64 arg1)
+u64 user_run_mode(enum user_entry_mode mode, u64 rip, u64 rflags, u64 arg0, u64 arg1)
 {
 	struct cpu *c = this_cpu();
 	struct user_entry e = { rip, user_stack_top(), rflags | 2, arg0, arg1,
-				&saved_rsp[c->index], (u8 *)&c->tss + offsetof(struct tss, rsp) };
+				&saved_rsp[c->index], (u8 *)&c->tss + offsetof(struct tss, rsp), mode };
 	irq_disable();
 	u64 ret = user_run_asm(&e);
 	c->tss.rsp[0] = c->stack_top;
 	c->syscall_kernel_rsp = c->stack_top;
 	return ret;
+}
+
+u64 user_run2(u64 rip, u64 rflags, u64 arg0, u64 arg1)
+{
+	return user_run_mode(USER_ENTER_IRETQ, rip, rflags, arg0, arg1);
 }
 
 u64 user_run(u64 rip, u64 rflags, u64 arg)

@@ -32,6 +32,14 @@ bool user_available(void);
 u64 user_run(u64 rip, u64 rflags, u64 arg);
 /* The same with rsi = arg1. */
 u64 user_run2(u64 rip, u64 rflags, u64 arg0, u64 arg1);
+/*
+ * How user_run enters ring 3: plain IRETQ (interrupts as in rflags), or the kernel exit paths
+ * that rely on the STI shadow: `sti; sysretq` and `sti; iretq` (labels user_sti_sysretq and
+ * user_sti_iretq name the SYSRETQ / IRETQ instruction).
+ */
+enum user_entry_mode { USER_ENTER_IRETQ, USER_ENTER_STI_SYSRETQ, USER_ENTER_STI_IRETQ };
+u64 user_run_mode(enum user_entry_mode mode, u64 rip, u64 rflags, u64 arg0, u64 arg1);
+extern const char user_sti_sysretq[], user_sti_iretq[];
 /* In a handler for an event from ring 3: resume in user_run's caller instead of ring 3. */
 void user_return_to_kernel(struct trap_frame *f);
 

@@ -14,6 +14,7 @@
 #define E_RSI 32
 #define E_SAVED_RSP 40
 #define E_RSP0 48
+#define E_MODE 56
 
 	.text
 	.globl user_run_asm, user_run_landing
@@ -32,11 +33,14 @@ user_run_asm:
 	movq E_RSP0(%rdi), %rcx
 	movq %rax, (%rcx)		/* TSS RSP0 */
 	movq %rax, %gs:16		/* struct cpu: syscall_kernel_rsp */
+	cmpl $1, E_MODE(%rdi)
+	je 1f
 	pushq $(SEG_UDATA | 3)
 	pushq E_RSP(%rdi)
 	pushq E_RFLAGS(%rdi)
 	pushq $(SEG_UCODE | 3)
 	pushq E_RIP(%rdi)
+	movl E_MODE(%rdi), %r8d
 	movq E_RSI(%rdi), %rsi
 	movq E_RDI(%rdi), %rdi
 	xorl %eax, %eax
@@ -44,7 +48,27 @@ user_run_asm:
 	xorl %ecx, %ecx
 	xorl %ebp, %ebp
 	swapgs
-	iretq
+	testl %r8d, %r8d
+	jz 2f
+	sti				/* mode 2: the STI shadow must cover the IRETQ */
+	.globl user_sti_iretq
+user_sti_iretq:
+2:	iretq
+
+	/* mode 1: SYSRETQ with RCX = RIP, R11 = RFLAGS, the user stack already loaded */
+1:	movq E_RIP(%rdi), %rcx
+	movq E_RFLAGS(%rdi), %r11
+	movq E_RSI(%rdi), %rsi
+	movq E_RSP(%rdi), %rsp
+	movq E_RDI(%rdi), %rdi
+	xorl %eax, %eax
+	xorl %ebx, %ebx
+	xorl %ebp, %ebp
+	swapgs
+	sti
+	.globl user_sti_sysretq
+user_sti_sysretq:
+	sysretq
 user_run_landing:
 	popq %r15
 	popq %r14

@@ -30,7 +30,7 @@ SEQ(seq_step_movss_after); SEQ(seq_step_movss_after2);
 
 /* What one trial on one CPU saw. Written by the handlers on that CPU. */
 struct sti_trial {
-	volatile u64 irq_rip, irq_tsc;
+	volatile u64 irq_rip, irq_tsc, irq_cs;
 	volatile u32 irq_count;
 	volatile u32 late_irq_count; /* taken only in the drain after the sequence */
 	volatile u64 nmi_rip;
@@ -49,6 +49,8 @@ void sti_handlers_remove(void);
  * the IRQ never became pending. *out receives the record.
  */
 bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out);
+/* With IF=0: sends the test IRQ to this CPU and waits until IRR shows it pending. */
+bool sti_make_pending(void);
 /* Starts/stops recording NMIs for this CPU without a trial (for loops driven from outside). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);

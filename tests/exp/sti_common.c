@@ -18,6 +18,7 @@ static bool on_test_irq(struct trap_frame *f)
 		t->late_irq_count++;
 	} else if (t->active && t->irq_count++ == 0) {
 		t->irq_rip = f->rip;
+		t->irq_cs = f->cs;
 		t->irq_tsc = rdtsc();
 	}
 	apic_eoi();
@@ -64,7 +65,7 @@ static bool irr_has(u32 vector)
 	return (apic_read(APIC_IRR0 + (vector / 32) * 0x10) >> (vector % 32)) & 1;
 }
 
-static bool make_pending(void)
+bool sti_make_pending(void)
 {
 	if (!apic_send_ipi(0, ICR_FIXED | ICR_DEST_SELF | VEC_STI_IRQ))
 		return false;
@@ -86,7 +87,7 @@ bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out)
 	irq_disable();
 	reset(t);
 	t->active = 1;
-	bool pending = make_pending();
+	bool pending = sti_make_pending();
 	if (pending) {
 		apic_timer_oneshot(VEC_STI_BOUND, muldiv64(bound_ns, timeinfo.apic_hz, 1000000000u));
 		seq();
