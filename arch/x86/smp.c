@@ -137,6 +137,12 @@ void smp_call_one(u32 cpu, cpu_fn_t fn, void *arg, bool wait)
 		wait_done(&cpus[cpu]);
 }
 
+void smp_wait_one(u32 cpu)
+{
+	if (cpu != this_cpu_index())
+		wait_done(&cpus[cpu]);
+}
+
 void smp_wait(const struct cpumask *mask)
 {
 	u32 me = this_cpu_index();

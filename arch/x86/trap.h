@@ -39,6 +39,9 @@ void trap_set_handler(u32 vector, trap_handler_t h);
 trap_handler_t trap_get_handler(u32 vector);
 /* Sets a gate's DPL in the template and this CPU's IDT (before the APs copy it). */
 void idt_set_dpl(u32 vector, u32 dpl);
+/* Points a gate of this CPU's IDT at another entry (IST and type unchanged); and the default. */
+void idt_set_entry(u32 vector, u64 addr);
+u64 idt_default_entry(u32 vector);
 /* Changes the IST index of a vector's gate on this CPU only (0 = no IST). */
 void idt_set_ist(u32 vector, u32 ist);
 
