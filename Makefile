@@ -32,7 +32,7 @@ EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp
 	tests/exp/sti_latency.c tests/exp/sti_user.c tests/exp/movss_common.c tests/exp/movss_seq.S tests/exp/movss.c \
 	tests/exp/movss_shadow.c tests/exp/nmi_storm.c tests/exp/db_entry.c \
 	tests/exp/nmi_nest.c tests/exp/nmi_nest.S tests/exp/nmi_iret.c tests/exp/exc_seq.S \
-	tests/exp/exc_df.c \
+	tests/exp/exc_df.c tests/exp/exc_matrix.c \
 	tests/exp/selftest.c
 
 KSRCS := $(wildcard boot/*.S) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) \
