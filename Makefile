@@ -39,7 +39,7 @@ KSRCS := $(wildcard boot/*.S) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) 
 	$(wildcard kernel/*.c) $(wildcard patching/*.c) $(EXPERIMENTS)
 KOBJS := $(patsubst %,$(B)/obj/%.o,$(KSRCS)) $(B)/obj/gen/font.c.o
 
-UNIT_PURE := kernel/printf.c kernel/glob.c kernel/cmdline.c kernel/mb2.c kernel/mb1.c \
+UNIT_PURE := kernel/printf.c kernel/glob.c kernel/cmdline.c kernel/mb2.c kernel/mb1.c kernel/bootinfo.c \
 	arch/x86/acpi.c arch/x86/mptable.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 

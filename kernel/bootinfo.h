@@ -52,6 +52,8 @@ struct bootinfo {
  * structure was usable (possibly with warnings), -1 when not even the header was valid.
  */
 int mb2_parse(const void *info, size_t avail, struct bootinfo *out);
+/* Records one malformed thing in bi (counted always, described while warn[] has room). */
+void bootinfo_warn(struct bootinfo *bi, const char *fmt, ...) PRINTF_FMT(2, 3);
 
 /* Multiboot 1 (QEMU -kernel): EAX holds this magic, EBX the information structure's address. */
 #define MB1_BOOTLOADER_MAGIC 0x2badb002u

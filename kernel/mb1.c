@@ -4,6 +4,7 @@
  * Fills struct bootinfo like mb2.c does for multiboot2.
  */
 #include "kernel/bootinfo.h"
+#include "kernel/bytes.h"
 #include "kernel/lib.h"
 #include "kernel/printf.h"
 
@@ -39,34 +40,7 @@ struct mb1_ctx {
 	bootinfo_map_fn map;
 };
 
-static u32 rd32(const u8 *p)
-{
-	u32 v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static u64 rd64(const u8 *p)
-{
-	u64 v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-PRINTF_FMT(2, 3) static void warn(struct mb1_ctx *c, const char *fmt, ...)
-{
-	struct bootinfo *bi = c->bi;
-	va_list ap;
-
-	/* nwarn counts every problem; only the first BOOTINFO_MAX_WARN are described */
-	if (bi->nwarn++ >= BOOTINFO_MAX_WARN)
-		return;
-	va_start(ap, fmt);
-	kvsnprintf(bi->warn[bi->nwarn - 1], sizeof(bi->warn[0]), fmt, ap);
-	va_end(ap);
-}
+#define warn(c, ...) bootinfo_warn((c)->bi, __VA_ARGS__)
 
 /* True when the first end bytes of the structure may be read; else warns about what. */
 static bool readable(struct mb1_ctx *c, size_t end, const char *what)
@@ -156,7 +130,7 @@ static void parse_mmap(struct mb1_ctx *c, u32 addr, u32 length)
 			warn(c, "memory map ends in %u stray bytes at offset %u", left, off);
 			return;
 		}
-		size = rd32(m + off);
+		size = le32(m + off);
 		if (size < MMAP_ENTRY_MIN) {
 			warn(c, "memory map entry at offset %u has size %u < %u", off, size,
 			     MMAP_ENTRY_MIN);
@@ -173,9 +147,9 @@ static void parse_mmap(struct mb1_ctx *c, u32 addr, u32 length)
 			return;
 		}
 		struct mem_range *r = &bi->mmap[bi->mmap_count++];
-		r->base = rd64(m + off + 4);
-		r->len = rd64(m + off + 12);
-		r->type = rd32(m + off + 20);
+		r->base = le64(m + off + 4);
+		r->len = le64(m + off + 12);
+		r->type = le32(m + off + 20);
 		off += 4 + size; /* size <= left - 4: stays <= length */
 	}
 }
@@ -188,10 +162,10 @@ static void parse_fb(struct mb1_ctx *c)
 	if (!readable(c, OFF_FB_COLOR, "a framebuffer"))
 		return;
 	memset(fb, 0, sizeof(*fb));
-	fb->addr = rd64(p + OFF_FB_ADDR);
-	fb->pitch = rd32(p + OFF_FB_PITCH);
-	fb->width = rd32(p + OFF_FB_WIDTH);
-	fb->height = rd32(p + OFF_FB_HEIGHT);
+	fb->addr = le64(p + OFF_FB_ADDR);
+	fb->pitch = le32(p + OFF_FB_PITCH);
+	fb->width = le32(p + OFF_FB_WIDTH);
+	fb->height = le32(p + OFF_FB_HEIGHT);
 	fb->bpp = p[OFF_FB_BPP];
 	fb->type = p[OFF_FB_TYPE];
 	c->bi->has_fb = true;
@@ -216,16 +190,16 @@ int mb1_parse(const void *info, size_t avail, bootinfo_map_fn map, struct bootin
 	memset(out, 0, sizeof(*out));
 	if (!info || avail < 4)
 		return -1;
-	flags = rd32(p + OFF_FLAGS);
+	flags = le32(p + OFF_FLAGS);
 	if ((flags & F_CMDLINE) && readable(&c, OFF_CMDLINE + 4, "a command line")) {
 		out->has_cmdline = copy_phys_str(&c, out->cmdline, sizeof(out->cmdline),
-						 rd32(p + OFF_CMDLINE), "command line");
+						 le32(p + OFF_CMDLINE), "command line");
 		drop_image_path(out->cmdline);
 	}
 	if ((flags & F_MMAP) && readable(&c, OFF_MMAP_ADDR + 4, "a memory map"))
-		parse_mmap(&c, rd32(p + OFF_MMAP_ADDR), rd32(p + OFF_MMAP_LENGTH));
+		parse_mmap(&c, le32(p + OFF_MMAP_ADDR), le32(p + OFF_MMAP_LENGTH));
 	if ((flags & F_LOADER) && readable(&c, OFF_LOADER + 4, "a boot loader name"))
-		copy_phys_str(&c, out->loader, sizeof(out->loader), rd32(p + OFF_LOADER),
+		copy_phys_str(&c, out->loader, sizeof(out->loader), le32(p + OFF_LOADER),
 			      "boot loader name");
 	if (flags & F_FB)
 		parse_fb(&c);

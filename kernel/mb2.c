@@ -1,5 +1,6 @@
 /* Multiboot2 information parser: walks the tags defensively and fills struct bootinfo. */
 #include "kernel/bootinfo.h"
+#include "kernel/bytes.h"
 #include "kernel/lib.h"
 #include "kernel/printf.h"
 
@@ -19,34 +20,7 @@ struct mb2_ctx {
 	bool mmap_capped; /* the "too many entries" warning was given */
 };
 
-static u32 rd32(const u8 *p)
-{
-	u32 v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static u64 rd64(const u8 *p)
-{
-	u64 v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-PRINTF_FMT(2, 3) static void warn(struct mb2_ctx *c, const char *fmt, ...)
-{
-	struct bootinfo *bi = c->bi;
-	va_list ap;
-
-	/* nwarn counts every problem; only the first BOOTINFO_MAX_WARN are described */
-	if (bi->nwarn++ >= BOOTINFO_MAX_WARN)
-		return;
-	va_start(ap, fmt);
-	kvsnprintf(bi->warn[bi->nwarn - 1], sizeof(bi->warn[0]), fmt, ap);
-	va_end(ap);
-}
+#define warn(c, ...) bootinfo_warn((c)->bi, __VA_ARGS__)
 
 /* Copies a string of at most n bytes into dst (cap bytes), always terminating it. */
 static void copy_str(struct mb2_ctx *c, char *dst, size_t cap, const u8 *src, size_t n,
@@ -78,9 +52,9 @@ static void add_range(struct mb2_ctx *c, const u8 *e, u32 total)
 		return;
 	}
 	r = &bi->mmap[bi->mmap_count++];
-	r->base = rd64(e);
-	r->len = rd64(e + 8);
-	r->type = rd32(e + 16);
+	r->base = le64(e);
+	r->len = le64(e + 8);
+	r->type = le32(e + 16);
 }
 
 static void parse_mmap(struct mb2_ctx *c, const u8 *t, u32 size)
@@ -91,7 +65,7 @@ static void parse_mmap(struct mb2_ctx *c, const u8 *t, u32 size)
 		warn(c, "memory map tag too small (%u bytes)", size);
 		return;
 	}
-	esize = rd32(t + 8);
+	esize = le32(t + 8);
 	if (esize < 24 || esize % 8) {
 		warn(c, "memory map entry_size %u is invalid", esize);
 		return;
@@ -110,10 +84,10 @@ static void parse_fb(struct mb2_ctx *c, const u8 *t, u32 size)
 		return;
 	}
 	memset(fb, 0, sizeof(*fb));
-	fb->addr = rd64(t + 8);
-	fb->pitch = rd32(t + 16);
-	fb->width = rd32(t + 20);
-	fb->height = rd32(t + 24);
+	fb->addr = le64(t + 8);
+	fb->pitch = le32(t + 16);
+	fb->width = le32(t + 20);
+	fb->height = le32(t + 24);
 	fb->bpp = t[28];
 	fb->type = t[29];
 	c->bi->has_fb = true;
@@ -190,7 +164,7 @@ static void walk_tags(struct mb2_ctx *c, const u8 *p, size_t limit)
 				warn(c, "tag header at offset %zu runs past byte %zu", off, limit);
 			return;
 		}
-		u32 type = rd32(p + off), size = rd32(p + off + 4);
+		u32 type = le32(p + off), size = le32(p + off + 4);
 		if (size < 8) {
 			warn(c, "tag type %u at offset %zu has size %u < 8", type, off, size);
 			return;
@@ -218,7 +192,7 @@ int mb2_parse(const void *info, size_t avail, struct bootinfo *out)
 	memset(out, 0, sizeof(*out));
 	if (avail < 8)
 		return -1;
-	out->total_size = rd32(p);
+	out->total_size = le32(p);
 	limit = out->total_size;
 	if (limit < 16 || limit > avail) {
 		limit = MIN(limit, avail);

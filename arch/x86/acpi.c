@@ -5,6 +5,7 @@
  * the kernel and in the host unit test.
  */
 #include "arch/x86/acpi.h"
+#include "kernel/bytes.h"
 #include "kernel/lib.h"
 
 #define SDT_HDR_LEN 36u              /* signature, length, revision, checksum, OEM fields */
@@ -29,20 +30,12 @@ struct actx {
 			(c)->log(__VA_ARGS__);  \
 	} while (0)
 
-/* Unaligned little-endian reads from an already mapped buffer. */
-static u8 rd8(const u8 *p, u32 off) { return p[off]; }
-static u16 rd16(const u8 *p, u32 off) { u16 v; memcpy(&v, p + off, 2); return v; }
-static u32 rd32(const u8 *p, u32 off) { u32 v; memcpy(&v, p + off, 4); return v; }
-static u64 rd64(const u8 *p, u32 off) { u64 v; memcpy(&v, p + off, 8); return v; }
+/* Unaligned little-endian reads at an offset of an already mapped buffer. */
+#define rd8(p, off) ((p)[off])
+#define rd16(p, off) le16((p) + (off))
+#define rd32(p, off) le32((p) + (off))
+#define rd64(p, off) le64((p) + (off))
 
-static u8 sum8(const u8 *p, u32 len)
-{
-	u8 s = 0;
-
-	for (u32 i = 0; i < len; i++)
-		s += p[i];
-	return s;
-}
 
 void fw_info_init(struct fw_info *out)
 {

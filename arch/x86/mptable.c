@@ -4,7 +4,12 @@
  * CPU, I/O APIC and local APIC address fields of struct fw_info. Pure C, host-testable.
  */
 #include "arch/x86/acpi.h"
+#include "kernel/bytes.h"
 #include "kernel/lib.h"
+
+/* Unaligned little-endian reads at an offset of an already mapped buffer. */
+#define rd16(p, off) le16((p) + (off))
+#define rd32(p, off) le32((p) + (off))
 
 #define MPF_LEN 16u         /* floating pointer structure: one 16-byte paragraph */
 #define MPC_HDR_LEN 44u     /* base configuration table header */
@@ -26,17 +31,7 @@ struct mctx {
 			(c)->log(__VA_ARGS__);  \
 	} while (0)
 
-static u16 rd16(const u8 *p, u32 off) { u16 v; memcpy(&v, p + off, 2); return v; }
-static u32 rd32(const u8 *p, u32 off) { u32 v; memcpy(&v, p + off, 4); return v; }
 
-static u8 sum8(const u8 *p, u32 len)
-{
-	u8 s = 0;
-
-	for (u32 i = 0; i < len; i++)
-		s += p[i];
-	return s;
-}
 
 /*
  * Floating pointer layout: "_MP_"@0, config table address@4, length in paragraphs@8 (1),
