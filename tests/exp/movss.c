@@ -148,7 +148,9 @@ static enum exp_result run_tf(struct exp_ctx *ctx)
 		observation(obs, pos_count[i][POS_NEXT], runs[i]);
 	}
 	report_rate(ctx, total_runs(2), total_runs(2));
-	/* a single-step #DB has no B0 bit: count any #DB instead */
+	u64 lost = pos_count[0][POS_OTHER + 1] + pos_count[1][POS_OTHER + 1];
+	if (lost)
+		return exp_fail(ctx, "%lu single steps raised no #DB", lost);
 	return EXP_PASS;
 }
 

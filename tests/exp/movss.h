@@ -36,7 +36,7 @@ void mss_run(const struct mss_case *c, u64 dr6_preset, struct mss_trial *out);
 u64 mss_addr(const struct mss_case *c, const char *label);
 enum mss_pos mss_position(const struct mss_case *c, const struct mss_event *e);
 const char *mss_pos_name(enum mss_pos p);
-/* First #DB with DR6.B0 (the data breakpoint), or NULL. */
+/* First #DB with a DR6.B0-B3 bit (the data breakpoint), else the first single-step #DB (BS). */
 const struct mss_event *mss_find_db(const struct mss_trial *t);
 /* One-line signature of a trial's events, e.g. "#DB(B0)@handler,#BP@after". */
 void mss_signature(const struct mss_case *c, const struct mss_trial *t, char *buf, size_t len);

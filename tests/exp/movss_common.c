@@ -115,10 +115,15 @@ const char *mss_pos_name(enum mss_pos p)
 
 const struct mss_event *mss_find_db(const struct mss_trial *t)
 {
-	for (u32 i = 0; i < MIN(t->n, (u32)MSS_MAX_EVENTS); i++)
-		if (t->ev[i].vector == VEC_DB && (t->ev[i].dr6 & 0xf))
-			return &t->ev[i];
-	return NULL;
+	const struct mss_event *step = NULL;
+	for (u32 i = 0; i < MIN(t->n, (u32)MSS_MAX_EVENTS); i++) {
+		const struct mss_event *e = &t->ev[i];
+		if (e->vector == VEC_DB && (e->dr6 & 0xf))
+			return e;
+		if (e->vector == VEC_DB && (e->dr6 & (1u << 14)) && !step)
+			step = e;
+	}
+	return step;
 }
 
 static const char *vec_name(u32 v)
