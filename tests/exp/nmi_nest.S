@@ -23,6 +23,7 @@ nmi_dbvar:	.quad 0		/* DR0 watches writes here */
 nmi_depth:	.quad 0
 nmi_completed:	.quad 0		/* outermost NMIs that returned to the interrupted context */
 outer_copy:	.skip 8 * 8	/* rdx rcx rax | rip cs rflags rsp ss of the outermost NMI */
+naive_dirty:	.byte 0
 
 	.bss
 	.balign 16
@@ -87,7 +88,8 @@ nmi_body:
  * Naive: everything on the IST stack. A nested NMI lands on the same stack top and overwrites
  * the outer NMI's saved registers and IRET frame. At the outermost exit the frame is compared
  * with the copy taken at entry: a difference is counted (the damage) and repaired from the
- * copy, so the run can go on.
+ * copy, so the run can go on. What the repair cannot cover is the naive design's own last
+ * window (an NMI between the depth decrement and IRETQ); it is four instructions long.
  */
 	.globl nmi_naive_entry
 nmi_naive_entry:
@@ -101,23 +103,32 @@ nmi_naive_entry:
 	jmp 2f
 1:	lock incq nmi_nested(%rip)
 2:	call nmi_body
-	decq nmi_depth(%rip)
-	jnz 4f
-	xorl %ecx, %ecx			/* outermost exit: is the frame still ours? */
+	cmpq $1, nmi_depth(%rip)
+	jne 6f				/* a nested instance just returns */
+	/*
+	 * Outermost, still at depth 1 so that an NMI arriving now counts as nested: is the frame
+	 * still ours? Repair from the copy; if another NMI nested meanwhile, check again.
+	 */
+	movb $0, naive_dirty(%rip)
+7:	movq nmi_nested(%rip), %rdx
 	.irp i, 0, 1, 2, 3, 4, 5, 6, 7
 	movq \i*8(%rsp), %rax
 	cmpq outer_copy + \i*8(%rip), %rax
 	je 3f
-	incl %ecx
+	movb $1, naive_dirty(%rip)
 	movq outer_copy + \i*8(%rip), %rax
 	movq %rax, \i*8(%rsp)
 3:
 	.endr
-	testl %ecx, %ecx
-	jz 5f
+	cmpq nmi_nested(%rip), %rdx
+	jne 7b
+	cmpb $0, naive_dirty(%rip)
+	je 5f
 	lock incq nmi_corrupt(%rip)
 5:	lock incq nmi_completed(%rip)
-4:	popq %rdx
+	/* the remaining window: an NMI between here and IRETQ would take itself for outermost */
+6:	decq nmi_depth(%rip)
+	popq %rdx
 	popq %rcx
 	popq %rax
 	iretq

@@ -15,7 +15,7 @@
 #include "kernel/outcome.h"
 
 #define ACK_TIMEOUT_NS 200000000ull
-#define WINDOW_NS 200000ull
+#define WINDOW_NS 500000ull
 
 extern volatile u64 nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latched_runs,
 	nmi_inner, nmi_window, nmi_dbvar, nmi_depth, nmi_completed;
