@@ -24,6 +24,7 @@ nmi_depth:	.quad 0
 nmi_completed:	.quad 0		/* outermost NMIs that returned to the interrupted context */
 outer_copy:	.skip 8 * 8	/* rdx rcx rax | rip cs rflags rsp ss of the outermost NMI */
 naive_dirty:	.byte 0
+nmi_executing:	.byte 0		/* safe: an outermost NMI (or its repeat) is in progress */
 
 	.bss
 	.balign 16
@@ -135,15 +136,20 @@ nmi_naive_entry:
 
 /*
  * Nested-safe: the outermost NMI copies its registers and frame away and moves to a work
- * stack, so the IST stack top is free for a nested NMI. A nested NMI (its interrupted RSP is on
- * the work stack) only latches: pending++, and it rewrites the final IRETQ frame so that an
- * outer NMI already past its last check "returns" to nmi_repeat and runs the body again.
+ * stack, so the IST stack top is free for a nested NMI. A nested NMI only latches: pending++,
+ * and it rewrites the final IRETQ frame so that an outer NMI already past its last check
+ * "returns" to nmi_repeat and runs the body again. Nested means: nmi_executing is set, or the
+ * interrupted RSP is on the work stack. The flag alone cannot cover the instructions around
+ * the final IRETQ, and the RSP alone cannot cover an NMI that interrupts an IST exception
+ * (#DB) taken by a repeated body, which runs with NMIs unblocked: both are needed.
  */
 	.globl nmi_safe_entry
 nmi_safe_entry:
 	pushq %rax
 	pushq %rcx
 	pushq %rdx
+	cmpb $0, nmi_executing(%rip)
+	jne 9f
 	movq 6*8(%rsp), %rax		/* interrupted RSP */
 	leaq nmi_work_lo(%rip), %rcx
 	cmpq %rcx, %rax
@@ -151,20 +157,21 @@ nmi_safe_entry:
 	leaq nmi_work_hi(%rip), %rcx
 	cmpq %rcx, %rax
 	jae 1f
-	lock incq nmi_nested(%rip)
+9:	lock incq nmi_nested(%rip)
 	incq nmi_pending(%rip)
 	leaq nmi_repeat(%rip), %rax
 	movq %rax, iret_area(%rip)
 	movq $SEG_KCODE, iret_area + 8(%rip)
 	movq $2, iret_area + 16(%rip)
-	leaq nmi_work_hi(%rip), %rax
+	leaq nmi_work_hi - 16(%rip), %rax /* inside the work stack, so the RSP check holds */
 	movq %rax, iret_area + 24(%rip)
 	movq $SEG_KDATA, iret_area + 32(%rip)
 	popq %rdx
 	popq %rcx
 	popq %rax
 	iretq
-1:	COPY_OUT
+1:	movb $1, nmi_executing(%rip)
+	COPY_OUT
 	leaq nmi_work_hi(%rip), %rsp
 nmi_run:
 	.irp i, 0, 1, 2, 3, 4		/* the frame to return with, rewritten by a nested NMI */
@@ -183,8 +190,10 @@ nmi_run:
 	movq outer_copy(%rip), %rdx
 	movq outer_copy + 8(%rip), %rcx
 	movq outer_copy + 16(%rip), %rax
+	movb $0, nmi_executing(%rip)	/* from here on RSP is on the work stack: still nested */
 	iretq
 nmi_repeat:				/* NMIs are unblocked here: a nested NMI latches again */
+	movb $1, nmi_executing(%rip)
 	leaq nmi_work_hi(%rip), %rsp
 	jmp nmi_run
 

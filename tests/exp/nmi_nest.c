@@ -14,7 +14,7 @@
 #include "arch/x86/trap.h"
 #include "kernel/outcome.h"
 
-#define ACK_TIMEOUT_NS 200000000ull
+#define ACK_TIMEOUT_NS 2000000000ull /* a loaded host can deschedule a vCPU for long */
 #define WINDOW_NS 500000ull
 
 extern volatile u64 nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latched_runs,
@@ -22,7 +22,7 @@ extern volatile u64 nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latch
 extern const char nmi_naive_entry[], nmi_safe_entry[];
 extern u64 nmi_victim_loop(volatile u32 *stop);
 
-static volatile u32 stop;
+static volatile u32 stop, victim_ready;
 static volatile u64 victim_bad;
 static u64 entry_addr;
 
@@ -36,6 +36,7 @@ static void victim(void *arg)
 		__asm__ volatile("mov %0, %%dr7" ::"r"(1ull | (1ull << 16) | (2ull << 18) | (1ull << 10)));
 	}
 	irq_disable();
+	victim_ready = 1; /* the gate is ours now: NMIs may come */
 	victim_bad = nmi_victim_loop(&stop);
 	__asm__ volatile("mov %0, %%dr7" ::"r"(0x400ull));
 	idt_set_entry(VEC_NMI, idt_default_entry(VEC_NMI));
@@ -59,17 +60,21 @@ static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char 
 	nmi_started = nmi_nested = nmi_corrupt = nmi_pending = nmi_latched_runs = 0;
 	nmi_depth = nmi_completed = 0;
 	entry_addr = (u64)entry;
-	stop = 0;
+	stop = victim_ready = 0;
 	smp_call_one(victim_cpu, victim, NULL, false);
-	udelay(1000);
+	for (u64 end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS); !victim_ready && rdtsc() < end;)
+		cpu_relax();
 	u64 budget_end = rdtsc() + ctx->budget_tsc / 2;
-	for (; r.trials < ctx->iterations && (s64)(rdtsc() - budget_end) < 0; r.trials++) {
+	/* never more than two NMIs in flight: after a timeout, stop sending */
+	for (; r.trials < ctx->iterations && !r.lost && (s64)(rdtsc() - budget_end) < 0; r.trials++) {
 		u64 k = nmi_started, c = nmi_completed;
 		ipi_send_cpu(victim_cpu, ICR_NMI);
-		r.lost += !wait_ge(&nmi_started, k + 1);
+		if (!wait_ge(&nmi_started, k + 1)) {
+			r.lost++;
+			break;
+		}
 		ipi_send_cpu(victim_cpu, ICR_NMI); /* lands in the first one's window */
-		r.lost += !wait_ge(&nmi_started, k + 2);
-		r.lost += !wait_ge(&nmi_completed, c + 1);
+		r.lost += !wait_ge(&nmi_started, k + 2) || !wait_ge(&nmi_completed, c + 1);
 		udelay(2 * WINDOW_NS / 1000); /* a second NMI that did not nest finishes too */
 	}
 	stop = 1;

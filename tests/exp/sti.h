@@ -45,7 +45,8 @@ void sti_handlers_install(void);
 void sti_handlers_remove(void);
 /*
  * One trial on this CPU: with IF=0 makes the test IRQ pending (self-IPI, confirmed in IRR),
- * arms a one-shot bound of bound_ns, runs seq, stops the timer, drains. Returns false when
+ * arms a periodic bound of bound_ns (so a lost sleep always ends, even when one tick was
+ * consumed before HLT), runs seq, stops the timer, drains. Returns false when
  * the IRQ never became pending. *out receives the record.
  */
 bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out);

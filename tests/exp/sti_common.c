@@ -89,7 +89,8 @@ bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out)
 	t->active = 1;
 	bool pending = sti_make_pending();
 	if (pending) {
-		apic_timer_oneshot(VEC_STI_BOUND, muldiv64(bound_ns, timeinfo.apic_hz, 1000000000u));
+		/* periodic: a bound that fired before HLT was reached must not leave HLT unbounded */
+		apic_timer_periodic(VEC_STI_BOUND, muldiv64(bound_ns, timeinfo.apic_hz, 1000000000u));
 		seq();
 		apic_write(APIC_TIMER_INIT, 0);
 	}

@@ -58,7 +58,7 @@ static void idle_loop(void)
 			continue;
 		}
 		sti_record_begin();
-		apic_timer_oneshot(VEC_STI_BOUND, muldiv64(BOUND_NS, timeinfo.apic_hz, 1000000000u));
+		apic_timer_periodic(VEC_STI_BOUND, muldiv64(BOUND_NS, timeinfo.apic_hz, 1000000000u));
 		((sti_seq_fn)seq_sti_hlt)();
 		apic_write(APIC_TIMER_INIT, 0);
 		struct sti_trial rec;
