@@ -15,7 +15,8 @@
 #include "kernel/outcome.h"
 
 #define ACK_TIMEOUT_NS 2000000000ull /* a loaded host can deschedule a vCPU for long */
-#define WINDOW_NS 500000ull
+#define WINDOW_NS 500000ull       /* first window; doubled while NMIs fail to nest ... */
+#define WINDOW_MAX_NS 16000000ull /* ... up to this (a loaded host delays delivery) */
 
 extern volatile u64 nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latched_runs,
 	nmi_inner, nmi_window, nmi_dbvar, nmi_depth, nmi_completed;
@@ -66,8 +67,12 @@ static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char 
 		cpu_relax();
 	u64 budget_end = rdtsc() + ctx->budget_tsc / 2;
 	/* never more than two NMIs in flight: after a timeout, stop sending */
+	nmi_window = ns_to_tsc(WINDOW_NS);
 	for (; r.trials < ctx->iterations && !r.lost && (s64)(rdtsc() - budget_end) < 0; r.trials++) {
 		u64 k = nmi_started, c = nmi_completed;
+		if (r.trials && r.trials % 10 == 0 && nmi_nested == 0 &&
+		    nmi_window < ns_to_tsc(WINDOW_MAX_NS))
+			nmi_window *= 2;
 		ipi_send_cpu(victim_cpu, ICR_NMI);
 		if (!wait_ge(&nmi_started, k + 1)) {
 			r.lost++;
@@ -75,7 +80,7 @@ static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char 
 		}
 		ipi_send_cpu(victim_cpu, ICR_NMI); /* lands in the first one's window */
 		r.lost += !wait_ge(&nmi_started, k + 2) || !wait_ge(&nmi_completed, c + 1);
-		udelay(2 * WINDOW_NS / 1000); /* a second NMI that did not nest finishes too */
+		udelay(2 * tsc_to_ns(nmi_window) / 1000); /* a second NMI that did not nest finishes too */
 	}
 	stop = 1;
 	smp_wait_one(victim_cpu);
@@ -93,7 +98,6 @@ static enum exp_result run_inner(struct exp_ctx *ctx, u32 inner)
 		if (i != 0 && !victim_cpu)
 			victim_cpu = i;
 	nmi_inner = inner;
-	nmi_window = ns_to_tsc(WINDOW_NS);
 	struct result naive = run_design(ctx, victim_cpu, nmi_naive_entry);
 	struct result safe = run_design(ctx, victim_cpu, nmi_safe_entry);
 	diag("outcome naive_nested=%lu", naive.nested);
@@ -104,6 +108,7 @@ static enum exp_result run_inner(struct exp_ctx *ctx, u32 inner)
 	observation("safe_nested_latched", safe.latched, safe.nested);
 	diag("trials naive=%lu safe=%lu lost naive=%lu safe=%lu victim_checksum_errors naive=%lu safe=%lu",
 	     naive.trials, safe.trials, naive.lost, safe.lost, naive.bad, safe.bad);
+	diag("window_us=%lu", tsc_to_ns(nmi_window) / 1000);
 	report_rate(ctx, naive.trials + safe.trials, naive.nested + safe.nested);
 	if (safe.nested == 0 || naive.nested == 0)
 		return exp_fail(ctx, "positive control: no NMI nested (naive %lu, safe %lu)", naive.nested,
