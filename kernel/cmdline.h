@@ -20,7 +20,7 @@ struct cmdline {
 	enum exit_mode exit;
 	bool nosmp;
 	bool list;
-	bool bench;      /* run the benchmark experiments instead of the tests */
+	bool bench;      /* benchmark mode: 10x default trials and time budgets */
 };
 
 /*

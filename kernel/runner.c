@@ -282,10 +282,12 @@ static enum exp_result run_one(const struct experiment *e, u32 number, const str
 	const char *why = missing_feature(e->features);
 	if (why)
 		return exp_skip(ctx, "%s", why);
-	ctx->iterations = cl->iterations ? cl->iterations : e->default_iterations;
+	/* bench: ten times the default trials and budget, for throughput figures */
+	u64 scale = cl->bench ? 10 : 1;
+	ctx->iterations = cl->iterations ? cl->iterations : e->default_iterations * scale;
 	ctx->seed = cl->seed;
 	ctx->ncpus = online;
-	ctx->budget_tsc = ns_to_tsc((u64)(e->budget_ms ? e->budget_ms : 5000) * 1000000ull);
+	ctx->budget_tsc = ns_to_tsc((u64)(e->budget_ms ? e->budget_ms : 5000) * scale * 1000000ull);
 	u64 before = unexpected_irqs();
 	watchdog_arm(e, number, cl->timeout_s ? cl->timeout_s : DEFAULT_TIMEOUT_S);
 	irq_enable();
@@ -302,6 +304,8 @@ static enum exp_result run_one(const struct experiment *e, u32 number, const str
 NORETURN void runner_run(const struct cmdline *cl)
 {
 	trap_set_handler(VEC_WATCHDOG, watchdog_tick);
+	if (cl->bench)
+		diag("bench mode: 10x default trials and time budgets");
 	u32 number = 0;
 	for (u32 i = 0; i < nexp(); i++) {
 		if (!selected[i])
