@@ -33,6 +33,9 @@ EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp
 	tests/exp/movss_shadow.c tests/exp/nmi_storm.c tests/exp/db_entry.c \
 	tests/exp/nmi_nest.c tests/exp/nmi_nest.S tests/exp/nmi_iret.c tests/exp/exc_seq.S \
 	tests/exp/exc_df.c tests/exp/exc_matrix.c \
+	tests/exp/poke_seq.S tests/exp/poke_common.c tests/exp/poke_driver.c tests/exp/poke_call_flip.c \
+	tests/exp/poke_jmp_nop.c tests/exp/poke_batch.c tests/exp/poke_nmi_patcher.c \
+	tests/exp/poke_emulate_modes.c tests/exp/poke_ablate.c tests/exp/poke_sdm_flag.c \
 	tests/exp/selftest.c
 
 KSRCS := $(wildcard boot/*.S) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) \

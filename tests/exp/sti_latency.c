@@ -47,9 +47,7 @@ static void idle_loop(void)
 	struct sti_trial *t = &sti_trials[me];
 	for (;;) {
 		irq_disable();
-		if (READ_ONCE(stop))
-			break;
-		if (READ_ONCE(work[me])) {
+		if (READ_ONCE(work[me])) { /* work first: a wake that raced with stop still counts */
 			u64 lat = rdtsc() - sent_tsc[me];
 			u64 slot = __atomic_fetch_add(&nsamples, 1, __ATOMIC_RELAXED);
 			if (slot < MAX_SAMPLES)
@@ -57,6 +55,8 @@ static void idle_loop(void)
 			__atomic_store_n(&work[me], 0, __ATOMIC_RELEASE);
 			continue;
 		}
+		if (READ_ONCE(stop))
+			break;
 		sti_record_begin();
 		apic_timer_periodic(VEC_STI_BOUND, muldiv64(BOUND_NS, timeinfo.apic_hz, 1000000000u));
 		((sti_seq_fn)seq_sti_hlt)();
@@ -128,9 +128,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	cpumask_unset(&others, 0);
 	smp_call(&others, worker, ctx, false);
 	waker(ctx);
-	/* let the last wakes land, then stop everyone */
+	/* let the last wakes land (a loaded host may delay them), then stop everyone */
 	for (u32 i = 0; i < nidlers; i++)
-		for (u64 end = rdtsc() + ns_to_tsc(BOUND_NS * 4); READ_ONCE(work[idlers[i]]) && rdtsc() < end;)
+		for (u64 end = rdtsc() + ns_to_tsc(2000000000ull); READ_ONCE(work[idlers[i]]) && rdtsc() < end;)
 			cpu_relax();
 	stop = 1;
 	for (u32 i = 0; i < nidlers; i++)

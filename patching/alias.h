@@ -1,0 +1,28 @@
+/*
+ * 4 KiB mappings for the text poke engine: a page-table walker that adds single 4 KiB pages
+ * next to the 2 MiB identity map, and the writable alias window through which the engine
+ * writes text (the identity mapping of the text is never written by the engine).
+ */
+#ifndef RACEBED_POKE_ALIAS_H
+#define RACEBED_POKE_ALIAS_H
+
+#include "kernel/types.h"
+
+/* Where the alias of physical page P lives: POKE_ALIAS_BASE + P (otherwise unused space). */
+#define POKE_ALIAS_BASE 0x0000200000000000ull
+
+/*
+ * Maps the 4 KiB page at va to pa (present, writable, executable), allocating the tables on
+ * the way. False when va is covered by a large page or no memory is left. Not concurrent:
+ * one CPU edits the tables at a time; a new mapping needs no shootdown.
+ */
+bool pte_map_4k(u64 va, u64 pa);
+/* Physical address behind va by walking the current tables (1 GiB, 2 MiB and 4 KiB pages). */
+bool pte_virt_to_phys(u64 va, u64 *pa);
+
+/* Maps the alias of every page that [va, va+len) touches. False when one can't be mapped. */
+bool poke_alias_prepare(u64 va, u64 len);
+/* The writable alias of the byte at va (its page must have been prepared), or NULL. */
+u8 *poke_alias_of(u64 va);
+
+#endif

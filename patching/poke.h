@@ -1,0 +1,87 @@
+/*
+ * The text poke engine: rewrites 5-byte call rel32 / jmp rel32 / NOPL sites while other CPUs
+ * execute them, with the int3 protocol (int3 over the first byte, sync, the tail, sync, the
+ * new first byte, sync); a CPU that meets the int3 meanwhile has its #BP emulated.
+ *
+ * Sync: the patcher sets the bit of every other online CPU after a step and sends it an IPI;
+ * only that CPU clears its bit, in the IPI handler (which returns with IRET, serializing) or
+ * in the #BP handler (which also leaves with IRET before the site runs again).
+ *
+ * One patcher at a time: the CPU that called poke_start().
+ */
+#ifndef RACEBED_POKE_H
+#define RACEBED_POKE_H
+
+#include "arch/x86/trap.h"
+#include "patching/insn.h"
+
+#define VEC_POKE_SYNC (VEC_EXP_FIRST + 0x38)
+#define POKE_MAX_BATCH 64
+/* What a retired descriptor's target is overwritten with: canonical and never mapped. */
+#define POKE_POISON_TARGET 0xffffff00dead0000ull
+
+/*
+ * DESC: the #BP handler emulates the new instruction from the patcher's published descriptor
+ * (reference counted). ATOMIC: only rel32 changes, written with one locked xchg; the handler
+ * reads it with one aligned 4-byte load, so it emulates exactly the old or the new branch.
+ * ATOMIC needs bytes 1..4 of each site 4-byte aligned and the same opcode before and after.
+ */
+enum poke_mode { POKE_MODE_DESC, POKE_MODE_ATOMIC };
+
+/* Ablations (negative controls): leave one part of the protocol out. */
+#define POKE_SKIP_SYNC1 (1u << 0)  /* after the int3 */
+#define POKE_SKIP_SYNC2 (1u << 1)  /* after the tail */
+#define POKE_SKIP_SYNC3 (1u << 2)  /* after the new first byte */
+#define POKE_NO_REFCOUNT (1u << 3) /* handlers read descriptors without a reference */
+
+/* Where the patcher is (for observers such as an NMI handler on the patching CPU). */
+enum poke_phase { POKE_IDLE, POKE_PH_INT3, POKE_PH_TAIL, POKE_PH_FIRST, POKE_PH_RETIRE,
+		  POKE_NPHASES };
+
+struct poke_op {
+	u64 addr;
+	u8 insn[POKE_INSN_LEN];
+};
+
+struct poke_cfg {
+	enum poke_mode mode;
+	u32 flags;                   /* POKE_SKIP_* / POKE_NO_REFCOUNT */
+	u64 *sync_samples;           /* optional: each sync's latency in TSC cycles */
+	u32 max_samples;
+	/* optional: runs on the patching CPU after each write step, before its sync */
+	void (*step_hook)(enum poke_phase phase);
+};
+
+struct poke_stats {
+	u64 batches, sites, syncs, sync_timeouts, nsamples;
+	u64 emul_call, emul_jmp, emul_nop; /* #BP emulations, all CPUs */
+	u64 emul_cycles;                   /* TSC cycles spent deciding them */
+	u64 bp_foreign;                    /* #BPs not at a site being patched */
+	u64 bp_vanished;                   /* #BPs at an int3 no longer in memory, no batch live */
+};
+
+/* Makes this CPU the patcher and installs the sync-IPI and #BP handlers. */
+bool poke_start(const struct poke_cfg *cfg);
+/* Puts back the #BP handler found by poke_start. */
+void poke_stop(void);
+/* Patches n sites (any order, each once) with three syncs. False: bad op or a sync timed out. */
+bool poke_batch(const struct poke_op *ops, u32 n);
+bool poke_one(u64 addr, const u8 insn[POKE_INSN_LEN]);
+/* Sets a site with no CPU executing it (through the alias, no protocol). */
+bool poke_text_set(u64 addr, const u8 insn[POKE_INSN_LEN]);
+/* The #BP hook: true when it emulated a site being patched (a call does not return here). */
+bool poke_bp_handle(struct trap_frame *f);
+/* Whether this CPU's last unhandled #BP was at an int3 no longer in memory (see bp_emulate.c). */
+bool poke_bp_last_vanished(void);
+enum poke_phase poke_phase_now(void);
+void poke_stats_read(struct poke_stats *out);
+/* #BP emulations done on one CPU since poke_start. */
+u64 poke_cpu_emulations(u32 cpu);
+
+/* Ablation writers: no int3 and no sync. */
+/* The 5 bytes one at a time through the alias, first to last. */
+bool poke_unsafe_bytewise(u64 addr, const u8 insn[POKE_INSN_LEN]);
+/* rel32 (bytes 1..4) rewritten with one 4-byte store through the alias, aligned or not. */
+bool poke_unsafe_store_rel32(u64 addr, const u8 insn[POKE_INSN_LEN]);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * The sync step of the int3 protocol: every other online CPU must execute a serializing
+ * instruction after the patcher's last write. The patcher sets each such CPU's bit and sends
+ * it VEC_POKE_SYNC; only the CPU itself clears its bit (here, from the IPI handler, which
+ * returns with IRET, or from the #BP handler, which also leaves with IRET before the poked
+ * instruction can run again). The last CPU to clear wakes the patcher, which waits halted.
+ */
+#include "patching/internal.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/smp.h"
+#include "kernel/wait.h"
+
+#define SYNC_TIMEOUT_NS 2000000000ull
+
+static struct cpumask sync_mask;
+static volatile u64 sync_pending;
+
+void poke_sync_ack(void)
+{
+	u32 me = this_cpu_index();
+	u64 bit = 1ull << (me % 64);
+	u64 old = __atomic_fetch_and(&sync_mask.bits[me / 64], ~bit, __ATOMIC_SEQ_CST);
+	if ((old & bit) && __atomic_sub_fetch(&sync_pending, 1, __ATOMIC_SEQ_CST) == 0)
+		wake_cpu(poke_eng.patcher);
+}
+
+static bool on_sync_ipi(struct trap_frame *f)
+{
+	(void)f;
+	poke_sync_ack();
+	apic_eoi();
+	return true; /* the IRET out of here is the serializing instruction */
+}
+
+/*
+ * Installed once and left installed: a CPU whose bit its #BP handler already cleared may take
+ * the IPI after the patcher has finished, and that must not be an unexpected interrupt.
+ */
+void poke_sync_install(void)
+{
+	trap_set_handler(VEC_POKE_SYNC, on_sync_ipi);
+}
+
+static void record(u64 cycles)
+{
+	u64 i = poke_eng.nsamples++;
+	if (poke_eng.cfg.sync_samples && i < poke_eng.cfg.max_samples)
+		poke_eng.cfg.sync_samples[i] = cycles;
+}
+
+bool poke_sync(void)
+{
+	u32 me = this_cpu_index(), n = 0;
+	u64 t0 = rdtsc_ordered();
+	for_each_online_cpu(i)
+		n += i != me;
+	poke_eng.syncs++;
+	if (!n)
+		return true;
+	__atomic_store_n(&sync_pending, n, __ATOMIC_SEQ_CST);
+	for_each_online_cpu(i)
+		if (i != me)
+			cpumask_set(&sync_mask, i);
+	for_each_online_cpu(i)
+		if (i != me)
+			ipi_send_cpu(i, ICR_FIXED | VEC_POKE_SYNC);
+	bool ok = wait_eq_halt(&sync_pending, 0, SYNC_TIMEOUT_NS);
+	record(rdtsc_ordered() - t0);
+	if (!ok) {
+		poke_eng.sync_timeouts++;
+		cpumask_clear(&sync_mask);
+		__atomic_store_n(&sync_pending, 0, __ATOMIC_SEQ_CST);
+	}
+	return ok;
+}
