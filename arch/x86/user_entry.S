@@ -4,6 +4,7 @@
  * then IRETQs to ring 3 with the user GS base and RDI, RSI from the entry. A handler ends the
  * visit by resuming at user_run_landing on the saved stack (RAX is the result).
  */
+#include "arch/x86/callee_saved.h"
 #include "boot/segments.h"
 
 /* struct user_entry offsets (arch/x86/user.c) */
@@ -19,12 +20,7 @@
 	.text
 	.globl user_run_asm, user_run_landing
 user_run_asm:
-	pushq %rbp
-	pushq %rbx
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_CALLEE_SAVED
 	movq E_SAVED_RSP(%rdi), %rax
 	movq %rsp, (%rax)
 	movq %rsp, %rax
@@ -70,10 +66,5 @@ user_sti_iretq:
 user_sti_sysretq:
 	sysretq
 user_run_landing:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
+	POP_CALLEE_SAVED
 	ret

@@ -5,15 +5,11 @@
  * faulting_iretq(): executes an IRETQ whose CS selector is past the GDT limit (#GP on the
  * IRET itself), resumed through the fixup table at faulting_iretq_resume.
  */
+#include "arch/x86/callee_saved.h"
 	.text
 	.globl run_on_stack, run_on_stack_resume
 run_on_stack:
-	pushq %rbp
-	pushq %rbx
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_CALLEE_SAVED
 	movq %rcx, %r12			/* callee-saved: survives fn */
 	movq %rsp, (%r12)
 	movq %rdx, %rsp
@@ -22,12 +18,7 @@ run_on_stack:
 	callq *%rax
 	movq (%r12), %rsp
 run_on_stack_resume:			/* a handler resumes here with RSP = *saved_rsp */
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
+	POP_CALLEE_SAVED
 	ret
 
 	.globl faulting_iretq, faulting_iretq_at, faulting_iretq_resume

@@ -4,6 +4,7 @@
  * resumed by a fault handler. Sites are 5-byte NOPL at assembly time (experiments set them);
  * everything around them is int3, so a mis-decoded site traps instead of running on.
  */
+#include "arch/x86/callee_saved.h"
 #include "tests/exp/poke.h"
 
 #define NOP5 .byte 0x0f, 0x1f, 0x44, 0x00, 0x00
@@ -35,12 +36,8 @@ poke_exec_ret:
 	jmp 1f
 poke_exec_recover:
 	movl $1, %eax
-1:	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
+1:
+	POP_CALLEE_SAVED
 	ret
 
 /* Reached from the stub: RAX = address the stub ran at. Records the stack it was given. */
