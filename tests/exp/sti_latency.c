@@ -44,7 +44,6 @@ static void classify(const struct sti_trial *t)
 static void idle_loop(void)
 {
 	u32 me = this_cpu_index();
-	struct sti_trial *t = &sti_trials[me];
 	for (;;) {
 		irq_disable();
 		if (READ_ONCE(work[me])) { /* work first: a wake that raced with stop still counts */
@@ -64,7 +63,6 @@ static void idle_loop(void)
 		struct sti_trial rec;
 		sti_record_end(&rec);
 		classify(&rec);
-		(void)t;
 	}
 	irq_enable();
 }
