@@ -30,7 +30,7 @@ EXPERIMENTS := tests/exp/boot.c tests/exp/ipi.c tests/exp/exceptions.c tests/exp
 	tests/exp/ring3.c tests/exp/ring3_seq.S tests/exp/sti_common.c tests/exp/sti_seq.S \
 	tests/exp/sti_wakeup.c tests/exp/sti_nmi.c tests/exp/sti_step.c tests/exp/sti_consec.c \
 	tests/exp/sti_latency.c tests/exp/sti_user.c tests/exp/movss_common.c tests/exp/movss_seq.S tests/exp/movss.c \
-	tests/exp/movss_shadow.c tests/exp/nmi_storm.c tests/exp/db_entry.c \
+	tests/exp/movss_shadow.c tests/exp/sweep.c tests/exp/nmi_storm.c tests/exp/db_entry.c \
 	tests/exp/nmi_nest.c tests/exp/nmi_nest.S tests/exp/nmi_iret.c tests/exp/exc_seq.S \
 	tests/exp/exc_df.c tests/exp/exc_matrix.c \
 	tests/exp/poke_seq.S tests/exp/poke_common.c tests/exp/poke_driver.c tests/exp/poke_call_flip.c \

@@ -12,6 +12,7 @@
 #include "kernel/outcome.h"
 #include "kernel/lib.h"
 #include "tests/exp/sti.h"
+#include "tests/exp/sweep.h"
 
 #define VEC_MSS_IRQ (VEC_EXP_FIRST + 0x30)
 extern const char mss_loop1[], mss_loop1_movss[], mss_loop1_next[], mss_loop1_after[];
@@ -65,25 +66,11 @@ static void victim(void *arg)
 
 static u64 drive(struct exp_ctx *ctx, u32 kind)
 {
-	struct cpumask victims;
-	cpumask_online(&victims);
-	cpumask_unset(&victims, 0);
 	loop_kind = kind;
-	stop = 0;
-	smp_call(&victims, victim, NULL, false);
-	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + 31 + kind, span = ns_to_tsc(5000), sent = 0;
-	u64 end = rdtsc() + ctx->budget_tsc / 2;
-	u32 icr = use_nmi ? ICR_NMI : (ICR_FIXED | VEC_MSS_IRQ);
-	for (u64 n = 0; n < ctx->iterations && (s64)(rdtsc() - end) < 0; n++) {
-		for_each_cpu_in(c, &victims, ncpus_possible) {
-			spin_cycles(rng_next(&rng) % span);
-			ipi_send_cpu(c, icr);
-			sent++;
-		}
-	}
-	stop = 1;
-	smp_wait(&victims);
-	return sent;
+	struct sweep sw = { victim, &stop, use_nmi ? ICR_NMI : (ICR_FIXED | VEC_MSS_IRQ),
+			    ctx->iterations, ctx->budget_tsc / 2, ns_to_tsc(5000),
+			    ctx->seed * 0x9e3779b97f4a7c15ull + 31 + kind };
+	return sweep_aps(&sw);
 }
 
 static enum exp_result run(struct exp_ctx *ctx)

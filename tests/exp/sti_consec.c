@@ -12,6 +12,7 @@
 #include "kernel/outcome.h"
 #include "kernel/runner.h"
 #include "tests/exp/sti.h"
+#include "tests/exp/sweep.h"
 
 #define BOUND_NS 2000000ull
 #define VEC_LOOP_IRQ (VEC_EXP_FIRST + 0x20)
@@ -77,27 +78,15 @@ static void victim_loop(void *arg)
 	irq_enable();
 }
 
-/* The BSP drives: IPIs at random delays to each victim in turn, then stops the loops. */
+/* The BSP sends IPIs at random delays to each victim in turn; each loop kind gets a third of
+ * the budget. */
 static void part2(struct exp_ctx *ctx, u32 kind)
 {
-	struct cpumask victims;
-	cpumask_online(&victims);
-	cpumask_unset(&victims, 0);
 	loop_kind = kind;
-	stop_loop = 0;
-	smp_call(&victims, victim_loop, NULL, false);
-	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + 77 + kind, span = ns_to_tsc(30000);
-	u64 end = rdtsc() + ctx->budget_tsc / 3; /* each loop kind gets a third of the budget */
-	for (u64 n = 0; n < LOOP_ROUNDS && (s64)(rdtsc() - end) < 0; n++) {
-		for_each_cpu_in(c, &victims, ncpus_possible) {
-			spin_cycles(rng_next(&rng) % span);
-			ipi_send_cpu(c, ICR_FIXED | VEC_LOOP_IRQ);
-		}
-	}
-	stop_loop = 1;
-	for_each_cpu_in(c, &victims, ncpus_possible)
-		ipi_send_cpu(c, ICR_FIXED | VEC_CALL);
-	smp_wait(&victims);
+	struct sweep sw = { victim_loop, &stop_loop, ICR_FIXED | VEC_LOOP_IRQ, LOOP_ROUNDS,
+			    ctx->budget_tsc / 3, ns_to_tsc(30000),
+			    ctx->seed * 0x9e3779b97f4a7c15ull + 77 + kind };
+	sweep_aps(&sw);
 }
 
 static enum exp_result run(struct exp_ctx *ctx)
