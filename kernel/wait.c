@@ -10,6 +10,17 @@ void wake_cpu(u32 cpu)
 	ipi_send_cpu(cpu, ICR_FIXED | VEC_CALL);
 }
 
+bool spin_until_ge(volatile u64 *p, u64 want, u64 timeout_ns)
+{
+	u64 end = rdtsc() + ns_to_tsc(timeout_ns);
+	while (READ_ONCE(*p) < want) {
+		if ((s64)(rdtsc() - end) > 0)
+			return READ_ONCE(*p) >= want;
+		cpu_relax();
+	}
+	return true;
+}
+
 bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 {
 	u64 end = rdtsc() + ns_to_tsc(timeout_ns);

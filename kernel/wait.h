@@ -9,6 +9,11 @@
 
 #include "kernel/spinlock.h"
 
+/*
+ * Spins (no halting: usable with interrupts off or in NMI context) until *p >= want; false
+ * when timeout_ns passed first.
+ */
+bool spin_until_ge(volatile u64 *p, u64 want, u64 timeout_ns);
 /* Returns false when *p did not become `want` within timeout_ns. */
 bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns);
 /* Like cpu_barrier_wait, but waiters halt and the last arrival wakes them with VEC_CALL. */

@@ -153,11 +153,16 @@ void time_init(const struct fw_info *fw)
 	}
 }
 
-void udelay(u64 us)
+void delay_cycles(u64 cycles)
 {
-	u64 end = rdtsc() + ns_to_tsc(us * 1000);
+	u64 end = rdtsc() + cycles;
 	while ((s64)(rdtsc() - end) < 0)
 		cpu_relax();
+}
+
+void udelay(u64 us)
+{
+	delay_cycles(ns_to_tsc(us * 1000));
 }
 
 /* Picks the smallest divider that fits ticks into the 32-bit count. */

@@ -24,6 +24,8 @@ static inline u64 muldiv64(u64 a, u64 b, u64 c)
 }
 static inline u64 tsc_to_ns(u64 cycles) { return muldiv64(cycles, 1000000000u, timeinfo.tsc_hz); }
 static inline u64 ns_to_tsc(u64 ns) { return muldiv64(ns, timeinfo.tsc_hz, 1000000000u); }
+/* Spins for a number of TSC cycles / microseconds. */
+void delay_cycles(u64 cycles);
 void udelay(u64 us);
 /* Programs this CPU's LAPIC timer. count is in divide-by-1 ticks for one-shot/periodic. */
 void apic_timer_oneshot(u32 vector, u64 ticks);

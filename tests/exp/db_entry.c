@@ -10,6 +10,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/user.h"
 #include "kernel/outcome.h"
+#include "kernel/wait.h"
 
 #define VEC_DB_IRQ (VEC_EXP_FIRST + 0x34)
 #define RFLAGS_RF (1ul << 16)
@@ -63,8 +64,7 @@ static void worker(void *arg)
 		u64 before = irq_done[me];
 		apic_send_ipi(0, ICR_FIXED | ICR_DEST_SELF | VEC_DB_IRQ);
 		irq_enable();
-		for (u32 spin = 0; irq_done[me] == before && spin < 1000000; spin++)
-			cpu_relax();
+		spin_until_ge(&irq_done[me], before + 1, 100000000ull);
 		wrong += irq_done[me] != before + 1;
 	}
 	__asm__ volatile("mov %0, %%dr7" ::"r"(0x400ull));

@@ -13,6 +13,7 @@
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
 #include "kernel/outcome.h"
+#include "kernel/wait.h"
 
 #define ACK_TIMEOUT_NS 2000000000ull /* a loaded host can deschedule a vCPU for long */
 #define WINDOW_NS 500000ull       /* first window; doubled while NMIs fail to nest ... */
@@ -23,7 +24,8 @@ extern volatile u64 nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latch
 extern const char nmi_naive_entry[], nmi_safe_entry[];
 extern u64 nmi_victim_loop(volatile u32 *stop);
 
-static volatile u32 stop, victim_ready;
+static volatile u32 stop;
+static volatile u64 victim_ready;
 static volatile u64 victim_bad;
 static u64 entry_addr;
 
@@ -46,11 +48,7 @@ static void victim(void *arg)
 
 static bool wait_ge(volatile u64 *p, u64 want)
 {
-	u64 end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
-	while (READ_ONCE(*p) < want)
-		if ((s64)(rdtsc() - end) > 0)
-			return false;
-	return true;
+	return spin_until_ge(p, want, ACK_TIMEOUT_NS);
 }
 
 struct result { u64 trials, nested, corrupt, latched, lost, bad; };
@@ -63,8 +61,7 @@ static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char 
 	entry_addr = (u64)entry;
 	stop = victim_ready = 0;
 	smp_call_one(victim_cpu, victim, NULL, false);
-	for (u64 end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS); !victim_ready && rdtsc() < end;)
-		cpu_relax();
+	spin_until_ge(&victim_ready, 1, ACK_TIMEOUT_NS); /* a missed start shows as a lost NMI */
 	u64 budget_end = rdtsc() + ctx->budget_tsc / 2;
 	/* never more than two NMIs in flight: after a timeout, stop sending */
 	nmi_window = ns_to_tsc(WINDOW_NS);

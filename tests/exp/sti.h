@@ -55,7 +55,5 @@ bool sti_make_pending(void);
 /* Starts/stops recording NMIs for this CPU without a trial (for loops driven from outside). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);
-/* Spins for a number of TSC cycles. */
-void spin_cycles(u64 cycles);
 
 #endif

@@ -113,10 +113,3 @@ void sti_record_end(struct sti_trial *out)
 	t->active = 0;
 	*out = *t;
 }
-
-void spin_cycles(u64 cycles)
-{
-	u64 end = rdtsc() + cycles;
-	while ((s64)(rdtsc() - end) < 0)
-		cpu_relax();
-}

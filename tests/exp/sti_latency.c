@@ -72,7 +72,7 @@ static void waker(const struct exp_ctx *ctx)
 	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + 5, span = ns_to_tsc(50000);
 	for (u64 n = 0; n < ctx->iterations && !exp_budget_spent(ctx);) {
 		u32 v = idlers[rng_next(&rng) % nidlers];
-		spin_cycles(rng_next(&rng) % span);
+		delay_cycles(rng_next(&rng) % span);
 		if (READ_ONCE(work[v]))
 			continue;
 		sent_tsc[v] = rdtsc();
@@ -87,7 +87,7 @@ static void stormer(const struct exp_ctx *ctx, u32 me)
 {
 	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + 1000 + me, span = ns_to_tsc(20000);
 	while (!READ_ONCE(stop)) {
-		spin_cycles(rng_next(&rng) % span);
+		delay_cycles(rng_next(&rng) % span);
 		ipi_send_cpu(idlers[rng_next(&rng) % nidlers], ICR_NMI);
 		__atomic_add_fetch(&nmis_sent, 1, __ATOMIC_RELAXED);
 	}

@@ -71,7 +71,7 @@ static void driver(const struct exp_ctx *ctx, u32 k)
 		if (!span)
 			span = ns_to_tsc(20000);
 		u32 v = victim_list[rng_next(&rng) % nvictims];
-		spin_cycles(rng_next(&rng) % (2 * span));
+		delay_cycles(rng_next(&rng) % (2 * span));
 		ipi_send_cpu(v, ICR_NMI);
 		__atomic_add_fetch(&nmis_sent, 1, __ATOMIC_RELAXED);
 	}

@@ -2,6 +2,7 @@
 #include "tests/exp/sweep.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/time.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "kernel/experiment.h"
@@ -17,7 +18,7 @@ u64 sweep_aps(const struct sweep *s)
 	u64 rng = s->seed, sent = 0, end = rdtsc() + s->budget_tsc;
 	for (u64 n = 0; n < s->rounds && (s64)(rdtsc() - end) < 0; n++) {
 		for_each_cpu_in(c, &victims, ncpus_possible) {
-			spin_cycles(rng_next(&rng) % s->max_delay_tsc);
+			delay_cycles(rng_next(&rng) % s->max_delay_tsc);
 			ipi_send_cpu(c, s->icr);
 			sent++;
 		}

@@ -9,6 +9,7 @@
 #include "kernel/experiment.h"
 #include "kernel/runner.h"
 #include "kernel/stats.h"
+#include "kernel/wait.h"
 
 #define VEC_TICK (VEC_EXP_FIRST + 2)
 #define INTERVAL_NS 50000000ull /* 50 ms: long enough that scheduling noise stays well below 1% */
@@ -16,7 +17,7 @@
 #define SAMPLES 9
 
 static volatile u64 tick_tsc;
-static volatile u32 ticks;
+static volatile u64 ticks;
 static u64 tick_log[SAMPLES + 2];
 
 static bool on_tick(struct trap_frame *f)
@@ -38,11 +39,7 @@ static s64 err_ppm(u64 measured_ns, u64 want_ns)
 /* Waits (interrupts on) for `n` ticks, bounded by 4 intervals each. */
 static bool wait_ticks(u32 n)
 {
-	u64 end = rdtsc() + ns_to_tsc(INTERVAL_NS * 4 * n);
-	while (READ_ONCE(ticks) < n)
-		if ((s64)(rdtsc() - end) > 0)
-			return false;
-	return true;
+	return spin_until_ge(&ticks, n, INTERVAL_NS * 4 * n);
 }
 
 static s64 median_ppm(s64 *v, u32 n)
