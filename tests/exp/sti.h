@@ -52,7 +52,9 @@ void sti_handlers_remove(void);
 bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out);
 /* With IF=0: sends the test IRQ to this CPU and waits until IRR shows it pending. */
 bool sti_make_pending(void);
-/* Starts/stops recording NMIs for this CPU without a trial (for loops driven from outside). */
+/* Takes pending interrupts in a window the handlers ignore (sti; nop; nop; cli). */
+void sti_drain(void) __asm__("seq_drain");
+/* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);
 

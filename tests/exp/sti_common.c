@@ -7,7 +7,6 @@
 #include "kernel/runner.h"
 
 struct sti_trial sti_trials[MAX_CPUS];
-extern void seq_drain_fn(void) __asm__("seq_drain");
 
 static bool in_drain(u64 rip) { return rip >= RIP(seq_drain) && rip <= RIP(seq_drain_end); }
 
@@ -77,7 +76,7 @@ bool sti_make_pending(void)
 
 static void reset(struct sti_trial *t)
 {
-	t->irq_rip = t->irq_tsc = t->nmi_rip = 0;
+	t->irq_rip = t->irq_tsc = t->irq_cs = t->nmi_rip = 0;
 	t->irq_count = t->late_irq_count = t->nmi_count = t->bound_fired = 0;
 }
 
@@ -94,7 +93,7 @@ bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out)
 		seq();
 		apic_write(APIC_TIMER_INIT, 0);
 	}
-	seq_drain_fn();
+	sti_drain();
 	t->active = 0;
 	*out = *t;
 	return pending;

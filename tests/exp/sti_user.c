@@ -13,7 +13,6 @@
 #include "tests/exp/sti.h"
 
 extern const char ring3_blob_start[], ring3_blob_end[], ring3_int_exit[];
-extern void seq_drain_fn(void) __asm__("seq_drain");
 
 enum { M_SYSRET, M_IRET, M_PLAIN, NM };
 static const struct { const char *name; enum user_entry_mode mode; const char *insn; } modes[NM] = {
@@ -27,26 +26,24 @@ static volatile u64 trials[NM], failures;
 
 static void one(u32 m)
 {
-	struct sti_trial *t = &sti_trials[this_cpu_index()];
-	u64 entry = user_addr(ring3_blob_start, ring3_int_exit);
+	u64 entry = user_addr(ring3_blob_start, ring3_int_exit), r = 0;
+	struct sti_trial t;
 	irq_disable();
-	t->irq_count = t->late_irq_count = 0;
-	t->irq_rip = t->irq_cs = 0;
-	t->active = 1;
-	if (!sti_make_pending()) {
-		t->active = 0;
+	sti_record_begin();
+	bool pending = sti_make_pending();
+	if (pending) {
+		r = user_run_mode(modes[m].mode, entry, RFLAGS_IF, 41, 0);
+		sti_drain();
+	}
+	sti_record_end(&t);
+	irq_enable();
+	if (!pending || r != 42 || t.irq_count + t.late_irq_count != 1) {
 		__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	u64 r = user_run_mode(modes[m].mode, entry, RFLAGS_IF, 41, 0);
-	seq_drain_fn();
-	t->active = 0;
-	irq_enable();
-	if (r != 42 || t->irq_count + t->late_irq_count != 1)
-		__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
-	u32 o = t->late_irq_count ? o_late[m]
-		: (modes[m].insn && t->irq_rip == (u64)modes[m].insn && !(t->irq_cs & 3)) ? o_before[m]
-		: (t->irq_rip == entry && (t->irq_cs & 3) == 3) ? o_user[m] : o_other[m];
+	u32 o = t.late_irq_count ? o_late[m]
+		: (modes[m].insn && t.irq_rip == (u64)modes[m].insn && !(t.irq_cs & 3)) ? o_before[m]
+		: (t.irq_rip == entry && (t.irq_cs & 3) == 3) ? o_user[m] : o_other[m];
 	outcome_hit(&oc, o);
 	__atomic_add_fetch(&trials[m], 1, __ATOMIC_RELAXED);
 }
