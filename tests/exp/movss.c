@@ -191,6 +191,9 @@ static enum exp_result run_bd(struct exp_ctx *ctx)
 	observation("mu_int3_bd_still_set", bd_seen[1], runs[1]);
 	observation("mk_int3_db_in_handler_with_bd", pos_count[0][POS_HANDLER], runs[0]);
 	report_rate(ctx, total_runs(2), bd_seen[0] + bd_seen[1]);
+	u64 no_db = pos_count[0][POS_OTHER + 1] + pos_count[1][POS_OTHER + 1];
+	if (no_db)
+		return exp_fail(ctx, "positive control: %lu runs raised no data-breakpoint #DB", no_db);
 	return EXP_PASS;
 }
 
