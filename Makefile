@@ -96,7 +96,7 @@ debug: $(ISO)
 bench:
 	$(MAKE) run ARGS="bench $(ARGS)"
 
-$(B)/unit/%: tests/unit/%.c $(UNIT_PURE) tests/unit/check.h $(B)/gen/font.c kernel/fbcon.c
+$(B)/unit/%: tests/unit/%.c $(UNIT_PURE) tests/unit/check.h tests/unit/bootinfo_check.h $(B)/gen/font.c kernel/fbcon.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTCFLAGS) $< $(if $(filter test_fbcon,$*),kernel/fbcon.c $(B)/gen/font.c,$(UNIT_PURE)) -o $@
 

@@ -53,9 +53,7 @@ NORETURN void run_exit(enum run_result code)
 {
 	irq_disable();
 	if (!__atomic_exchange_n(&stopping, true, __ATOMIC_SEQ_CST) && apic.mode != APIC_MODE_NONE) {
-		trap_handler_t prev = trap_get_handler(VEC_NMI);
-		if (prev != stop_nmi)
-			trap_set_handler(VEC_NMI, stop_nmi);
+		trap_set_handler(VEC_NMI, stop_nmi);
 		if (ncpus_possible > 1)
 			apic_send_ipi(0, ICR_NMI | ICR_DEST_OTHERS);
 	}

@@ -156,7 +156,7 @@ static void setup_apic(void)
 
 NORETURN void kmain(u32 info_pa, u32 magic)
 {
-	(void)magic; /* checked in boot/entry32.S */
+	/* the magic was checked in boot/entry32.S: multiboot2 from GRUB, multiboot1 from QEMU */
 	console_init();
 	kprintf("KTAP version 1\n");
 	parse_boot_info(info_pa, magic);

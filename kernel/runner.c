@@ -124,9 +124,17 @@ static void check_patterns(const char *key, const char *list)
 	}
 }
 
+static void print_summary(void)
+{
+	kprintf("# summary: %u passed, %u failed, %u skipped\n", npassed, nfailed, nskipped);
+}
+
 NORETURN void runner_bad_cmdline(const char *msg)
 {
-	kprintf("1..1\n# cmdline: %s\nnot ok 1 cmdline\n# summary: 0 passed, 1 failed, 0 skipped\n", msg);
+	kprintf("1..1\n# cmdline: %s\nnot ok 1 cmdline\n", msg);
+	npassed = nskipped = 0;
+	nfailed = 1;
+	print_summary();
 	run_exit(RUN_BAD_CMDLINE);
 }
 
@@ -139,7 +147,7 @@ NORETURN void runner_list(void)
 			e->description, e->min_cpus, e->default_iterations,
 			e->manual ? ", runs only when named" : "");
 	}
-	kprintf("# summary: 0 passed, 0 failed, 0 skipped\n");
+	print_summary();
 	run_exit(RUN_PASS);
 }
 
@@ -176,10 +184,6 @@ u32 runner_select(const struct cmdline *cl)
 }
 
 /* ---- watchdog ---- */
-static void print_summary(void)
-{
-	kprintf("# summary: %u passed, %u failed, %u skipped\n", npassed, nfailed, nskipped);
-}
 
 /* Samples every other online CPU's RIP by NMI (bounded wait) and prints them. */
 static void report_stuck_cpus(struct trap_frame *f)

@@ -13,7 +13,7 @@
 
 struct time_info timeinfo;
 
-/* One calibration window: the reference advanced `ref_ticks` at `ref_hz`. */
+/* One calibration window: TSC and LAPIC current count at its start and end. */
 struct window { u64 tsc0, tsc1; u32 apic0, apic1; };
 
 static void window_start(struct window *w)

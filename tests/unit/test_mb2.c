@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "tests/unit/check.h"
+#include "tests/unit/bootinfo_check.h"
 #include "kernel/bootinfo.h"
 
 /* ---- building multiboot2 information structures ---- */
@@ -113,20 +114,8 @@ static int parse(void)
 	return parse_n(img_len, 0);
 }
 
-static int has_warn(const char *needle)
-{
-	for (uint32_t i = 0; i < bi.nwarn && i < BOOTINFO_MAX_WARN; i++) {
-		if (strstr(bi.warn[i], needle))
-			return 1;
-	}
-	return 0;
-}
-
-static void dump_warns(void)
-{
-	for (uint32_t i = 0; i < bi.nwarn && i < BOOTINFO_MAX_WARN; i++)
-		fprintf(stderr, "  warn: %s\n", bi.warn[i]);
-}
+static int has_warn(const char *needle) { return bootinfo_has_warn(&bi, needle); }
+static void dump_warns(void) { bootinfo_dump_warns(&bi); }
 
 /* ---- the valid structure ---- */
 
