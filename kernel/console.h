@@ -14,6 +14,8 @@ void kvprintf(const char *fmt, va_list ap) PRINTF_FMT(1, 0);
 /* After a crash: stop waiting for the lock holder (it may never return). */
 void console_break_lock(void);
 bool console_has_fb(void);
+/* TSC cycles spent writing output so far (all CPUs): timed windows subtract it. */
+u64 console_print_cycles(void);
 /* Called once GS points at per-CPU data (before that, output is tagged as CPU 0). */
 void console_mark_percpu_ready(void);
 

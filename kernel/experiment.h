@@ -15,6 +15,7 @@ struct exp_ctx {
 	u64 iterations;     /* from iterations= or the experiment's default */
 	u64 seed;
 	u64 start_tsc;
+	u64 start_print_cycles; /* console_print_cycles() at start: printing is not trial time */
 	u64 budget_tsc;     /* soft time budget: experiments stop adding trials after it */
 	u32 ncpus;          /* online CPUs */
 	char reason[96];    /* SKIP reason or a one-line failure summary */

@@ -2,6 +2,7 @@
 #include "kernel/outcome.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/time.h"
+#include "kernel/console.h"
 
 u32 outcome_define(struct outcomes *o, const char *name)
 {
@@ -29,9 +30,12 @@ void observation(const char *name, u64 hits, u64 trials)
 	diag("observation %s=%s %lu/%lu", name, word, hits, trials);
 }
 
+/* The experiment's time so far, less what it (and anything else) spent printing. */
 void report_rate(const struct exp_ctx *ctx, u64 trials, u64 hits)
 {
-	u64 ns = tsc_to_ns(rdtsc() - ctx->start_tsc) + 1;
+	u64 elapsed = rdtsc() - ctx->start_tsc;
+	u64 printing = console_print_cycles() - ctx->start_print_cycles;
+	u64 ns = tsc_to_ns(elapsed > printing ? elapsed - printing : 0) + 1;
 	diag("trials=%lu hits=%lu ms=%lu trials_per_s=%lu hits_per_s=%lu", trials, hits,
 	     ns / 1000000u, muldiv64(trials, 1000000000u, ns), muldiv64(hits, 1000000000u, ns));
 }

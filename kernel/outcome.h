@@ -25,7 +25,8 @@ void outcomes_reset(struct outcomes *o);
 void outcomes_print(const struct outcomes *o);
 /* Never (0 hits), Always (hits == trials), Sometimes, or Unreached when trials == 0. */
 void observation(const char *name, u64 hits, u64 trials);
-/* `# trials=N seconds_ms=T trials_per_s=R hits=H hits_per_s=S` */
+/* `# trials=N hits=H ms=T trials_per_s=R hits_per_s=S`, time since the experiment started
+ * less the time spent printing (so diagnostics printed before it do not count). */
 void report_rate(const struct exp_ctx *ctx, u64 trials, u64 hits);
 
 #endif

@@ -295,6 +295,7 @@ static enum exp_result run_one(const struct experiment *e, u32 number, const str
 	u64 before = unexpected_irqs();
 	watchdog_arm(e, number, cl->timeout_s ? cl->timeout_s : DEFAULT_TIMEOUT_S);
 	irq_enable();
+	ctx->start_print_cycles = console_print_cycles();
 	ctx->start_tsc = rdtsc();
 	enum exp_result r = e->run(ctx);
 	u64 took = rdtsc() - ctx->start_tsc;

@@ -6,7 +6,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
-#include "kernel/experiment.h"
+#include "kernel/outcome.h"
 #include "kernel/spinlock.h"
 #include "kernel/stats.h"
 #include "kernel/wait.h"
@@ -124,11 +124,9 @@ static enum exp_result run_fixed(struct exp_ctx *ctx)
 		total += received[online[k]];
 		acks += acked[online[k]];
 	}
-	u64 took = rdtsc() - ctx->start_tsc;
 	diag("cpus=%u rounds_requested=%u ipis_sent=%lu ipis_received=%lu lost=%u send_errors=%u",
 	     n_online, rounds, acks, total, lost, send_errors);
-	diag("trials=%lu ms=%lu trials_per_s=%lu", done, tsc_to_ns(took) / 1000000u,
-	     done * 1000000000u / (tsc_to_ns(took) + 1));
+	report_rate(ctx, done, done);
 	diag_latency("roundtrip", summarize(samples, MIN(done, (u64)MAX_SAMPLES)));
 	if (lost || send_errors)
 		return exp_fail(ctx, "%u IPIs lost, %u send errors", lost, send_errors);
