@@ -13,6 +13,14 @@ void percpu_install(struct cpu *c)
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }
 
+u32 cpu_last_online(void)
+{
+	u32 last = 0;
+	for_each_online_cpu(i)
+		last = i;
+	return last;
+}
+
 u32 cpus_online(void)
 {
 	u32 n = 0;

@@ -77,6 +77,8 @@ static inline u32 this_cpu_index(void) { return this_cpu()->index; }
 void percpu_install(struct cpu *c);
 /* Number of CPUs in state CPU_ONLINE. */
 u32 cpus_online(void);
+/* The highest-numbered online CPU: an AP when there is one, else the boot CPU. */
+u32 cpu_last_online(void);
 /* Iterate over online CPUs by index. */
 #define for_each_online_cpu(i)                                                               \
 	for (u32 i = 0; i < ncpus_possible; i++)                                             \

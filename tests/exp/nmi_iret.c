@@ -79,9 +79,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 		counts[i] = 0;
 	gp_seen = gp_entry_exact = 0;
 	trap_set_handler(VEC_NMI, on_nmi);
-	u32 cpu = 0;
-	for_each_online_cpu(i)
-		cpu = i; /* an AP when there is one: the BSP's watchdog stays undisturbed */
+	u32 cpu = cpu_last_online(); /* an AP when there is one: the BSP's watchdog stays undisturbed */
 	smp_call_one(cpu, worker, (void *)ctx->iterations, true);
 	trap_set_handler(VEC_NMI, NULL);
 	for (u32 i = 0; i < NW; i++)

@@ -90,10 +90,7 @@ static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char 
 
 static enum exp_result run_inner(struct exp_ctx *ctx, u32 inner)
 {
-	u32 victim_cpu = 0;
-	for_each_online_cpu(i)
-		if (i != 0 && !victim_cpu)
-			victim_cpu = i;
+	u32 victim_cpu = cpu_last_online(); /* min_cpus 2: always an AP */
 	nmi_inner = inner;
 	struct result naive = run_design(ctx, victim_cpu, nmi_naive_entry);
 	struct result safe = run_design(ctx, victim_cpu, nmi_safe_entry);

@@ -16,9 +16,7 @@ static void fault_here(void *arg)
 static enum exp_result run_crash(struct exp_ctx *ctx)
 {
 	(void)ctx;
-	u32 target = 0;
-	for_each_online_cpu(i)
-		target = i; /* the last online CPU: an AP when there is one */
+	u32 target = cpu_last_online(); /* an AP when there is one */
 	smp_call_one(target, fault_here, NULL, true);
 	return exp_fail(ctx, "the deliberate page fault did not end the run");
 }
