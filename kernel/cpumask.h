@@ -40,7 +40,6 @@ static inline u32 cpumask_weight(const struct cpumask *m)
 		n += popcount64(m->bits[i]);
 	return n;
 }
-static inline bool cpumask_empty(const struct cpumask *m) { return cpumask_weight(m) == 0; }
 
 /* Iterate over the set bits below limit. */
 #define for_each_cpu_in(cpu, mask, limit)                                                    \

@@ -101,12 +101,3 @@ bool glob_list_match(const char *list, const char *name)
 	}
 	return false;
 }
-
-bool glob_is_literal(const char *pattern, size_t len)
-{
-	for (size_t i = 0; i < len && pattern[i]; i++) {
-		if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[')
-			return false;
-	}
-	return true;
-}

@@ -8,7 +8,5 @@
 bool glob_match(const char *pattern, const char *name);
 /* list is comma-separated patterns; true when any matches. An empty list matches nothing. */
 bool glob_list_match(const char *list, const char *name);
-/* true when the pattern has no wildcard characters (an exact name). */
-bool glob_is_literal(const char *pattern, size_t len);
 
 #endif

@@ -48,5 +48,3 @@ void *alloc_pages(u64 bytes)
 	memset(p, 0, bytes);
 	return p;
 }
-
-u64 mem_free_bytes(void) { return limit - next; }

@@ -7,8 +7,6 @@
 void mem_init(const struct bootinfo *bi);
 /* Returns zeroed memory (page aligned), or NULL when none is left. Never freed. */
 void *alloc_pages(u64 bytes);
-/* Bytes still free in the current block. */
-u64 mem_free_bytes(void);
 /* True when [base, base+len) lies in available RAM and outside the kernel image. */
 bool mem_range_is_free_ram(const struct bootinfo *bi, u64 base, u64 len);
 

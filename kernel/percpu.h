@@ -49,8 +49,6 @@ struct cpu {
 	volatile u64 call_done; /* set to call_seq by this CPU when the function returned */
 	/* counters */
 	volatile u64 nmi_count;
-	volatile u64 irq_count;
-	volatile u64 spurious_count;
 	volatile u64 unexpected_irq_count;
 	/* NMI sampling for the watchdog: set request, the NMI handler stores the RIP */
 	volatile u32 sample_request;

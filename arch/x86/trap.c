@@ -136,10 +136,8 @@ void trap_dispatch(struct trap_frame *f)
 			return;
 		trap_crash(f, "unexpected exception");
 	}
-	if (v == VEC_SPURIOUS) {
-		this_cpu()->spurious_count++;
+	if (v == VEC_SPURIOUS)
 		return; /* no EOI for the spurious vector */
-	}
 	if (v == VEC_STOP)
 		cpu_halt_forever();
 	if (v == VEC_CALL) {

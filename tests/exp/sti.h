@@ -30,7 +30,7 @@ SEQ(seq_step_movss_after); SEQ(seq_step_movss_after2);
 
 /* What one trial on one CPU saw. Written by the handlers on that CPU. */
 struct sti_trial {
-	volatile u64 irq_rip, irq_tsc, irq_cs;
+	volatile u64 irq_rip, irq_cs;
 	volatile u32 irq_count;
 	volatile u32 late_irq_count; /* taken only in the drain after the sequence */
 	volatile u64 nmi_rip;

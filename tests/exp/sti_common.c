@@ -18,7 +18,6 @@ static bool on_test_irq(struct trap_frame *f)
 	} else if (t->active && t->irq_count++ == 0) {
 		t->irq_rip = f->rip;
 		t->irq_cs = f->cs;
-		t->irq_tsc = rdtsc();
 	}
 	apic_eoi();
 	return true;
@@ -76,7 +75,7 @@ bool sti_make_pending(void)
 
 static void reset(struct sti_trial *t)
 {
-	t->irq_rip = t->irq_tsc = t->irq_cs = t->nmi_rip = 0;
+	t->irq_rip = t->irq_cs = t->nmi_rip = 0;
 	t->irq_count = t->late_irq_count = t->nmi_count = t->bound_fired = 0;
 }
 

@@ -201,12 +201,6 @@ static void test_glob_lists(void)
 	CHECK(!glob_list_match("ab", "a"));    /* pattern bounded by the list item */
 	CHECK(!glob_list_match("a,b", "a,b"));
 	CHECK(glob_list_match("a*,b", "a,b")); /* '*' may eat a comma in the name */
-	CHECK(glob_is_literal("ipi_race", 8));
-	CHECK(!glob_is_literal("ipi_*", 5));
-	CHECK(!glob_is_literal("t?", 2));
-	CHECK(!glob_is_literal("[ab]", 4));
-	CHECK(glob_is_literal("abc*", 3));
-	CHECK(glob_is_literal("", 0));
 }
 
 /* The parsed lists drive selection the way the kernel uses them. */
