@@ -166,7 +166,7 @@ void udelay(u64 us)
 }
 
 /* Picks the smallest divider that fits ticks into the 32-bit count. */
-static void apic_timer_program(u32 vector, u64 ticks, u32 mode)
+u32 apic_timer_prepare(u32 vector, u64 ticks, u32 mode)
 {
 	static const u8 div_code[8] = { 0xb, 0x0, 0x1, 0x2, 0x3, 0x8, 0x9, 0xa };
 	u32 shift = 0;
@@ -179,7 +179,12 @@ static void apic_timer_program(u32 vector, u64 ticks, u32 mode)
 		count = 0xffffffffu;
 	apic_write(APIC_TIMER_DIV, div_code[shift]);
 	apic_write(APIC_LVT_TIMER, vector | mode);
-	apic_write(APIC_TIMER_INIT, (u32)count);
+	return (u32)count;
+}
+
+static void apic_timer_program(u32 vector, u64 ticks, u32 mode)
+{
+	apic_write(APIC_TIMER_INIT, apic_timer_prepare(vector, ticks, mode));
 }
 
 void apic_timer_oneshot(u32 vector, u64 ticks) { apic_timer_program(vector, ticks, APIC_TIMER_ONESHOT); }

@@ -31,5 +31,10 @@ void udelay(u64 us);
 void apic_timer_oneshot(u32 vector, u64 ticks);
 void apic_timer_periodic(u32 vector, u64 ticks);
 void apic_timer_stop(void);
+/*
+ * Sets the divider and LVT for ticks without starting the timer; returns the count that
+ * starts it when written to APIC_TIMER_INIT (0 stops it), for loops that rearm it often.
+ */
+u32 apic_timer_prepare(u32 vector, u64 ticks, u32 mode);
 
 #endif

@@ -44,12 +44,18 @@ extern struct sti_trial sti_trials[MAX_CPUS];
 void sti_handlers_install(void);
 void sti_handlers_remove(void);
 /*
- * One trial on this CPU: with IF=0 makes the test IRQ pending (self-IPI, confirmed in IRR),
- * arms a periodic bound of bound_ns (so a lost sleep always ends, even when one tick was
- * consumed before HLT), runs seq, stops the timer, drains. Returns false when
- * the IRQ never became pending. *out receives the record.
+ * The bounding timer: periodic (so a lost sleep always ends, even when one tick was consumed
+ * before HLT), set up once per CPU before its trials, started and stopped around each sleep.
  */
-bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out);
+void sti_bound_prepare(u64 bound_ns);
+void sti_bound_start(void);
+void sti_bound_stop(void);
+/*
+ * One trial on this CPU (sti_bound_prepare first): with IF=0 makes the test IRQ pending
+ * (self-IPI, confirmed in IRR), starts the bound, runs seq, stops the bound, drains. Returns
+ * false when the IRQ never became pending. *out receives the record.
+ */
+bool sti_trial_run(sti_seq_fn seq, struct sti_trial *out);
 /* With IF=0: sends the test IRQ to this CPU and waits until IRR shows it pending. */
 bool sti_make_pending(void);
 /* Takes pending interrupts in a window the handlers ignore (sti; nop; nop; cli). */

@@ -7,6 +7,16 @@
 #include "kernel/runner.h"
 
 struct sti_trial sti_trials[MAX_CPUS];
+static u32 bound_count[MAX_CPUS];
+
+void sti_bound_prepare(u64 bound_ns)
+{
+	u64 ticks = muldiv64(bound_ns, timeinfo.apic_hz, 1000000000u);
+	bound_count[this_cpu_index()] = apic_timer_prepare(VEC_STI_BOUND, ticks, APIC_TIMER_PERIODIC);
+}
+
+void sti_bound_start(void) { apic_write(APIC_TIMER_INIT, bound_count[this_cpu_index()]); }
+void sti_bound_stop(void) { apic_write(APIC_TIMER_INIT, 0); }
 
 static bool in_drain(u64 rip) { return rip >= RIP(seq_drain) && rip <= RIP(seq_drain_end); }
 
@@ -79,7 +89,7 @@ static void reset(struct sti_trial *t)
 	t->irq_count = t->late_irq_count = t->nmi_count = t->bound_fired = 0;
 }
 
-bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out)
+bool sti_trial_run(sti_seq_fn seq, struct sti_trial *out)
 {
 	struct sti_trial *t = &sti_trials[this_cpu_index()];
 	irq_disable();
@@ -87,10 +97,9 @@ bool sti_trial_run(sti_seq_fn seq, u64 bound_ns, struct sti_trial *out)
 	t->active = 1;
 	bool pending = sti_make_pending();
 	if (pending) {
-		/* periodic: a bound that fired before HLT was reached must not leave HLT unbounded */
-		apic_timer_periodic(VEC_STI_BOUND, muldiv64(bound_ns, timeinfo.apic_hz, 1000000000u));
+		sti_bound_start();
 		seq();
-		apic_write(APIC_TIMER_INIT, 0);
+		sti_bound_stop();
 	}
 	sti_drain();
 	t->active = 0;

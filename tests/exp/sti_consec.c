@@ -35,9 +35,10 @@ static void part1(void *arg)
 	bool bsp = this_cpu_index() == 0;
 	if (bsp)
 		watchdog_pause();
+	sti_bound_prepare(BOUND_NS);
 	for (u64 i = 0; i < ctx->iterations && !exp_budget_spent(ctx); i++) {
 		struct sti_trial t;
-		if (!sti_trial_run((sti_seq_fn)seq_sti_sti_hlt, BOUND_NS, &t)) {
+		if (!sti_trial_run((sti_seq_fn)seq_sti_sti_hlt, &t)) {
 			__atomic_add_fetch(&not_pending, 1, __ATOMIC_RELAXED);
 			continue;
 		}

@@ -44,6 +44,7 @@ static void classify(const struct sti_trial *t)
 static void idle_loop(void)
 {
 	u32 me = this_cpu_index();
+	sti_bound_prepare(BOUND_NS);
 	for (;;) {
 		irq_disable();
 		if (READ_ONCE(work[me])) { /* work first: a wake that raced with stop still counts */
@@ -57,9 +58,9 @@ static void idle_loop(void)
 		if (READ_ONCE(stop))
 			break;
 		sti_record_begin();
-		apic_timer_periodic(VEC_STI_BOUND, muldiv64(BOUND_NS, timeinfo.apic_hz, 1000000000u));
+		sti_bound_start();
 		((sti_seq_fn)seq_sti_hlt)();
-		apic_write(APIC_TIMER_INIT, 0);
+		sti_bound_stop();
 		struct sti_trial rec;
 		sti_record_end(&rec);
 		classify(&rec);

@@ -48,9 +48,10 @@ static void classify(const struct sti_trial *t)
 static void victim(const struct exp_ctx *ctx)
 {
 	u64 t0 = rdtsc(), n = 0;
+	sti_bound_prepare(BOUND_NS);
 	for (; n < ctx->iterations && !exp_budget_spent(ctx); n++) {
 		struct sti_trial t;
-		if (!sti_trial_run((sti_seq_fn)seq_sti_hlt, BOUND_NS, &t)) {
+		if (!sti_trial_run((sti_seq_fn)seq_sti_hlt, &t)) {
 			__atomic_add_fetch(&not_pending, 1, __ATOMIC_RELAXED);
 			continue;
 		}

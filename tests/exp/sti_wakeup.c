@@ -62,6 +62,7 @@ static void worker(void *arg)
 	bool bsp = this_cpu_index() == 0;
 	if (bsp)
 		watchdog_pause(); /* the bounding timer uses this CPU's LAPIC timer */
+	sti_bound_prepare(BOUND_NS);
 	for (u64 it = 0; it < ctx->iterations && !exp_budget_spent(ctx); it++) {
 		for (u32 vi = 0; vi < NVARIANTS; vi++) {
 			if (vi == V_MWAIT && !have_mwait)
@@ -71,7 +72,7 @@ static void worker(void *arg)
 			if (vi == V_MWAIT)
 				__asm__ volatile("monitor" ::"a"(monitor_line), "c"(0), "d"(0));
 			struct sti_trial t;
-			if (!sti_trial_run(variants[vi].seq, BOUND_NS, &t)) {
+			if (!sti_trial_run(variants[vi].seq, &t)) {
 				__atomic_add_fetch(&not_pending, 1, __ATOMIC_RELAXED);
 				continue;
 			}
