@@ -1,7 +1,7 @@
 /* Kernel command line parser: space-separated key=value words into struct cmdline. */
 #include "kernel/cmdline.h"
-#include "kernel/lib.h"
-#include "kernel/printf.h"
+#include "lib/lib.h"
+#include "lib/printf.h"
 
 #define U32_MAX 0xffffffffull
 

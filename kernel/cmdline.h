@@ -2,9 +2,9 @@
 #ifndef RACEBED_CMDLINE_H
 #define RACEBED_CMDLINE_H
 
-#include "types.h"
+#include "arch/x86/apic_pref.h"
+#include "lib/types.h"
 
-enum apic_pref { APIC_AUTO, APIC_FORCE_XAPIC, APIC_FORCE_X2APIC };
 enum console_mode { CONSOLE_BOTH, CONSOLE_SERIAL, CONSOLE_FB };
 enum exit_mode { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT };
 

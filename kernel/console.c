@@ -1,10 +1,10 @@
 /* Line-atomic console over COM1 and the framebuffer, re-entrant for NMIs on the same CPU. */
 #include "kernel/console.h"
 #include "kernel/fbcon.h"
-#include "kernel/lib.h"
-#include "kernel/percpu.h"
-#include "kernel/printf.h"
-#include "kernel/spinlock.h"
+#include "lib/lib.h"
+#include "arch/x86/percpu.h"
+#include "lib/printf.h"
+#include "arch/x86/spinlock.h"
 #include "kernel/uart.h"
 #include "arch/x86/cpu.h"
 
@@ -28,9 +28,12 @@ static u32 cpu_id_or_boot(void)
 	return gs_ready ? this_cpu_index() : 0;
 }
 
+static void console_write(const char *s, size_t n);
+
 void console_init(void)
 {
 	uart_init();
+	kprintf_set_sink(console_write);
 }
 
 void console_mark_percpu_ready(void) { gs_ready = true; }
@@ -65,11 +68,9 @@ static void emit(const char *s, size_t n)
 	}
 }
 
-void kvprintf(const char *fmt, va_list ap)
+/* The kprintf sink: each call's text appears contiguously. Safe from NMI context. */
+static void console_write(const char *buf, size_t len)
 {
-	char buf[1024];
-	int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
-	size_t len = n < 0 ? 0 : MIN((size_t)n, sizeof(buf) - 1);
 	u32 me = cpu_id_or_boot();
 	u64 flags = irq_save();
 	/* an NMI that interrupts this CPU's own print must not wait for itself */
@@ -92,12 +93,4 @@ void kvprintf(const char *fmt, va_list ap)
 		spin_unlock(&lock);
 	}
 	irq_restore(flags);
-}
-
-void kprintf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	kvprintf(fmt, ap);
-	va_end(ap);
 }

@@ -2,15 +2,13 @@
 #ifndef RACEBED_CONSOLE_H
 #define RACEBED_CONSOLE_H
 
-#include "kernel/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "kernel/cmdline.h"
+#include "lib/printf.h" /* kprintf, which writes here once console_init() ran */
 
-void console_init(void);                      /* serial only, usable from the first C line */
+void console_init(void); /* serial only, usable from the first C line; registers the kprintf sink */
 void console_attach_fb(const struct fb_info *fb); /* framebuffer must be mapped */
 void console_set_mode(enum console_mode m);
-/* Formats and writes; each call's output appears contiguously. Safe from NMI context. */
-void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
-void kvprintf(const char *fmt, va_list ap) PRINTF_FMT(1, 0);
 /* After a crash: stop waiting for the lock holder (it may never return). */
 void console_break_lock(void);
 bool console_has_fb(void);

@@ -3,7 +3,7 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
-#include "kernel/percpu.h"
+#include "arch/x86/percpu.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 
@@ -14,14 +14,6 @@ u16 exit_reset_port;
 u8 exit_reset_value;
 
 void exit_set_mode(enum exit_mode m) { mode = m; }
-
-NORETURN void cpu_halt_forever(void)
-{
-	for (;;) {
-		irq_disable();
-		halt();
-	}
-}
 
 /* The NMI that stops other CPUs, so they keep quiet even with interrupts off. */
 static bool stop_nmi(struct trap_frame *f)

@@ -2,7 +2,7 @@
 #ifndef RACEBED_EXPERIMENT_H
 #define RACEBED_EXPERIMENT_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 enum exp_result { EXP_PASS, EXP_FAIL, EXP_SKIP };
 
@@ -21,7 +21,18 @@ struct exp_ctx {
 	char reason[96];    /* SKIP reason or a one-line failure summary */
 };
 
+/*
+ * Families, in run order. An experiment declares where it runs with
+ * .order = EXP_ORDER(family, rank): families in this order, then ascending rank (10, 20, ...
+ * leaves room to insert). The testbed's own negative controls (selftest_*) run last.
+ */
+enum exp_family { FAMILY_CORE = 1, FAMILY_STI, FAMILY_MOVSS, FAMILY_NMI, FAMILY_POKE, FAMILY_SELFTEST };
+#define EXP_ORDER(family, rank) (((u32)(family) << 16) | (u32)(rank))
+#define EXP_FAMILY(order) ((enum exp_family)((order) >> 16))
+const char *exp_family_name(enum exp_family f);
+
 struct experiment {
+	u32 order;          /* EXP_ORDER(family, rank): required, unique */
 	const char *name;
 	const char *description;
 	u32 min_cpus;
@@ -35,6 +46,9 @@ struct experiment {
 #define EXPERIMENT(ident)                                                                    \
 	static const struct experiment ident                                                 \
 		__attribute__((used, section(".experiments"), aligned(8)))
+
+/* The address of an assembly label, to compare against an interrupted RIP. */
+#define RIP(label) ((u64)(label))
 
 /* True once the soft time budget is used up. */
 bool exp_budget_spent(const struct exp_ctx *ctx);

@@ -1,7 +1,7 @@
 /* Text console on a linear framebuffer or EGA text memory, redrawn from a shadow character grid. */
 #include "kernel/fbcon.h"
 #include "kernel/font.h"
-#include "kernel/lib.h"
+#include "lib/lib.h"
 
 #define MAX_COLS 320
 #define MAX_ROWS 200

@@ -2,7 +2,7 @@
 #ifndef RACEBED_FBCON_H
 #define RACEBED_FBCON_H
 
-#include "bootinfo.h"
+#include "boot/bootinfo.h"
 
 /* The framebuffer must already be mapped at fb->addr. Returns false when the format is unusable. */
 bool fbcon_init(const struct fb_info *fb);

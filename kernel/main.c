@@ -2,18 +2,19 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/hooks.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/user.h"
-#include "kernel/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
-#include "kernel/lib.h"
-#include "kernel/mem.h"
-#include "kernel/printf.h"
+#include "lib/lib.h"
+#include "arch/x86/mem.h"
+#include "lib/printf.h"
 #include "kernel/runner.h"
 
 #define TRAMPOLINE_DEFAULT 0x8000ull
@@ -154,10 +155,20 @@ static void setup_apic(void)
 	}
 }
 
+static void crash_end(void) { run_exit(RUN_CRASH); }
+
+/* What arch/ reports upwards: crash context, lock breaking and the end of a crashed run. */
+static const struct arch_hooks kernel_hooks = {
+	.context = runner_current,
+	.crash_nested = console_break_lock,
+	.crash_end = crash_end,
+};
+
 NORETURN void kmain(u32 info_pa, u32 magic)
 {
 	/* the magic was checked in boot/entry32.S: multiboot2 from GRUB, multiboot1 from QEMU */
 	console_init();
+	arch_set_hooks(&kernel_hooks);
 	kprintf("KTAP version 1\n");
 	parse_boot_info(info_pa, magic);
 	parse_cmdline();

@@ -8,9 +8,9 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/experiment.h"
-#include "kernel/glob.h"
-#include "kernel/lib.h"
-#include "kernel/printf.h"
+#include "lib/glob.h"
+#include "lib/lib.h"
+#include "lib/printf.h"
 
 #define DEFAULT_TIMEOUT_S 60
 #define WATCHDOG_PERIOD_MS 100
@@ -29,7 +29,54 @@ static volatile u64 wd_deadline;
 static volatile u32 wd_number;
 static const struct experiment *volatile wd_exp;
 
-static u32 nexp(void) { return (u32)(__experiments_end - __experiments_start); }
+/* The registry in run order (sorted by .order once, at the first use). */
+static const struct experiment *exps[256];
+static u32 nexps;
+
+const char *exp_family_name(enum exp_family f)
+{
+	static const char *const names[] = { "?", "core", "sti", "movss", "nmi", "poke", "selftest" };
+	return (u32)f < ARRAY_SIZE(names) ? names[f] : "?";
+}
+
+/*
+ * Sorts the linker-section registry by .order. An experiment without an order, with an unknown
+ * family or with the same order as another is a registry error: reported as a boot problem (the
+ * boot experiment fails), and the experiment still runs, so nothing disappears silently.
+ */
+static void registry_sort(void)
+{
+	if (nexps)
+		return;
+	u32 n = (u32)(__experiments_end - __experiments_start);
+	if (n > ARRAY_SIZE(exps)) {
+		boot_problem("registry: %u experiments, only %u fit", n, (u32)ARRAY_SIZE(exps));
+		n = ARRAY_SIZE(exps);
+	}
+	for (u32 i = 0; i < n; i++) {
+		const struct experiment *e = &__experiments_start[i];
+		u32 j = i;
+		for (; j > 0 && exps[j - 1]->order > e->order; j--)
+			exps[j] = exps[j - 1];
+		exps[j] = e;
+	}
+	nexps = n;
+	for (u32 i = 0; i < n; i++) {
+		const struct experiment *e = exps[i];
+		if (EXP_FAMILY(e->order) < FAMILY_CORE || EXP_FAMILY(e->order) > FAMILY_SELFTEST)
+			boot_problem("registry: %s has no valid .order (family %u)", e->name,
+				     e->order >> 16);
+		else if (i > 0 && exps[i - 1]->order == e->order)
+			boot_problem("registry: %s and %s have the same .order 0x%x", exps[i - 1]->name,
+				     e->name, e->order);
+	}
+}
+
+static u32 nexp(void)
+{
+	registry_sort();
+	return nexps;
+}
 
 void diag(const char *fmt, ...)
 {
@@ -101,7 +148,7 @@ static bool pattern_matches_some(const char *pat, size_t len)
 	memcpy(one, pat, len);
 	one[len] = 0;
 	for (u32 i = 0; i < nexp(); i++)
-		if (glob_match(one, __experiments_start[i].name))
+		if (glob_match(one, exps[i]->name))
 			return true;
 	return false;
 }
@@ -142,7 +189,7 @@ NORETURN void runner_list(void)
 {
 	kprintf("1..0\n");
 	for (u32 i = 0; i < nexp(); i++) {
-		const struct experiment *e = &__experiments_start[i];
+		const struct experiment *e = exps[i];
 		kprintf("# experiment %s: %s (min cpus %u, default iterations %lu%s)\n", e->name,
 			e->description, e->min_cpus, e->default_iterations,
 			e->manual ? ", runs only when named" : "");
@@ -172,7 +219,7 @@ u32 runner_select(const struct cmdline *cl)
 	check_patterns("skip", cl->skip);
 	nselected = 0;
 	for (u32 i = 0; i < nexp() && i < ARRAY_SIZE(selected); i++) {
-		const struct experiment *e = &__experiments_start[i];
+		const struct experiment *e = exps[i];
 		const char *name = e->name;
 		bool want = e->manual ? list_names(cl->tests, name)
 				      : cl->tests[0] == 0 || glob_list_match(cl->tests, name);
@@ -225,7 +272,7 @@ static bool watchdog_tick(struct trap_frame *f)
 		if (++num <= wd_number)
 			continue;
 		kprintf("ok %u %s # SKIP not run: an earlier experiment timed out\n", num,
-			__experiments_start[i].name);
+			exps[i]->name);
 		nskipped++;
 	}
 	print_summary();
@@ -315,7 +362,7 @@ NORETURN void runner_run(const struct cmdline *cl)
 	for (u32 i = 0; i < nexp(); i++) {
 		if (!selected[i])
 			continue;
-		const struct experiment *e = &__experiments_start[i];
+		const struct experiment *e = exps[i];
 		struct exp_ctx ctx;
 		memset(&ctx, 0, sizeof(ctx));
 		current_ctx = &ctx;

@@ -2,7 +2,7 @@
 #ifndef RACEBED_STATS_H
 #define RACEBED_STATS_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct summary { u64 n, min, median, p99, max; };
 

@@ -2,7 +2,7 @@
 #ifndef RACEBED_UART_H
 #define RACEBED_UART_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* 115200 8N1, FIFO on. Returns false when no UART answers at the port. */
 bool uart_init(void);

@@ -7,7 +7,7 @@
 #ifndef RACEBED_WAIT_H
 #define RACEBED_WAIT_H
 
-#include "kernel/spinlock.h"
+#include "arch/x86/spinlock.h"
 
 /*
  * Spins (no halting: usable with interrupts off or in NMI context) until *p >= want; false

@@ -6,7 +6,7 @@
 #ifndef RACEBED_POKE_ALIAS_H
 #define RACEBED_POKE_ALIAS_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* Where the alias of physical page P lives: POKE_ALIAS_BASE + P (otherwise unused space). */
 #define POKE_ALIAS_BASE 0x0000200000000000ull

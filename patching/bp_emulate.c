@@ -12,7 +12,7 @@
  */
 #include "patching/internal.h"
 #include "arch/x86/cpu.h"
-#include "kernel/percpu.h"
+#include "arch/x86/percpu.h"
 
 struct emul {
 	u8 kind;

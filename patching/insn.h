@@ -2,7 +2,7 @@
 #ifndef RACEBED_POKE_INSN_H
 #define RACEBED_POKE_INSN_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define POKE_INSN_LEN 5
 #define POKE_OP_CALL 0xe8

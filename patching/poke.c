@@ -18,7 +18,7 @@
  */
 #include "patching/internal.h"
 #include "arch/x86/cpu.h"
-#include "kernel/percpu.h"
+#include "arch/x86/percpu.h"
 #include "patching/alias.h"
 
 struct poke_engine poke_eng;

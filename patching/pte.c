@@ -1,7 +1,7 @@
 /* 4 KiB page-table entries beside the boot identity map (which uses 2 MiB pages throughout). */
 #include "patching/alias.h"
 #include "arch/x86/cpu.h"
-#include "kernel/mem.h"
+#include "arch/x86/mem.h"
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull

@@ -5,8 +5,8 @@
  * the kernel and in the host unit test.
  */
 #include "arch/x86/acpi.h"
-#include "kernel/bytes.h"
-#include "kernel/lib.h"
+#include "lib/bytes.h"
+#include "lib/lib.h"
 
 #define SDT_HDR_LEN 36u              /* signature, length, revision, checksum, OEM fields */
 #define SDT_MAX_LEN (1024u * 1024u)  /* anything larger is treated as corrupt */

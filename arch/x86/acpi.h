@@ -2,7 +2,7 @@
 #ifndef RACEBED_ACPI_H
 #define RACEBED_ACPI_H
 
-#include "../../kernel/types.h"
+#include "lib/types.h"
 
 /* Returns a readable pointer to physical [pa, pa+len), or NULL when that range is not mapped. */
 typedef const void *(*phys_map_fn)(u64 pa, u64 len);

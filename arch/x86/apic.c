@@ -1,10 +1,10 @@
 /* Local APIC access in both modes, chosen once at boot, and IPI sending with error checks. */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
-#include "kernel/console.h"
-#include "kernel/lib.h"
-#include "kernel/percpu.h"
-#include "kernel/printf.h"
+#include "lib/printf.h"
+#include "lib/lib.h"
+#include "arch/x86/percpu.h"
+#include "lib/printf.h"
 
 #define APIC_BASE_BSP (1ull << 8)
 #define APIC_BASE_X2APIC (1ull << 10)

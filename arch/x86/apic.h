@@ -2,8 +2,8 @@
 #ifndef RACEBED_APIC_H
 #define RACEBED_APIC_H
 
-#include "kernel/cmdline.h"
-#include "kernel/types.h"
+#include "arch/x86/apic_pref.h"
+#include "lib/types.h"
 
 /* Register offsets as in xAPIC MMIO; x2APIC MSR = 0x800 + offset / 16. */
 #define APIC_ID 0x20

@@ -2,7 +2,7 @@
 #ifndef RACEBED_CPU_H
 #define RACEBED_CPU_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define MSR_APIC_BASE 0x1b
 #define MSR_TSC_DEADLINE 0x6e0

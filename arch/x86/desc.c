@@ -1,7 +1,7 @@
 /* Per-CPU descriptor tables: GDT with a TSS whose IST stacks serve NMI, #DB, #MC and #DF. */
 #include "arch/x86/desc.h"
-#include "kernel/lib.h"
-#include "kernel/percpu.h"
+#include "lib/lib.h"
+#include "arch/x86/percpu.h"
 
 /* Flat descriptors: access byte and flags per the SDM's segment descriptor format. */
 #define DESC_KCODE64 0x00209a0000000000ull

@@ -4,8 +4,8 @@
  * CPU, I/O APIC and local APIC address fields of struct fw_info. Pure C, host-testable.
  */
 #include "arch/x86/acpi.h"
-#include "kernel/bytes.h"
-#include "kernel/lib.h"
+#include "lib/bytes.h"
+#include "lib/lib.h"
 
 /* Unaligned little-endian reads at an offset of an already mapped buffer. */
 #define rd16(p, off) le16((p) + (off))

@@ -1,8 +1,8 @@
 /* Page-table edits on the identity map built by boot/entry32.S (2 MiB pages throughout). */
 #include "arch/x86/paging.h"
 #include "arch/x86/cpu.h"
-#include "kernel/lib.h"
-#include "kernel/mem.h"
+#include "lib/lib.h"
+#include "arch/x86/mem.h"
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull

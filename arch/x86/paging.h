@@ -2,7 +2,7 @@
 #ifndef RACEBED_PAGING_H
 #define RACEBED_PAGING_H
 
-#include "kernel/bootinfo.h"
+#include "boot/bootinfo.h"
 
 enum cache_attr { CACHE_WB, CACHE_WC, CACHE_UC };
 

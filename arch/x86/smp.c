@@ -7,9 +7,9 @@
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/user.h"
-#include "kernel/console.h"
-#include "kernel/lib.h"
-#include "kernel/mem.h"
+#include "lib/printf.h"
+#include "lib/lib.h"
+#include "arch/x86/mem.h"
 
 struct ap_boot_entry { u32 apic_id; u32 pad; u64 stack_top; struct cpu *cpu; };
 

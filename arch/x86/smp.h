@@ -3,8 +3,8 @@
 #define RACEBED_SMP_H
 
 #include "arch/x86/acpi.h"
-#include "kernel/cpumask.h"
-#include "kernel/percpu.h"
+#include "lib/cpumask.h"
+#include "arch/x86/percpu.h"
 
 struct smp_report {
 	u32 firmware_enabled; /* CPUs the firmware lists as enabled */

@@ -2,8 +2,8 @@
 #include "arch/x86/time.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
-#include "kernel/console.h"
-#include "kernel/printf.h"
+#include "lib/printf.h"
+#include "lib/printf.h"
 
 #define PM_TIMER_HZ 3579545u
 #define PIT_HZ 1193182u

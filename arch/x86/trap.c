@@ -2,11 +2,10 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
-#include "kernel/console.h"
-#include "kernel/exit.h"
-#include "kernel/lib.h"
-#include "kernel/percpu.h"
-#include "kernel/runner.h"
+#include "arch/x86/hooks.h"
+#include "arch/x86/percpu.h"
+#include "lib/lib.h"
+#include "lib/printf.h"
 
 struct PACKED idt_gate {
 	u16 off_lo;
@@ -190,15 +189,23 @@ void print_backtrace(u64 rip, u64 rbp)
 	kprintf("# (resolve with: addr2line -f -e build/racebed.elf ADDRESS)\n");
 }
 
+static NORETURN void crash_end(void)
+{
+	if (arch_hooks->crash_end)
+		arch_hooks->crash_end();
+	cpu_halt_forever();
+}
+
 NORETURN void trap_crash(struct trap_frame *f, const char *why)
 {
 	struct cpu *c = this_cpu();
 	irq_disable();
 	if (++c->crash_depth > 1) {
-		console_break_lock();
+		if (arch_hooks->crash_nested)
+			arch_hooks->crash_nested();
 		kprintf("# crash: cpu %u faulted again while reporting (vector %lu rip 0x%lx)\n",
 			c->index, f->vector, f->rip);
-		run_exit(RUN_CRASH);
+		crash_end();
 	}
 	kprintf("# crash: %s on cpu %u (apic id %u) during %s: vector %lu %s, error 0x%lx\n"
 		"#   rip 0x%016lx cs 0x%lx rflags 0x%lx rsp 0x%016lx ss 0x%lx\n"
@@ -207,10 +214,10 @@ NORETURN void trap_crash(struct trap_frame *f, const char *why)
 		"#   rsi 0x%016lx rdi 0x%016lx rbp 0x%016lx r8  0x%016lx\n"
 		"#   r9  0x%016lx r10 0x%016lx r11 0x%016lx r12 0x%016lx\n"
 		"#   r13 0x%016lx r14 0x%016lx r15 0x%016lx gs_swapped %lu\n",
-		why, c->index, c->apic_id, runner_current(), f->vector, vector_name(f->vector), f->error, f->rip,
+		why, c->index, c->apic_id, arch_hooks->context ? arch_hooks->context() : "(unknown)", f->vector, vector_name(f->vector), f->error, f->rip,
 		f->cs, f->rflags, f->rsp, f->ss, read_cr0(), read_cr2(), read_cr3(), read_cr4(),
 		f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->r8, f->r9, f->r10,
 		f->r11, f->r12, f->r13, f->r14, f->r15, f->gs_swapped);
 	print_backtrace(f->rip, f->rbp);
-	run_exit(RUN_CRASH);
+	crash_end();
 }

@@ -2,7 +2,7 @@
 #ifndef RACEBED_TRAP_H
 #define RACEBED_TRAP_H
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* Layout pushed by arch/x86/entry.S (lowest address first). */
 struct trap_frame {

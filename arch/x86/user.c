@@ -2,10 +2,10 @@
 #include "arch/x86/user.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
-#include "kernel/console.h"
-#include "kernel/lib.h"
-#include "kernel/mem.h"
-#include "kernel/percpu.h"
+#include "lib/printf.h"
+#include "lib/lib.h"
+#include "arch/x86/mem.h"
+#include "arch/x86/percpu.h"
 
 #define REGION_SIZE 0x200000ull
 #define BLOB_AREA 0x10000ull           /* code copies: [0, 64 KiB) */

@@ -1,0 +1,156 @@
+/*
+ * timer: the LAPIC timer (one-shot, periodic, TSC-deadline) and the TSC agree within 1%,
+ * measured on the boot CPU; the TSC is also re-checked against the calibration reference.
+ */
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/time.h"
+#include "arch/x86/trap.h"
+#include "kernel/experiment.h"
+#include "kernel/runner.h"
+#include "kernel/stats.h"
+#include "kernel/wait.h"
+
+#define VEC_TICK (VEC_EXP_FIRST + 2)
+#define INTERVAL_NS 50000000ull /* 50 ms: long enough that scheduling noise stays well below 1% */
+#define MAX_ERR_PPM 10000       /* 1% */
+#define SAMPLES 9
+
+static volatile u64 tick_tsc;
+static volatile u64 ticks;
+static u64 tick_log[SAMPLES + 2];
+
+static bool on_tick(struct trap_frame *f)
+{
+	(void)f;
+	tick_tsc = rdtsc();
+	if (ticks < ARRAY_SIZE(tick_log))
+		tick_log[ticks] = tick_tsc;
+	ticks++;
+	apic_eoi();
+	return true;
+}
+
+static s64 err_ppm(u64 measured_ns, u64 want_ns)
+{
+	return ((s64)measured_ns - (s64)want_ns) * 1000000 / (s64)want_ns;
+}
+
+/* Waits (interrupts on) for `n` ticks, bounded by 4 intervals each. */
+static bool wait_ticks(u32 n)
+{
+	return spin_until_ge(&ticks, n, INTERVAL_NS * 4 * n);
+}
+
+static s64 median_ppm(s64 *v, u32 n)
+{
+	u64 shifted[SAMPLES];
+	for (u32 i = 0; i < n; i++)
+		shifted[i] = (u64)(v[i] + (1ll << 40));
+	return (s64)summarize(shifted, n).median - (1ll << 40);
+}
+
+/*
+ * One-shot: host scheduling and interrupt latency only ever make the interrupt late, so the
+ * smallest error of the samples is the estimate least disturbed.
+ */
+static bool measure_oneshot(s64 *out)
+{
+	s64 v[SAMPLES];
+	u64 apic_ticks = timeinfo.apic_hz * INTERVAL_NS / 1000000000u;
+	for (u32 i = 0; i < SAMPLES; i++) {
+		ticks = 0;
+		u64 t0 = rdtsc();
+		apic_timer_oneshot(VEC_TICK, apic_ticks);
+		if (!wait_ticks(1))
+			return false;
+		v[i] = err_ppm(tsc_to_ns(tick_tsc - t0), INTERVAL_NS);
+	}
+	*out = v[0];
+	for (u32 i = 1; i < SAMPLES; i++)
+		*out = MIN(*out, v[i]);
+	return true;
+}
+
+/* Median of the intervals between consecutive periodic ticks (robust to one late tick). */
+static bool measure_periodic(s64 *out)
+{
+	u64 apic_ticks = timeinfo.apic_hz * INTERVAL_NS / 1000000000u;
+	s64 v[SAMPLES];
+	ticks = 0;
+	apic_timer_periodic(VEC_TICK, apic_ticks);
+	bool ok = wait_ticks(SAMPLES + 1);
+	apic_timer_stop();
+	if (!ok)
+		return false;
+	for (u32 i = 0; i < SAMPLES; i++)
+		v[i] = err_ppm(tsc_to_ns(tick_log[i + 1] - tick_log[i]), INTERVAL_NS);
+	*out = median_ppm(v, SAMPLES);
+	return true;
+}
+
+/* TSC-deadline: how late after the deadline the interrupt arrives (never early). */
+static bool measure_deadline(u64 *late_ns, bool *early)
+{
+	apic_write(APIC_LVT_TIMER, VEC_TICK | APIC_TIMER_TSC_DEADLINE);
+	u64 worst = 0;
+	*early = false;
+	for (u32 i = 0; i < SAMPLES; i++) {
+		ticks = 0;
+		u64 deadline = rdtsc() + ns_to_tsc(INTERVAL_NS / 5);
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		if (!wait_ticks(1))
+			return false;
+		if ((s64)(tick_tsc - deadline) < 0)
+			*early = true;
+		else
+			worst = MAX(worst, tsc_to_ns(tick_tsc - deadline));
+	}
+	apic_timer_stop();
+	*late_ns = worst;
+	return true;
+}
+
+static enum exp_result run(struct exp_ctx *ctx)
+{
+	if (!timeinfo.apic_hz)
+		return exp_fail(ctx, "LAPIC timer frequency unknown (calibration failed)");
+	watchdog_pause();
+	trap_set_handler(VEC_TICK, on_tick);
+	s64 oneshot = 0, periodic = 0;
+	u64 late = 0;
+	bool early = false;
+	bool ok1 = measure_oneshot(&oneshot);
+	bool ok2 = measure_periodic(&periodic);
+	bool ok3 = !apic.has_tsc_deadline || measure_deadline(&late, &early);
+	apic_timer_stop();
+	trap_set_handler(VEC_TICK, NULL);
+	watchdog_resume();
+
+	diag("tsc_hz=%lu apic_timer_hz=%lu source=%s", timeinfo.tsc_hz, timeinfo.apic_hz,
+	     timeinfo.tsc_source);
+	diag("oneshot_err_ppm=%ld periodic_err_ppm=%ld", oneshot, periodic);
+	if (apic.has_tsc_deadline)
+		diag("tsc_deadline_worst_late_ns=%lu early=%u", late, early);
+	else
+		diag("tsc_deadline=unsupported");
+	if (!ok1 || !ok2 || !ok3)
+		return exp_fail(ctx, "timer interrupt never came (oneshot %u periodic %u deadline %u)",
+				ok1, ok2, ok3);
+	if (oneshot > MAX_ERR_PPM || oneshot < -MAX_ERR_PPM)
+		return exp_fail(ctx, "one-shot LAPIC timer off by %ld ppm against the TSC", oneshot);
+	if (periodic > MAX_ERR_PPM || periodic < -MAX_ERR_PPM)
+		return exp_fail(ctx, "periodic LAPIC timer off by %ld ppm against the TSC", periodic);
+	if (early)
+		return exp_fail(ctx, "TSC-deadline interrupt arrived before its deadline");
+	return EXP_PASS;
+}
+
+EXPERIMENT(exp_timer) = {
+	.order = EXP_ORDER(FAMILY_CORE, 60),
+	.name = "timer",
+	.description = "LAPIC timer one-shot/periodic/TSC-deadline agree with the TSC within 1%",
+	.min_cpus = 1,
+	.default_iterations = 1,
+	.run = run,
+};

@@ -1,0 +1,162 @@
+/*
+ * poke_sdm_flag: the SDM's cross-modifying-code recipe. A writer CPU stores new code (the
+ * imm32 of `movl $imm32, %eax; ret`) and then a flag; an executor CPU that keeps running the
+ * code while it polls sees the flag, optionally executes CPUID (the serializing instruction
+ * the recipe asks for), then runs the code once more. How often does that last run still
+ * return the old immediate? Four variants: with and without CPUID, the code written through
+ * its own (identity) mapping or through the alias window.
+ */
+#include "experiments/poke/poke.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
+#include "kernel/outcome.h"
+#include "lib/printf.h"
+#include "patching/alias.h"
+
+#define NVARIANTS 4
+#define ACK_TIMEOUT_NS 100000000ull
+
+typedef u32 (*code_fn)(void);
+
+static const char *const names[NVARIANTS] = { "plain_orig", "cpuid_orig", "plain_alias",
+					      "cpuid_alias" };
+static volatile u64 flag, ack, lost;
+static volatile u32 variant, done;
+static volatile u64 trials[NVARIANTS], old_code[NVARIANTS], other_code[NVARIANTS];
+static volatile u64 live_runs[NVARIANTS]; /* runs of the code while the executor polled */
+static volatile u64 poll_total[NVARIANTS], variant_tsc[NVARIANTS], max_streak[NVARIANTS];
+static u32 writer_cpu;
+
+static bool with_cpuid(u32 v) { return v == 1 || v == 3; }
+static bool via_alias(u32 v) { return v >= 2; }
+
+static void writer_trial(u32 v, u64 seq, volatile u32 *orig, volatile u32 *alias)
+{
+	*(via_alias(v) ? alias : orig) = (u32)seq;
+	__atomic_store_n(&flag, seq, __ATOMIC_RELEASE);
+	u64 end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
+	while (__atomic_load_n(&ack, __ATOMIC_ACQUIRE) != seq) {
+		if ((s64)(rdtsc() - end) > 0) {
+			lost++;
+			__atomic_store_n(&ack, seq, __ATOMIC_RELEASE);
+			return;
+		}
+		cpu_relax();
+	}
+	trials[v]++;
+}
+
+static void writer(const struct exp_ctx *ctx)
+{
+	u64 code = PADDR(poke_sdm_code), seq = 0, slice = ctx->budget_tsc * 9 / 10 / NVARIANTS;
+	volatile u32 *orig = (volatile u32 *)(code + 1);
+	volatile u32 *alias = (volatile u32 *)poke_alias_of(code + 1);
+	for (u32 v = 0; v < NVARIANTS; v++) {
+		u64 end = rdtsc() + slice, n = 0;
+		variant = v;
+		write_cr3(read_cr3()); /* each variant starts with the writer's TLB empty */
+		u64 t0 = rdtsc();
+		for (; n < ctx->iterations / NVARIANTS && (s64)(rdtsc() - end) < 0; n++)
+			writer_trial(v, ++seq, orig, alias);
+		variant_tsc[v] = rdtsc() - t0;
+	}
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}
+
+static void executor(void)
+{
+	code_fn code = (code_fn)PADDR(poke_sdm_code);
+	u64 want = 1, streak = 0;
+	u32 last_v = 0;
+	while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+		u64 polls = 0;
+		while (__atomic_load_n(&flag, __ATOMIC_ACQUIRE) != want) {
+			if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+				return;
+			code();
+			polls++;
+		}
+		u32 v = variant;
+		if (with_cpuid(v))
+			cpuid(0, 0);
+		u32 got = code();
+		live_runs[v] += polls != 0;
+		poll_total[v] += polls;
+		if (got < (u32)want)
+			old_code[v]++; /* an earlier version of the code: stale */
+		else if (got != (u32)want)
+			other_code[v]++; /* a value never written yet: broken test */
+		streak = got < (u32)want ? (v == last_v ? streak + 1 : 1) : 0;
+		last_v = v;
+		if (streak > max_streak[v])
+			max_streak[v] = streak;
+		__atomic_store_n(&ack, want, __ATOMIC_RELEASE);
+		want++;
+	}
+}
+
+static void worker(void *arg)
+{
+	if (this_cpu_index() == writer_cpu)
+		writer(arg);
+	else
+		executor();
+}
+
+static void reset(void)
+{
+	flag = ack = lost = 0;
+	done = variant = 0;
+	for (u32 v = 0; v < NVARIANTS; v++) {
+		trials[v] = old_code[v] = other_code[v] = live_runs[v] = poll_total[v] = 0;
+		variant_tsc[v] = max_streak[v] = 0;
+	}
+}
+
+static enum exp_result run(struct exp_ctx *ctx)
+{
+	u64 code = PADDR(poke_sdm_code);
+	if (!poke_alias_prepare(code, POKE_INSN_LEN) || !poke_alias_of(code + 1))
+		return exp_fail(ctx, "could not map the alias of the code page");
+	reset();
+	*(volatile u32 *)poke_alias_of(code + 1) = 0;
+	writer_cpu = this_cpu_index();
+	struct cpumask pair;
+	cpumask_clear(&pair);
+	cpumask_set(&pair, writer_cpu);
+	for_each_online_cpu(i)
+		if (i != writer_cpu && cpumask_weight(&pair) < 2)
+			cpumask_set(&pair, i);
+	smp_call(&pair, worker, ctx, true);
+	u64 all = 0, stale = 0;
+	for (u32 v = 0; v < NVARIANTS; v++) {
+		char name[40];
+		ksnprintf(name, sizeof(name), "old_code_%s", names[v]);
+		observation(name, old_code[v], trials[v]);
+		diag("%s: trials=%lu old=%lu longest_old_streak=%lu other=%lu code_live_when_written=%lu "
+		     "polls=%lu ms=%lu", names[v], trials[v], old_code[v], max_streak[v], other_code[v],
+		     live_runs[v], poll_total[v], tsc_to_ns(variant_tsc[v]) / 1000000u);
+		all += trials[v];
+		stale += old_code[v];
+	}
+	report_rate(ctx, all, stale);
+	if (lost)
+		return exp_fail(ctx, "%lu trials never acknowledged", lost);
+	for (u32 v = 0; v < NVARIANTS; v++)
+		if (!trials[v] || !live_runs[v] || other_code[v])
+			return exp_fail(ctx, "%s: %lu trials, %lu with the code live, %lu neither "
+					"old nor new", names[v], trials[v], live_runs[v],
+					other_code[v]);
+	return EXP_PASS;
+}
+
+EXPERIMENT(exp_poke_sdm_flag) = {
+	.order = EXP_ORDER(FAMILY_POKE, 120),
+	.name = "poke_sdm_flag",
+	.description = "SDM cross-modifying code (store code, store flag; see flag, [CPUID], run): old code seen?",
+	.min_cpus = 2,
+	.default_iterations = 400000,
+	.budget_ms = 600,
+	.run = run,
+};

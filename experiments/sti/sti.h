@@ -1,0 +1,67 @@
+/* Shared machinery of the STI-shadow experiments: per-CPU trial records and handlers. */
+#ifndef RACEBED_STI_H
+#define RACEBED_STI_H
+
+#include "arch/x86/trap.h"
+#include "kernel/experiment.h"
+#include "lib/types.h"
+
+#define VEC_STI_BOUND (VEC_EXP_FIRST + 0x08) /* lower priority class than the test IRQ */
+#define VEC_STI_IRQ (VEC_EXP_FIRST + 0x10)
+
+typedef void (*sti_seq_fn)(void);
+
+/* Labels from sti_seq.S (addresses compared against interrupted RIPs). */
+#define SEQ(name) extern const char name[]
+SEQ(seq_sti_hlt); SEQ(seq_sti_hlt_at_sti); SEQ(seq_sti_hlt_at_hlt); SEQ(seq_sti_hlt_after);
+SEQ(seq_sti_nop); SEQ(seq_sti_nop_at_nop); SEQ(seq_sti_nop_after);
+SEQ(seq_sti_mwait); SEQ(seq_sti_mwait_at_mwait); SEQ(seq_sti_mwait_after);
+SEQ(seq_sti_nop_hlt); SEQ(seq_sti_nop_hlt_at_hlt); SEQ(seq_sti_nop_hlt_after);
+SEQ(seq_sti_sti_hlt); SEQ(seq_sti_sti_hlt_at_sti2); SEQ(seq_sti_sti_hlt_at_hlt);
+SEQ(seq_sti_sti_hlt_after);
+SEQ(seq_if1_loop); SEQ(seq_if1_loop_at_sti); SEQ(seq_if1_loop_at_hlt); SEQ(seq_if1_loop_after);
+SEQ(seq_if0_loop); SEQ(seq_if0_loop_at_sti); SEQ(seq_if0_loop_at_hlt); SEQ(seq_if0_loop_after);
+SEQ(seq_drain); SEQ(seq_drain_end);
+SEQ(seq_step_sti); SEQ(seq_step_sti_at_sti); SEQ(seq_step_sti_at_nop); SEQ(seq_step_sti_after);
+SEQ(seq_step_sti_after2);
+SEQ(seq_step_movss); SEQ(seq_step_movss_at_movss); SEQ(seq_step_movss_at_nop);
+SEQ(seq_step_movss_after); SEQ(seq_step_movss_after2);
+#undef SEQ
+
+/* What one trial on one CPU saw. Written by the handlers on that CPU. */
+struct sti_trial {
+	volatile u64 irq_rip, irq_cs;
+	volatile u32 irq_count;
+	volatile u32 late_irq_count; /* taken only in the drain after the sequence */
+	volatile u64 nmi_rip;
+	volatile u32 nmi_count;
+	volatile u32 bound_fired;
+	volatile u32 active;
+};
+extern struct sti_trial sti_trials[MAX_CPUS];
+
+/* Installs the test-IRQ, bounding-timer and NMI handlers (NMIs are recorded while active). */
+void sti_handlers_install(void);
+void sti_handlers_remove(void);
+/*
+ * The bounding timer: periodic (so a lost sleep always ends, even when one tick was consumed
+ * before HLT), set up once per CPU before its trials, started and stopped around each sleep.
+ */
+void sti_bound_prepare(u64 bound_ns);
+void sti_bound_start(void);
+void sti_bound_stop(void);
+/*
+ * One trial on this CPU (sti_bound_prepare first): with IF=0 makes the test IRQ pending
+ * (self-IPI, confirmed in IRR), starts the bound, runs seq, stops the bound, drains. Returns
+ * false when the IRQ never became pending. *out receives the record.
+ */
+bool sti_trial_run(sti_seq_fn seq, struct sti_trial *out);
+/* With IF=0: sends the test IRQ to this CPU and waits until IRR shows it pending. */
+bool sti_make_pending(void);
+/* Takes pending interrupts in a window the handlers ignore (sti; nop; nop; cli). */
+void sti_drain(void) __asm__("seq_drain");
+/* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
+void sti_record_begin(void);
+void sti_record_end(struct sti_trial *out);
+
+#endif

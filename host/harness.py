@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""racebed CI harness (`make test`).
+
+    python3 host/harness.py [--unit PATH]... [--only NAME[,NAME]] [--timeout S]
+                             [--elf build/racebed.elf] [--out build/test]
+    python3 host/harness.py --self-test
+
+1. Runs each host unit-test executable given with --unit: one result each,
+   passed when it exits 0.
+2. Boots the kernel once per configuration of host/matrix.txt (ISO built by
+   tools/mkiso.sh and cached per command line), headless, serial output to
+   OUT/NAME.log, QEMU killed after --timeout seconds.
+3. Parses each serial log as KTAP version 1 and checks every test result
+   against host/expect/$ACCEL.exp, and QEMU's exit status against the
+   configuration's expected exit.
+
+Every checked result is one line, PASS / FAIL / SKIP, and the output ends
+with the line `N passed, N failed, N skipped`.  Exit status: 1 if anything
+failed, else 0.
+
+Environment: ACCEL (tcg or kvm, default tcg), QEMU (the QEMU binary).
+
+Matrix file (host/matrix.txt), one configuration a line, `#` comments:
+
+    NAME MACHINE FIRMWARE SMP EXPECTED_EXIT [KERNEL_ARGS...]
+
+MACHINE is pc or q35, FIRMWARE bios or uefi, EXPECTED_EXIT pass, fail, crash
+or cmdline (the kernel's exit values 0, 1, 2, 3).
+
+Expectation file (host/expect/ACCEL.exp), one rule a line, `#` comments:
+
+    CONFIG_GLOB TEST_GLOB ok|skip|not-ok
+    CONFIG_GLOB TEST_GLOB observation NAME=VALUE
+
+Globs are shell-style (fnmatch).  For each (configuration, test) the first
+matching result rule gives the expected result, `ok` when none matches.  For
+each (configuration, test, NAME) the first matching observation rule
+requires a diagnostic `# observation NAME=VALUE ...` among that test's
+diagnostics (VALUE is compared with the first word after `=`).
+"""
+
+import argparse
+import os
+import signal
+import sys
+from typing import Optional, Sequence
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # host/, next to this file
+import qemu as qemu_cli  # noqa: E402  (host/qemu.py)
+from racebed_harness.boot import run_boot_matrix  # noqa: E402  (host/racebed_harness/)
+from racebed_harness.inputs import HarnessError  # noqa: E402
+from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR  # noqa: E402
+from racebed_harness.report import Reporter, Result  # noqa: E402
+from racebed_harness.selftest import run_self_test  # noqa: E402
+from racebed_harness.unit import run_unit  # noqa: E402
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="harness.py", description="racebed CI harness: unit tests, then the boot matrix.",
+        epilog="Environment: ACCEL=tcg|kvm (default tcg), QEMU=path of the QEMU binary.")
+    p.add_argument("--unit", action="append", default=[], metavar="PATH",
+                   help="a host unit-test executable (repeatable)")
+    p.add_argument("--only", metavar="NAME[,NAME]", help="boot only these configs of the matrix")
+    p.add_argument("--timeout", type=float, default=240, metavar="SECONDS", help="per boot (default 240)")
+    p.add_argument("--elf", default="build/racebed.elf", help="the kernel (default build/racebed.elf)")
+    p.add_argument("--out", default="build/test", help="directory for ISOs and logs (default build/test)")
+    p.add_argument("--matrix", default=DEFAULT_MATRIX, help="boot matrix (default host/matrix.txt)")
+    p.add_argument("--expect", help="expectation file (default host/expect/$ACCEL.exp)")
+    p.add_argument("--qemu", help="QEMU binary (default $QEMU or qemu-system-x86_64)")
+    p.add_argument("--no-boot", action="store_true", help="run the unit tests only")
+    p.add_argument("--self-test", action="store_true",
+                   help="check the harness itself against built-in samples, then exit")
+    args = p.parse_args(argv)
+    args.accel = os.environ.get("ACCEL") or "tcg"
+    if args.accel not in qemu_cli.ACCELS:
+        p.error(f"ACCEL must be one of {', '.join(qemu_cli.ACCELS)}, not {args.accel!r}")
+    if args.timeout <= 0:
+        p.error("--timeout must be positive")
+    args.expect = args.expect or os.path.join(EXPECT_DIR, f"{args.accel}.exp")
+    return args
+
+
+def _interrupt(signum, frame):
+    """SIGTERM/SIGHUP handler: unwinds like Ctrl-C, so that a running QEMU
+    (in a session of its own) is killed on the way out."""
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    reporter = Reporter()
+    try:
+        if opts.self_test:
+            run_self_test(reporter)
+        else:
+            for path in opts.unit:
+                run_unit(path, opts.timeout, reporter)
+            if not opts.no_boot:
+                run_boot_matrix(opts, reporter)
+    except HarnessError as e:
+        lines = str(e).splitlines()
+        reporter.add(Result("FAIL", "harness", lines[0], lines[1:]))
+    except KeyboardInterrupt:
+        reporter.add(Result("FAIL", "harness", "interrupted"))
+    reporter.info(reporter.summary())
+    return 1 if reporter.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""The racebed CI harness behind host/harness.py, one concern a module:
+
+    paths              where the harness's files live; paths in messages
+    inputs             HarnessError, and the comment syntax of the input files
+    report             Result and Reporter: the PASS / FAIL / SKIP lines
+    matrix             the boot matrix (host/matrix.txt)
+    expectations       the expectation files (host/expect/ACCEL.exp)
+    ktap               parsing a serial log as KTAP version 1
+    runner             running QEMU with a timeout, following its serial log
+    checks             checking a finished boot against the expectations
+    iso                building (or reusing) the GRUB ISO for a command line
+    boot               booting every selected config of the matrix
+    unit               running the host unit-test executables
+    selftest*          `--self-test`: the harness checked against samples
+
+host/harness.py puts host/ on sys.path (for this package and host/qemu.py)
+and holds the command line.
+"""

@@ -1,0 +1,99 @@
+"""The expectation files (host/expect/ACCEL.exp; format in host/harness.py)."""
+
+import dataclasses
+import fnmatch
+import re
+from typing import Dict, List, Optional, Tuple
+
+from .inputs import HarnessError, strip_comment
+from .paths import shown_path
+
+RESULT_WORDS = ("ok", "skip", "not-ok")
+
+
+@dataclasses.dataclass
+class Rule:
+    """One expectation line.  kind is "result" (value is ok, skip or
+    not-ok), "observation" (obs_name=value) or "log" (value is a regular
+    expression the config's serial log must contain; the test glob is
+    ignored)."""
+
+    config_glob: str
+    test_glob: str
+    kind: str
+    value: str
+    obs_name: str = ""
+    where: str = ""
+
+    def matches(self, config: str, test: str) -> bool:
+        return fnmatch.fnmatchcase(config, self.config_glob) and fnmatch.fnmatchcase(test, self.test_glob)
+
+
+def parse_expectations(text: str, source: str = "expectations") -> List[Rule]:
+    """Parses an expectation file; raises HarnessError naming file:line."""
+    rules = []
+    for number, line in enumerate(text.splitlines(), 1):
+        words = strip_comment(line)
+        if not words:
+            continue
+        where = f"{source}:{number}"
+        if len(words) == 3:
+            config_glob, test_glob, result = words
+            if result not in RESULT_WORDS:
+                raise HarnessError(f"{where}: result must be one of {', '.join(RESULT_WORDS)}, not {result!r}")
+            rules.append(Rule(config_glob, test_glob, "result", result, where=where))
+        elif len(words) == 4 and words[2] == "observation":
+            config_glob, test_glob, _, pair = words
+            name, sep, value = pair.partition("=")
+            if not sep or not name or not value:
+                raise HarnessError(f"{where}: observation must be NAME=VALUE, not {pair!r}")
+            rules.append(Rule(config_glob, test_glob, "observation", value, obs_name=name, where=where))
+        elif len(words) >= 4 and words[2] == "log":
+            pattern = " ".join(words[3:])
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise HarnessError(f"{where}: bad log pattern {pattern!r}: {e}") from None
+            rules.append(Rule(words[0], words[1], "log", pattern, where=where))
+        else:
+            raise HarnessError(
+                f"{where}: expected `CONFIG_GLOB TEST RESULT`, `CONFIG_GLOB TEST observation NAME=VALUE`"
+                " or `CONFIG_GLOB * log REGEX`")
+    return rules
+
+
+class Expectations:
+    """Answers what a (config, test) pair is expected to do."""
+
+    def __init__(self, rules: List[Rule]):
+        self.rules = rules
+
+    def expected_result(self, config: str, test: str) -> Tuple[str, Optional[Rule]]:
+        """The first matching result rule's value (and the rule), else ok."""
+        for rule in self.rules:
+            if rule.kind == "result" and rule.matches(config, test):
+                return rule.value, rule
+        return "ok", None
+
+    def log_patterns(self, config: str) -> List[Rule]:
+        """Every log rule whose config glob matches, in file order."""
+        return [r for r in self.rules if r.kind == "log" and fnmatch.fnmatchcase(config, r.config_glob)]
+
+    def observations(self, config: str, test: str) -> List[Rule]:
+        """The observation rules that apply: the first match per NAME, in
+        file order."""
+        chosen: Dict[str, Rule] = {}
+        for rule in self.rules:
+            if rule.kind == "observation" and rule.obs_name not in chosen and rule.matches(config, test):
+                chosen[rule.obs_name] = rule
+        return list(chosen.values())
+
+
+def load_expectations(path: str) -> Expectations:
+    """Reads and parses an expectation file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise HarnessError(f"cannot read expectation file {path}: {e.strerror}")
+    return Expectations(parse_expectations(text, shown_path(path)))

@@ -1,0 +1,71 @@
+"""The boot matrix (host/matrix.txt; format in host/harness.py)."""
+
+import dataclasses
+import re
+from typing import List, Optional
+
+from .inputs import HarnessError, strip_comment
+
+EXIT_NAMES = {"pass": 0, "fail": 1, "crash": 2, "cmdline": 3}
+EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
+MACHINES = ("pc", "q35")
+FIRMWARES = ("bios", "uefi", "multiboot1")  # multiboot1: QEMU -kernel, no GRUB, no ISO
+
+
+@dataclasses.dataclass
+class Config:
+    """One boot configuration of the matrix."""
+
+    name: str
+    machine: str
+    firmware: str
+    smp: int
+    expected_exit: str
+    args: List[str]
+
+    def describe(self) -> str:
+        args = " ".join(self.args) if self.args else "(none)"
+        return (f"{self.machine}, {self.firmware}, smp {self.smp}, "
+                f"expect exit {EXIT_NAMES[self.expected_exit]} ({self.expected_exit}), args: {args}")
+
+
+def parse_matrix(text: str, source: str = "matrix") -> List[Config]:
+    """Parses the boot matrix; raises HarnessError naming file:line."""
+    configs: List[Config] = []
+    seen = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        words = strip_comment(line)
+        if not words:
+            continue
+        where = f"{source}:{number}"
+        if len(words) < 5:
+            raise HarnessError(f"{where}: expected `NAME MACHINE FIRMWARE SMP EXPECTED_EXIT [ARGS...]`")
+        name, machine, firmware, smp, expected = words[:5]
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+            raise HarnessError(f"{where}: bad config name {name!r} (letters, digits, . _ - only)")
+        if name in seen:
+            raise HarnessError(f"{where}: duplicate config name {name!r}")
+        if machine not in MACHINES:
+            raise HarnessError(f"{where}: machine must be one of {', '.join(MACHINES)}, not {machine!r}")
+        if firmware not in FIRMWARES:
+            raise HarnessError(f"{where}: firmware must be one of {', '.join(FIRMWARES)}, not {firmware!r}")
+        if not smp.isdigit() or int(smp) < 1:
+            raise HarnessError(f"{where}: smp must be a positive number, not {smp!r}")
+        if expected not in EXIT_NAMES:
+            raise HarnessError(f"{where}: expected exit must be one of {', '.join(EXIT_NAMES)}, not {expected!r}")
+        seen.add(name)
+        configs.append(Config(name, machine, firmware, int(smp), expected, words[5:]))
+    return configs
+
+
+def select_configs(configs: List[Config], only: Optional[str]) -> List[Config]:
+    """Keeps the configs named in the comma-separated list `only` (all when
+    None); raises HarnessError on an unknown name."""
+    if not only:
+        return configs
+    wanted = [n for n in only.split(",") if n]
+    known = {c.name for c in configs}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise HarnessError(f"--only: unknown config {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return [c for c in configs if c.name in wanted]
