@@ -12,6 +12,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
+#include "kernel/platform.h"
 #include "lib/lib.h"
 #include "arch/x86/mem.h"
 #include "lib/printf.h"
@@ -205,5 +206,7 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	smp_boot(&fw, limit, tramp);
 	kprintf("# cpus online %u/%u\n", smp_report.online, MAX(smp_report.firmware_enabled, 1u));
 	kprintf("# boot_ms=%lu\n", tsc_to_ns(rdtsc() - boot_tsc) / 1000000u);
+	platform_collect(&the_platform, bi.efi_boot, magic == MB1_BOOTLOADER_MAGIC);
+	platform_print(&the_platform);
 	runner_run(&cl);
 }
