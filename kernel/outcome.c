@@ -2,7 +2,11 @@
 #include "kernel/outcome.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/time.h"
+#include "kernel/arch_rules.h"
 #include "kernel/console.h"
+#include "kernel/runner.h"
+#include "lib/lib.h"
+#include "lib/printf.h"
 
 u32 outcome_define(struct outcomes *o, const char *name)
 {
@@ -23,11 +27,49 @@ void outcomes_print(const struct outcomes *o)
 		diag("outcome %s=%lu", o->name[i], o->count[i]);
 }
 
+/* Deviations seen in this run, as "experiment.observation" (the first ones, all counted). */
+static char deviations[32][72];
+static u32 ndeviations;
+
 void observation(const char *name, u64 hits, u64 trials)
 {
 	const char *word = trials == 0 ? "Unreached" : hits == 0 ? "Never"
 			 : hits == trials ? "Always" : "Sometimes";
-	diag("observation %s=%s %lu/%lu", name, word, hits, trials);
+	const char *exp = runner_current();
+	const struct arch_rule *r = arch_rule_find(exp, name);
+	enum arch_verdict v = r ? r->verdict : ARCH_UNKNOWN;
+	diag("observation %s=%s %lu/%lu arch=%s ref=%s", name, word, hits, trials,
+	     arch_verdict_name(v), r && r->ref ? r->ref : "none");
+	if (arch_deviates(v, hits, trials)) {
+		if (ndeviations < ARRAY_SIZE(deviations))
+			ksnprintf(deviations[ndeviations], sizeof(deviations[0]), "%s.%s", exp, name);
+		ndeviations++;
+	}
+}
+
+bool control(const char *name, u64 count)
+{
+	diag("control %s=%lu", name, count);
+	return count != 0;
+}
+
+u32 deviations_count(void) { return ndeviations; }
+
+void deviations_print(void)
+{
+	if (ndeviations == 0) {
+		diag("deviations: none");
+		return;
+	}
+	char line[900];
+	size_t len = 0;
+	for (u32 i = 0; i < MIN(ndeviations, (u32)ARRAY_SIZE(deviations)) && len < sizeof(line); i++)
+		len += (size_t)ksnprintf(line + len, sizeof(line) - len, "%s%s", i ? "," : "",
+					 deviations[i]);
+	if (ndeviations > ARRAY_SIZE(deviations))
+		ksnprintf(line + MIN(len, sizeof(line) - 1), sizeof(line) - MIN(len, sizeof(line) - 1),
+			  ",... (%u in all)", ndeviations);
+	diag("deviations: %s", line);
 }
 
 /* The experiment's time so far, less what it (and anything else) spent printing. */

@@ -23,8 +23,19 @@ static inline void outcome_hit(struct outcomes *o, u32 idx)
 }
 void outcomes_reset(struct outcomes *o);
 void outcomes_print(const struct outcomes *o);
-/* Never (0 hits), Always (hits == trials), Sometimes, or Unreached when trials == 0. */
+/*
+ * `# observation NAME=WORD HITS/TRIALS arch=VERDICT ref=REF`: WORD is Never (0 hits), Always
+ * (hits == trials), Sometimes, or Unreached when trials == 0; the verdict comes from the
+ * family's arch_rules table for the running experiment. A contradiction is recorded as a
+ * deviation (printed at the end of the run).
+ */
 void observation(const char *name, u64 hits, u64 trials);
+/* `# control NAME=COUNT`: a positive control. Returns count != 0 (the window was hit). */
+bool control(const char *name, u64 count);
+/* `# deviations: EXP.OBS,...` or `# deviations: none`, for the end of the run. */
+void deviations_print(void);
+/* Number of deviations recorded so far. */
+u32 deviations_count(void);
 /* `# trials=N hits=H ms=T trials_per_s=R hits_per_s=S`, time since the experiment started
  * less the time spent printing (so diagnostics printed before it do not count). */
 void report_rate(const struct exp_ctx *ctx, u64 trials, u64 hits);

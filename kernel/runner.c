@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/experiment.h"
+#include "kernel/outcome.h"
 #include "lib/glob.h"
 #include "lib/lib.h"
 #include "lib/printf.h"
@@ -275,6 +276,7 @@ static bool watchdog_tick(struct trap_frame *f)
 			exps[i]->name);
 		nskipped++;
 	}
+	deviations_print();
 	print_summary();
 	run_exit(RUN_FAIL);
 }
@@ -381,6 +383,7 @@ NORETURN void runner_run(const struct cmdline *cl)
 			nfailed++;
 		}
 	}
+	deviations_print();
 	print_summary();
 	run_exit(nfailed ? RUN_FAIL : RUN_PASS);
 }

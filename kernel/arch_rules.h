@@ -1,0 +1,40 @@
+/*
+ * What the architecture says about each observation, next to what the platform did.
+ *
+ * Each experiment family keeps one table (experiments/<family>/arch_rules.c) of rules: an
+ * experiment glob, an observation glob, the verdict and the manual section it comes from.
+ * observation() looks the rule up (first match in link order wins), prints it on the line and
+ * records a deviation when the platform contradicts it (docs/output-format.md).
+ */
+#ifndef RACEBED_ARCH_RULES_H
+#define RACEBED_ARCH_RULES_H
+
+#include "lib/types.h"
+
+enum arch_verdict {
+	ARCH_UNKNOWN,        /* no rule: printed as arch=unknown (the harness rejects it) */
+	ARCH_NEVER,          /* architecturally forbidden */
+	ARCH_ALWAYS,         /* architecturally required */
+	ARCH_ALLOWED,        /* either outcome is architectural */
+	ARCH_MODEL_SPECIFIC, /* the manuals leave it to the implementation */
+	ARCH_CONTROL,        /* a testbed measurement (a control), no architectural claim */
+};
+
+struct arch_rule {
+	const char *experiment;  /* glob over experiment names */
+	const char *observation; /* glob over observation names */
+	enum arch_verdict verdict;
+	const char *ref;         /* one token: SDM-3A-6.8.3, APM-2-8.9, ... */
+};
+
+#define ARCH_RULES(ident)                                                                    \
+	static const struct arch_rule ident[]                                                \
+		__attribute__((used, section(".arch_rules"), aligned(8)))
+
+/* The rule for (experiment, observation), or NULL. */
+const struct arch_rule *arch_rule_find(const char *experiment, const char *observation);
+const char *arch_verdict_name(enum arch_verdict v);
+/* True when a platform word (Never/Sometimes/Always) contradicts the verdict. */
+bool arch_deviates(enum arch_verdict v, u64 hits, u64 trials);
+
+#endif
