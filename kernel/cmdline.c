@@ -114,6 +114,34 @@ static int set_u32(struct word *w, u32 *dst)
 static const char *const apic_names[] = { "auto", "xapic", "x2apic" };
 static const char *const console_names[] = { "both", "serial", "fb" };
 static const char *const exit_names[] = { "qemu", "halt", "reboot" }; /* from EXIT_QEMU on */
+static const char *const poke_names[] = { "emulate", "rollback", "spin" }; /* bit i */
+
+/* poke=NAME[,NAME...]: each NAME one of poke_names, none empty. */
+static int set_poke(struct word *w, u32 *dst)
+{
+	u32 bits = 0;
+	size_t i = 0;
+
+	while (i <= w->vlen) {
+		size_t j = i;
+		int k = -1;
+
+		while (j < w->vlen && w->val[j] != ',')
+			j++;
+		for (int n = 0; n < (int)ARRAY_SIZE(poke_names); n++)
+			if (strlen(poke_names[n]) == j - i && !memcmp(poke_names[n], w->val + i, j - i))
+				k = n;
+		if (k < 0) {
+			ksnprintf(w->err, w->errlen, "'poke=' wants emulate, rollback or spin "
+				  "(comma-separated), got '%.*s'", (int)w->vlen, w->val);
+			return -1;
+		}
+		bits |= 1u << k;
+		i = j + 1;
+	}
+	*dst = bits;
+	return 0;
+}
 
 static int apply_value(struct word *w, const char *key, struct cmdline *c)
 {
@@ -143,6 +171,8 @@ static int apply_value(struct word *w, const char *key, struct cmdline *c)
 		c->console = (enum console_mode)e;
 		return 0;
 	}
+	if (!strcmp(key, "poke"))
+		return set_poke(w, &c->poke);
 	/* the only key left is exit= */
 	if ((e = get_choice(w, exit_names, 3, "qemu, halt or reboot")) < 0)
 		return -1;
@@ -151,7 +181,7 @@ static int apply_value(struct word *w, const char *key, struct cmdline *c)
 }
 
 static const char *const value_keys[] = { "tests", "skip", "iterations", "seed", "timeout",
-					   "cpus", "apic", "console", "exit" };
+					   "cpus", "apic", "console", "exit", "poke" };
 static const char *const flag_keys[] = { "nosmp", "list", "bench" };
 
 /* Finds key among names; returns its index or -1. */
@@ -213,6 +243,10 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
+static const struct cmdline *active;
+
+const struct cmdline *cmdline_active(void) { return active; }
+
 int cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen)
 {
 	struct word w = { .err = err, .errlen = errlen };
@@ -235,5 +269,6 @@ int cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen)
 			return -1;
 		s += len;
 	}
+	active = out;
 	return 0;
 }

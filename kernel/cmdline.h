@@ -21,15 +21,23 @@ struct cmdline {
 	bool nosmp;
 	bool list;
 	bool bench;      /* benchmark mode: 10x default trials and time budgets */
+	u32 poke;        /* poke=: CMDLINE_POKE_* bits of the text poke strategies to run; 0 = all */
 };
+
+/* poke=emulate|rollback|spin[,...]: which strategies the poke_strategy_* experiments run. */
+#define CMDLINE_POKE_EMULATE (1u << 0)
+#define CMDLINE_POKE_ROLLBACK (1u << 1)
+#define CMDLINE_POKE_SPIN (1u << 2)
 
 /*
  * Parses s into out (defaults first). On a bad word (unknown key, missing or malformed
  * value, number out of range, value too long) writes a one-line message naming the word into
  * err and returns -1; returns 0 on success. Numbers are decimal or 0x-hex, u64 range checked.
  * Keys: tests= skip= iterations= seed= timeout= cpus= apic=auto|xapic|x2apic nosmp
- *       console=serial|fb|both list bench exit=qemu|halt|reboot
+ *       console=serial|fb|both list bench exit=qemu|halt|reboot poke=emulate|rollback|spin[,...]
  */
 int cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen);
+/* The command line the kernel booted with (the last one parsed without error), or NULL. */
+const struct cmdline *cmdline_active(void);
 
 #endif

@@ -29,6 +29,7 @@ const char *runner_current(void) { return current_name; }
 static volatile u64 wd_deadline;
 static volatile u32 wd_number;
 static const struct experiment *volatile wd_exp;
+static watchdog_hook_t volatile wd_hook;
 
 /* The registry in run order (sorted by .order once, at the first use). */
 static const struct experiment *exps[256];
@@ -254,9 +255,14 @@ static void report_stuck_cpus(struct trap_frame *f)
 	}
 }
 
+void watchdog_set_hook(watchdog_hook_t hook) { wd_hook = hook; }
+void watchdog_report_cpus(struct trap_frame *f) { report_stuck_cpus(f); }
+
 static bool watchdog_tick(struct trap_frame *f)
 {
 	apic_eoi();
+	if (wd_exp && wd_hook)
+		wd_hook(f);
 	if (!wd_exp || (s64)(rdtsc() - wd_deadline) < 0)
 		return true;
 	const struct experiment *e = wd_exp;
@@ -292,6 +298,7 @@ static void watchdog_arm(const struct experiment *e, u32 number, u64 timeout_s)
 static void watchdog_disarm(void)
 {
 	wd_exp = NULL;
+	wd_hook = NULL;
 	apic_timer_stop();
 }
 

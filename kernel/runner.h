@@ -20,6 +20,15 @@ NORETURN void runner_list(void);
 /* An experiment that needs the boot CPU's LAPIC timer stops the watchdog's use of it meanwhile. */
 void watchdog_pause(void);
 void watchdog_resume(void);
+/*
+ * A deadlock detector of the running experiment, called on every watchdog tick (boot CPU,
+ * interrupt context, every 100 ms) until the experiment ends; it may call
+ * watchdog_report_cpus() (every CPU's RIP, sampled by NMI, as for a TIMEOUT) and recover.
+ */
+struct trap_frame;
+typedef void (*watchdog_hook_t)(struct trap_frame *f);
+void watchdog_set_hook(watchdog_hook_t hook);
+void watchdog_report_cpus(struct trap_frame *f);
 /* A boot problem that the `boot` experiment reports as a failure. */
 void boot_problem(const char *fmt, ...) PRINTF_FMT(1, 2);
 u32 boot_problem_count(void);

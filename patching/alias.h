@@ -17,11 +17,16 @@
  * one CPU edits the tables at a time; a new mapping needs no shootdown.
  */
 bool pte_map_4k(u64 va, u64 pa);
+/* Clears the 4 KiB entry for va (when there is one) and flushes it from this CPU's TLB. */
+void pte_unmap_4k(u64 va);
 /* Physical address behind va by walking the current tables (1 GiB, 2 MiB and 4 KiB pages). */
 bool pte_virt_to_phys(u64 va, u64 *pa);
 
 /* Maps the alias of every page that [va, va+len) touches. False when one can't be mapped. */
 bool poke_alias_prepare(u64 va, u64 len);
+/* Maps (map) or unmaps the alias pages of [va, va+len): the per-phase set-up and teardown
+ * that POKE_ALIAS_PER_PHASE measures. */
+void poke_alias_phase(u64 va, u64 len, bool map);
 /* The writable alias of the byte at va (its page must have been prepared), or NULL. */
 u8 *poke_alias_of(u64 va);
 

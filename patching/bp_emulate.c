@@ -9,6 +9,15 @@
  * descriptor (or, in ATOMIC mode, the rel32 with one aligned 4-byte load), then drop the
  * reference. Taking the reference first is what lets the bit be cleared early: the patcher
  * cannot get past its last sync and retire the batch while this handler still needs it.
+ *
+ * Then the strategy (poke.h): SPIN waits on every CPU (strategy_spin.c); ROLLBACK hands the
+ * patching CPU's own #BP to strategy_rollback.c: an entry hook here, not an IDT of its own
+ * for the patching CPU, because every vector already funnels into one dispatcher and this
+ * handler; the hook costs one compare on other CPUs, an IDT switch two serializing LIDTs
+ * per poke (poke_alias_cost measures them) and a second set of entry stubs, and both see
+ * exactly the same events: the ones whose handler reaches the site while the int3 is live.
+ * (hpa's IDT switch would also catch events that never touch the site; rolling back on those
+ * would only add restarts.) Every exit of this handler is an IRET: inv_iret_next().
  */
 #include "patching/internal.h"
 #include "arch/x86/cpu.h"
@@ -60,10 +69,8 @@ static bool not_ours(struct poke_cpu_stats *st, bool vanished)
 	return false;
 }
 
-bool poke_bp_handle(struct trap_frame *f)
+static bool handle(struct trap_frame *f)
 {
-	if (f->cs & 3)
-		return false;
 	u64 t0 = rdtsc(), site = f->rip - 1;
 	struct poke_cpu_stats *st = &poke_cpu_stats[this_cpu_index()];
 	bool counted = !(poke_eng.cfg.flags & POKE_NO_REFCOUNT);
@@ -78,15 +85,34 @@ bool poke_bp_handle(struct trap_frame *f)
 	if (!ours)
 		return not_ours(st, !in_memory);
 	st->last_vanished = false;
+	if (poke_eng.cfg.strategy == POKE_SPIN)
+		return poke_spin_bp(f, site);
+	if (this_cpu_index() == poke_eng.patcher) {
+		if (poke_eng.cfg.strategy == POKE_ROLLBACK)
+			return poke_rollback_bp(f, site);
+		poke_note_patcher(PA_EMULATED);
+	}
 	__atomic_add_fetch(&st->emul[em.kind], 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&st->cycles, rdtsc() - t0, __ATOMIC_RELAXED);
 	if (em.kind == POKE_NOP)
 		f->rip = site + POKE_INSN_LEN;
 	else if (em.kind == POKE_JMP)
 		f->rip = em.target;
-	else
+	else {
+		inv_iret_next();
 		poke_resume_call(f, em.target, site + POKE_INSN_LEN);
+	}
 	return true;
+}
+
+bool poke_bp_handle(struct trap_frame *f)
+{
+	if (f->cs & 3)
+		return false;
+	poke_inv_reach(); /* invariant 2: reaching a site between a clear and its IRET */
+	bool r = handle(f);
+	inv_iret_next();
+	return r;
 }
 
 bool poke_bp_last_vanished(void) { return poke_cpu_stats[this_cpu_index()].last_vanished; }

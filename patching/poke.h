@@ -33,6 +33,34 @@ enum poke_mode { POKE_MODE_DESC, POKE_MODE_ATOMIC };
 #define POKE_SKIP_SYNC2 (1u << 1)  /* after the tail */
 #define POKE_SKIP_SYNC3 (1u << 2)  /* after the new first byte */
 #define POKE_NO_REFCOUNT (1u << 3) /* handlers read descriptors without a reference */
+/* Negative control of the invariant checker: the sync IPI handler does not clear the bit;
+ * the CPU must call poke_sync_ack_thread() (thread context: no IRET follows). */
+#define POKE_IPI_NO_ACK (1u << 4)
+/* The pre-rollback layout: the alias of each site is mapped before each write step and torn
+ * down (PTE cleared, INVLPG) after it. EMULATE only (a handler could not write). */
+#define POKE_ALIAS_PER_PHASE (1u << 5)
+
+/*
+ * What the patching CPU does when its own #BP hits a site of the batch (an NMI, IRQ or #MC
+ * handler calling through it while the int3 is live); other CPUs always emulate, except SPIN.
+ *   EMULATE   emulate the new instruction, like every other CPU (the default)
+ *   ROLLBACK  before the first sync has completed: put back the old first byte, and the poke
+ *             restarts from the int3; after it: write the tail, then the first byte (roll
+ *             forward, no sync in between), resume at the site; the patcher's syncs still run
+ *   SPIN      (negative control) every CPU's #BP waits until the int3 is gone, clearing its
+ *             sync bit while it waits: on the patching CPU nobody ever removes it (deadlock)
+ */
+enum poke_strategy { POKE_EMULATE, POKE_ROLLBACK, POKE_SPIN, POKE_NSTRATEGIES };
+const char *poke_strategy_name(enum poke_strategy s);
+
+/* Where a #BP on the patching CPU found the poke, and what its handler did. */
+enum poke_window { PW_IDLE, PW_DEPLOY, PW_TAIL, PW_FIRST, PW_N };
+enum poke_action { PA_EMULATED, PA_ROLLED_BACK, PA_ROLLED_FORWARD, PA_SPUN, PA_REEXECUTED,
+		   PA_N };
+const char *poke_window_name(enum poke_window w);
+const char *poke_action_name(enum poke_action a);
+/* Which of hpa's three cpumask invariants (seed 004) a violation broke. */
+enum poke_inv { INV_SET_EACH_EVENT, INV_CLEAR_BEFORE_IRET, INV_CLEARED_BY_HANDLER, INV_N };
 
 /* Where the patcher is (for observers such as an NMI handler on the patching CPU). */
 enum poke_phase { POKE_IDLE, POKE_PH_INT3, POKE_PH_TAIL, POKE_PH_FIRST, POKE_PH_RETIRE,
@@ -50,6 +78,8 @@ struct poke_cfg {
 	u32 max_samples;
 	/* optional: runs on the patching CPU after each write step, before its sync */
 	void (*step_hook)(enum poke_phase phase);
+	enum poke_strategy strategy;
+	u32 max_restarts;            /* ROLLBACK: restarts before a poke gives up (0: 256) */
 };
 
 struct poke_stats {
@@ -58,6 +88,17 @@ struct poke_stats {
 	u64 emul_cycles;                   /* TSC cycles spent deciding them */
 	u64 bp_foreign;                    /* #BPs not at a site being patched */
 	u64 bp_vanished;                   /* #BPs at an int3 no longer in memory, no batch live */
+	/* #BPs on the patching CPU at a site of the batch: where the poke was, what was done */
+	u64 patcher_bp[PW_N][PA_N];
+	u64 restarts, restarts_max;        /* ROLLBACK: restarts from the int3, all / one poke */
+	u64 gave_up;                       /* ROLLBACK: pokes abandoned after max_restarts */
+	u64 rescues;                       /* SPIN: stuck pokes completed by poke_spin_rescue() */
+	u64 spins;                         /* SPIN: #BPs that waited (all CPUs) */
+	u64 sync2_skipped_by_forward;      /* roll-forwards: tail and first byte with no sync */
+	u64 alias_map_cycles;              /* POKE_ALIAS_PER_PHASE: TSC cycles mapping/unmapping */
+	u64 inv_checks, inv_violations[INV_N];
+	u32 inv_first_cpu, inv_first_phase; /* the first violation (when there is one) */
+	enum poke_inv inv_first;
 };
 
 /* Makes this CPU the patcher and installs the sync-IPI and #BP handlers. */
@@ -77,6 +118,22 @@ enum poke_phase poke_phase_now(void);
 void poke_stats_read(struct poke_stats *out);
 /* #BP emulations done on one CPU since poke_start. */
 u64 poke_cpu_emulations(u32 cpu);
+/* #BPs the patching CPU took at sites of the batch since poke_start (any strategy). */
+u64 poke_patcher_bps(void);
+/* Restarts of the last poke_batch (ROLLBACK). */
+u32 poke_last_restarts(void);
+/* Where the poke is now, as poke_window (for an event handler on the patching CPU). */
+enum poke_window poke_window_now(void);
+
+/* SPIN: a CPU waiting in its #BP (since TSC `since`, at `site`); false when it is not. */
+bool poke_spin_state(u32 cpu, u64 *since, u64 *site);
+/* SPIN: completes the live batch from another CPU (tail, then first bytes): the recovery of
+ * a detected deadlock, not part of the protocol. */
+void poke_spin_rescue(void);
+/* Invariant 2, the reaching side: call right before running a site that may be patched. */
+void poke_inv_reach(void);
+/* Negative control (POKE_IPI_NO_ACK): clears this CPU's sync bit from thread context. */
+void poke_sync_ack_thread(void);
 
 /* Ablation writers: no int3 and no sync. */
 /* The 5 bytes one at a time through the alias, first to last. */

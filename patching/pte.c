@@ -39,6 +39,19 @@ bool pte_map_4k(u64 va, u64 pa)
 	return true;
 }
 
+void pte_unmap_4k(u64 va)
+{
+	u64 *t = boot_pml4;
+	for (int shift = 39; shift > 12; shift -= 9) {
+		u64 e = t[(va >> shift) & 511];
+		if (!(e & PTE_P) || (e & PTE_PS))
+			return;
+		t = table_of(e);
+	}
+	t[(va >> 12) & 511] = 0;
+	invlpg(va);
+}
+
 bool pte_virt_to_phys(u64 va, u64 *pa)
 {
 	u64 *t = boot_pml4;

@@ -15,20 +15,27 @@
 static struct cpumask sync_mask;
 static volatile u64 sync_pending;
 
-void poke_sync_ack(void)
+static void sync_ack(enum poke_ack_ctx ctx)
 {
 	u32 me = this_cpu_index();
 	u64 bit = 1ull << (me % 64);
 	u64 old = __atomic_fetch_and(&sync_mask.bits[me / 64], ~bit, __ATOMIC_SEQ_CST);
+	if (old & bit)
+		inv_cleared(ctx);
 	if ((old & bit) && __atomic_sub_fetch(&sync_pending, 1, __ATOMIC_SEQ_CST) == 0)
 		wake_cpu(poke_eng.patcher);
 }
 
+void poke_sync_ack(void) { sync_ack(ACK_BP); }
+void poke_sync_ack_thread(void) { sync_ack(ACK_THREAD); }
+
 static bool on_sync_ipi(struct trap_frame *f)
 {
 	(void)f;
-	poke_sync_ack();
+	if (!(poke_eng.cfg.flags & POKE_IPI_NO_ACK))
+		sync_ack(ACK_IPI);
 	apic_eoi();
+	inv_iret_next();
 	return true; /* the IRET out of here is the serializing instruction */
 }
 
@@ -57,6 +64,7 @@ bool poke_sync(void)
 	poke_eng.syncs++;
 	if (!n)
 		return true;
+	inv_check_set(&sync_mask, me);
 	__atomic_store_n(&sync_pending, n, __ATOMIC_SEQ_CST);
 	for_each_online_cpu(i)
 		if (i != me)
@@ -66,6 +74,7 @@ bool poke_sync(void)
 			ipi_send_cpu(i, ICR_FIXED | VEC_POKE_SYNC);
 	bool ok = wait_eq_halt(&sync_pending, 0, SYNC_TIMEOUT_NS);
 	record(rdtsc_ordered() - t0);
+	inv_check_done(&sync_mask);
 	if (!ok) {
 		poke_eng.sync_timeouts++;
 		cpumask_clear(&sync_mask);

@@ -34,6 +34,7 @@ static void check_defaults(void)
 	CHECK(cl.console == CONSOLE_BOTH);
 	CHECK(cl.exit == EXIT_AUTO);
 	CHECK(!cl.nosmp && !cl.list && !cl.bench);
+	CHECK(cl.poke == 0);
 }
 
 static void test_defaults(void)
@@ -70,6 +71,21 @@ static void test_enums(void)
 	CHECK(parse("console=both") == 0 && cl.console == CONSOLE_BOTH);
 	CHECK(parse("exit=halt") == 0 && cl.exit == EXIT_HALT);
 	CHECK(parse("exit=reboot") == 0 && cl.exit == EXIT_REBOOT);
+}
+
+static void test_poke(void)
+{
+	CHECK(parse("poke=emulate") == 0 && cl.poke == CMDLINE_POKE_EMULATE);
+	CHECK(parse("poke=rollback") == 0 && cl.poke == CMDLINE_POKE_ROLLBACK);
+	CHECK(parse("poke=spin") == 0 && cl.poke == CMDLINE_POKE_SPIN);
+	CHECK(parse("poke=spin,emulate") == 0 &&
+	      cl.poke == (CMDLINE_POKE_SPIN | CMDLINE_POKE_EMULATE));
+	CHECK(cmdline_active() == &cl);
+	BAD("poke=", "'poke=' wants emulate, rollback or spin (comma-separated), got ''");
+	BAD("poke=fast", "'poke=' wants emulate, rollback or spin (comma-separated), got 'fast'");
+	BAD("poke=emulate,", "'poke=' wants emulate, rollback or spin (comma-separated), got 'emulate,'");
+	BAD("poke=,spin", "'poke=' wants emulate, rollback or spin (comma-separated), got ',spin'");
+	BAD("poke=emulatex", "'poke=' wants emulate, rollback or spin (comma-separated), got 'emulatex'");
 }
 
 static void test_numbers_and_spacing(void)
@@ -217,6 +233,7 @@ static void test_selection(void)
 int main(void)
 {
 	test_defaults();
+	test_poke();
 	test_all_keys();
 	test_enums();
 	test_numbers_and_spacing();
