@@ -85,6 +85,7 @@ static bool handle(struct trap_frame *f)
 	if (!ours)
 		return not_ours(st, !in_memory);
 	st->last_vanished = false;
+	__atomic_add_fetch(&poke_eng.bp_window[poke_window_now()], 1, __ATOMIC_RELAXED);
 	if (poke_eng.cfg.strategy == POKE_SPIN)
 		return poke_spin_bp(f, site);
 	if (this_cpu_index() == poke_eng.patcher) {

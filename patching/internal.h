@@ -29,9 +29,10 @@ struct poke_engine {
 	volatile u32 phase;
 	volatile u32 prog;
 	u32 last_restarts;
+	bool last_gave_up;
 	trap_handler_t prev_bp;
 	volatile u64 syncs, sync_timeouts, nsamples, batches, sites;
-	volatile u64 patcher_bp[PW_N][PA_N];
+	volatile u64 patcher_bp[PW_N][PA_N], bp_window[PW_N];
 	volatile u64 restarts, restarts_max, gave_up, rescues, spins, forward_no_sync2;
 	volatile u64 alias_cycles;
 };

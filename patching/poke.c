@@ -44,9 +44,11 @@ static void reset_stats(void)
 		poke_cpu_stats[i] = (struct poke_cpu_stats){ .last_vanished = false };
 	poke_eng.syncs = poke_eng.sync_timeouts = poke_eng.nsamples = 0;
 	poke_eng.batches = poke_eng.sites = 0;
-	for (u32 w = 0; w < PW_N; w++)
+	for (u32 w = 0; w < PW_N; w++) {
+		poke_eng.bp_window[w] = 0;
 		for (u32 a = 0; a < PA_N; a++)
 			poke_eng.patcher_bp[w][a] = 0;
+	}
 	poke_eng.restarts = poke_eng.restarts_max = poke_eng.gave_up = poke_eng.rescues = 0;
 	poke_eng.spins = poke_eng.forward_no_sync2 = poke_eng.alias_cycles = 0;
 	poke_eng.last_restarts = 0;
@@ -204,6 +206,7 @@ static bool deploy(u32 n, bool *ok)
 		*ok &= sync_unless(POKE_SKIP_SYNC1);
 		if (commit()) {
 			note_restarts(restarts);
+			poke_eng.last_gave_up = false;
 			return true;
 		}
 		if (restarts + 1 >= cap) {
@@ -212,6 +215,7 @@ static bool deploy(u32 n, bool *ok)
 			*ok &= poke_sync();
 			note_restarts(restarts + 1);
 			poke_eng.gave_up++;
+			poke_eng.last_gave_up = true;
 			return false;
 		}
 	}
@@ -284,9 +288,11 @@ void poke_stats_read(struct poke_stats *out)
 		out->bp_foreign += s->foreign;
 		out->bp_vanished += s->vanished;
 	}
-	for (u32 w = 0; w < PW_N; w++)
+	for (u32 w = 0; w < PW_N; w++) {
+		out->bp_window[w] = poke_eng.bp_window[w];
 		for (u32 a = 0; a < PA_N; a++)
 			out->patcher_bp[w][a] = poke_eng.patcher_bp[w][a];
+	}
 	out->restarts = poke_eng.restarts;
 	out->restarts_max = poke_eng.restarts_max;
 	out->gave_up = poke_eng.gave_up;
@@ -307,6 +313,7 @@ u64 poke_patcher_bps(void)
 }
 
 u32 poke_last_restarts(void) { return poke_eng.last_restarts; }
+bool poke_last_gave_up(void) { return poke_eng.last_gave_up; }
 
 u64 poke_cpu_emulations(u32 cpu)
 {

@@ -90,6 +90,7 @@ struct poke_stats {
 	u64 bp_vanished;                   /* #BPs at an int3 no longer in memory, no batch live */
 	/* #BPs on the patching CPU at a site of the batch: where the poke was, what was done */
 	u64 patcher_bp[PW_N][PA_N];
+	u64 bp_window[PW_N];               /* #BPs at a site of the batch, all CPUs, by window */
 	u64 restarts, restarts_max;        /* ROLLBACK: restarts from the int3, all / one poke */
 	u64 gave_up;                       /* ROLLBACK: pokes abandoned after max_restarts */
 	u64 rescues;                       /* SPIN: stuck pokes completed by poke_spin_rescue() */
@@ -120,8 +121,9 @@ void poke_stats_read(struct poke_stats *out);
 u64 poke_cpu_emulations(u32 cpu);
 /* #BPs the patching CPU took at sites of the batch since poke_start (any strategy). */
 u64 poke_patcher_bps(void);
-/* Restarts of the last poke_batch (ROLLBACK). */
+/* Restarts of the last poke_batch (ROLLBACK), and whether it gave up (site left unchanged). */
 u32 poke_last_restarts(void);
+bool poke_last_gave_up(void);
 /* Where the poke is now, as poke_window (for an event handler on the patching CPU). */
 enum poke_window poke_window_now(void);
 
