@@ -432,3 +432,50 @@ enum exp_result ps_verdict_deadlock(struct exp_ctx *ctx, const struct ps_run *r,
 				"int3 on the patcher)", p, r->ev_hit[PW_DEPLOY] + r->ev_hit[PW_TAIL]);
 	return EXP_PASS;
 }
+
+/* ---- the standard plan: every selected strategy under one load ---- */
+
+static struct ps_run run_state;
+
+static enum exp_result one(struct exp_ctx *ctx, enum poke_strategy s, enum ps_load load,
+			   u32 permille, const char *p, u64 *emulate_median, u64 *pokes, u64 *hits)
+{
+	struct ps_run *r = &run_state;
+	ps_init(r, ctx, s, permille);
+	r->load = load;
+	if (!ps_exec(r))
+		return exp_fail(ctx, "%s: could not set up the site, the stubs or the engine", p);
+	ps_report(r, p);
+	*pokes += r->patches;
+	*hits += r->ev_hit[PW_DEPLOY] + r->ev_hit[PW_TAIL];
+	if (s == POKE_EMULATE)
+		*emulate_median = r->lat_median;
+	else
+		ps_vs_emulate(r, *emulate_median, p);
+	if (s == POKE_SPIN && load != LOAD_NONE)
+		return ps_verdict_deadlock(ctx, r, p);
+	return ps_verdict_complete(ctx, r, p);
+}
+
+enum exp_result ps_run_strategies(struct exp_ctx *ctx, enum ps_load load)
+{
+	enum exp_result v = EXP_PASS, w;
+	u64 em = 0, pokes = 0, hits = 0;
+	if (ps_selected(POKE_EMULATE)) {
+		w = one(ctx, POKE_EMULATE, load, 250, "emulate_", &em, &pokes, &hits);
+		v = v == EXP_PASS ? w : v;
+	}
+	if (ps_selected(POKE_ROLLBACK)) {
+		w = one(ctx, POKE_ROLLBACK, load, 250, "rollback_", &em, &pokes, &hits);
+		v = v == EXP_PASS ? w : v;
+	}
+	if (ps_selected(POKE_SPIN)) {
+		w = one(ctx, POKE_SPIN, LOAD_NONE, 150, "spin_others_", &em, &pokes, &hits);
+		v = v == EXP_PASS ? w : v;
+		w = one(ctx, POKE_SPIN, load, 300, load == LOAD_NMI ? "spin_nmi_" : "spin_irq_", &em,
+			&pokes, &hits);
+		v = v == EXP_PASS ? w : v;
+	}
+	report_rate(ctx, pokes, hits); /* hits: events that met the live int3 on the patcher */
+	return v;
+}

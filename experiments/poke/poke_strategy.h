@@ -62,6 +62,11 @@ enum exp_result ps_verdict_deadlock(struct exp_ctx *ctx, const struct ps_run *r,
 bool ps_selected(enum poke_strategy s);
 /* Median-latency ratio of a run against the emulate run of the same experiment. */
 void ps_vs_emulate(const struct ps_run *r, u64 emulate_median, const char *p);
+/*
+ * Every strategy poke= selects under one load, side by side: emulate, rollback, then spin
+ * twice (no events on the patcher: must complete; the load: must deadlock, detected).
+ */
+enum exp_result ps_run_strategies(struct exp_ctx *ctx, enum ps_load load);
 void ps_hist_print(const char *name, const char *unit, const u64 *h);
 void ps_hist_add(u64 *h, u64 v);
 u64 ps_hist_median_bucket(const u64 *h);

@@ -12,53 +12,8 @@
  * poke= on the command line restricts the strategies run.
  */
 #include "experiments/poke/poke_strategy.h"
-#include "kernel/outcome.h"
 
-static struct ps_run run_state;
-static u64 pokes, hits;
-
-static enum exp_result one(struct exp_ctx *ctx, enum poke_strategy s, enum ps_load load,
-			   u32 permille, const char *p, u64 *emulate_median)
-{
-	struct ps_run *r = &run_state;
-	ps_init(r, ctx, s, permille);
-	r->load = load;
-	if (!ps_exec(r))
-		return exp_fail(ctx, "%s: could not set up the site, the stubs or the engine", p);
-	ps_report(r, p);
-	pokes += r->patches;
-	hits += r->ev_hit[PW_DEPLOY] + r->ev_hit[PW_TAIL];
-	if (s == POKE_EMULATE)
-		*emulate_median = r->lat_median;
-	else
-		ps_vs_emulate(r, *emulate_median, p);
-	if (s == POKE_SPIN && load != LOAD_NONE)
-		return ps_verdict_deadlock(ctx, r, p);
-	return ps_verdict_complete(ctx, r, p);
-}
-
-static enum exp_result run(struct exp_ctx *ctx)
-{
-	enum exp_result v = EXP_PASS, w;
-	u64 em = 0;
-	pokes = hits = 0;
-	if (ps_selected(POKE_EMULATE)) {
-		w = one(ctx, POKE_EMULATE, LOAD_NMI, 250, "emulate_", &em);
-		v = v == EXP_PASS ? w : v;
-	}
-	if (ps_selected(POKE_ROLLBACK)) {
-		w = one(ctx, POKE_ROLLBACK, LOAD_NMI, 250, "rollback_", &em);
-		v = v == EXP_PASS ? w : v;
-	}
-	if (ps_selected(POKE_SPIN)) {
-		w = one(ctx, POKE_SPIN, LOAD_NONE, 150, "spin_others_", &em);
-		v = v == EXP_PASS ? w : v;
-		w = one(ctx, POKE_SPIN, LOAD_NMI, 350, "spin_nmi_", &em);
-		v = v == EXP_PASS ? w : v;
-	}
-	report_rate(ctx, pokes, hits); /* hits: events that met the live int3 on the patcher */
-	return v;
-}
+static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, LOAD_NMI); }
 
 EXPERIMENT(exp_poke_strategy_nmi) = {
 	.order = EXP_ORDER(FAMILY_POKE, 130),
