@@ -129,6 +129,8 @@ enum poke_window poke_window_now(void);
 
 /* SPIN: a CPU waiting in its #BP (since TSC `since`, at `site`); false when it is not. */
 bool poke_spin_state(u32 cpu, u64 *since, u64 *site);
+/* SPIN: whether rip lies in the #BP wait loop (to name a sampled RIP). */
+bool poke_spin_rip(u64 rip);
 /* SPIN: completes the live batch from another CPU (tail, then first bytes): the recovery of
  * a detected deadlock, not part of the protocol. */
 void poke_spin_rescue(void);

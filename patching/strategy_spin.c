@@ -35,6 +35,9 @@ bool poke_spin_bp(struct trap_frame *f, u64 site)
 	return true;
 }
 
+/* Functions stay in source order (-fno-toplevel-reorder): the loop lies between the two. */
+bool poke_spin_rip(u64 rip) { return rip >= (u64)poke_spin_bp && rip < (u64)poke_spin_state; }
+
 bool poke_spin_state(u32 cpu, u64 *since, u64 *site)
 {
 	if (!__atomic_load_n(&spin[cpu].active, __ATOMIC_ACQUIRE))

@@ -139,6 +139,11 @@ static void probe(struct trap_frame *f)
 		     ns / 1000000u);
 		print_spinners(r, now);
 		watchdog_report_cpus(f);
+		for_each_online_cpu(i)
+			if (i != this_cpu_index() && !cpus[i].sample_request &&
+			    poke_spin_rip(cpus[i].sampled_rip))
+				diag("cpu %u rip=0x%lx is in the #BP wait loop (poke_spin_bp)", i,
+				     cpus[i].sampled_rip);
 	}
 	if (ns > r->detect_ns_max)
 		r->detect_ns_max = ns;
