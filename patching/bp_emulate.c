@@ -95,13 +95,18 @@ static bool handle(struct trap_frame *f)
 	}
 	__atomic_add_fetch(&st->emul[em.kind], 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&st->cycles, rdtsc() - t0, __ATOMIC_RELAXED);
-	if (em.kind == POKE_NOP)
+	return poke_emulate_insn(f, site, em.kind, em.target);
+}
+
+bool poke_emulate_insn(struct trap_frame *f, u64 site, u8 kind, u64 target)
+{
+	if (kind == POKE_NOP)
 		f->rip = site + POKE_INSN_LEN;
-	else if (em.kind == POKE_JMP)
-		f->rip = em.target;
+	else if (kind == POKE_JMP)
+		f->rip = target;
 	else {
 		inv_iret_next();
-		poke_resume_call(f, em.target, site + POKE_INSN_LEN);
+		poke_resume_call(f, target, site + POKE_INSN_LEN);
 	}
 	return true;
 }

@@ -83,7 +83,8 @@ void table_put(bool counted);
 bool table_retire(bool counted);
 const struct poke_desc *table_find(u64 addr);
 
-/* bp_emulate.c */
+/* bp_emulate.c: leaves the #BP as if the CPU had run kind (enum poke_kind) at site */
+bool poke_emulate_insn(struct trap_frame *f, u64 site, u8 kind, u64 target);
 NORETURN void poke_resume_call(struct trap_frame *f, u64 target, u64 ret);
 
 #endif

@@ -9,11 +9,14 @@
  *   COMMITTED (after it): every tail is written, then every first byte, with no sync in
  *     between (the "second sync is not necessary" claim; poke_strategy_no_sync2 looks for
  *     damage), which removes the int3s; poke_batch's own later writes store the same bytes.
- * Either way the interrupted code resumes AT the site and runs the instruction that is now in
- * memory; the IRET out of this handler is the serializing instruction that makes this CPU see
- * its own writes through the alias. Nested events (an NMI inside an IRQ handler that is inside
- * this one) find the bytes in a state the same rules cover: every write is idempotent.
- * Other CPUs keep emulating from the published descriptors meanwhile.
+ * Either way the handler then leaves as if the CPU had run the instruction now in memory (the
+ * old one after a roll-back, the new one after a roll-forward), emulated like any #BP, rather
+ * than resuming at the site: under QEMU TCG the patching CPU can execute its own stale int3
+ * again after writing through the alias and an IRET, and a resume-and-retry loop there with
+ * NMIs unblocked (the IRET) lets the next NMIs nest until the stack overflows. A #BP whose
+ * int3 memory no longer holds (such a stale one) is emulated the same way. Nested events (an
+ * NMI inside an IRQ handler that is inside this one) find the bytes in a state the same rules
+ * cover: every write is idempotent. Other CPUs keep emulating from the published descriptors.
  */
 #include "patching/internal.h"
 
@@ -43,19 +46,22 @@ static void roll_forward(void)
 
 bool poke_rollback_bp(struct trap_frame *f, u64 site)
 {
+	const struct poke_desc *d = table_find(site);
 	u32 prog = __atomic_load_n(&poke_eng.prog, __ATOMIC_SEQ_CST);
-	enum poke_action a;
-	if (!int3_at(site))
-		a = PA_REEXECUTED; /* already gone (this CPU ran a stale int3): just run it again */
-	else if (prog == PROG_DEPLOY || prog == PROG_ROLLED_BACK)
-		a = PA_ROLLED_BACK;
-	else
-		a = PA_ROLLED_FORWARD;
+	bool old = prog == PROG_DEPLOY || prog == PROG_ROLLED_BACK;
+	enum poke_action a = !int3_at(site) ? PA_REEXECUTED : old ? PA_ROLLED_BACK : PA_ROLLED_FORWARD;
+	if (!d)
+		return false;
 	poke_note_patcher(a); /* counted in the window found, before changing it */
 	if (a == PA_ROLLED_BACK)
 		roll_back();
 	else if (a == PA_ROLLED_FORWARD)
 		roll_forward();
-	f->rip = site;
-	return true;
+	u64 target = d->target;
+	u8 kind = d->kind;
+	if (old)
+		kind = (u8)poke_decode(site, d->old, &target);
+	if (kind == POKE_OTHER)
+		return false;
+	return poke_emulate_insn(f, site, kind, target);
 }

@@ -1,6 +1,8 @@
 /*
  * SPIN, the naive answer (a negative control): a #BP at a site being patched waits, on any
- * CPU, until the int3 is gone from memory, then runs the site again. While it waits it keeps
+ * CPU, until the int3 is gone from memory, then leaves as if the CPU had run the new
+ * instruction (emulated from the descriptor it holds a reference on: resuming at the site
+ * could meet a stale int3 again under TCG, see strategy_rollback.c). While it waits it keeps
  * clearing its sync bit (hpa's invariant 2 holds: the IRET out of here comes before the site
  * runs again), otherwise the patcher's next sync would wait for a CPU that waits for the
  * patcher. With #BPs only on other CPUs this completes; on the patching CPU nobody is left to
@@ -23,6 +25,11 @@ bool poke_spin_bp(struct trap_frame *f, u64 site)
 	if (me == poke_eng.patcher)
 		poke_note_patcher(PA_SPUN);
 	__atomic_add_fetch(&poke_eng.spins, 1, __ATOMIC_RELAXED);
+	bool counted = !(poke_eng.cfg.flags & POKE_NO_REFCOUNT);
+	if (!table_get(counted)) { /* retired since: the int3 is gone */
+		f->rip = site;
+		return true;
+	}
 	spin[me].site = site;
 	spin[me].since = rdtsc();
 	__atomic_store_n(&spin[me].active, 1, __ATOMIC_RELEASE);
@@ -31,8 +38,15 @@ bool poke_spin_bp(struct trap_frame *f, u64 site)
 		cpu_relax();
 	}
 	__atomic_store_n(&spin[me].active, 0, __ATOMIC_RELEASE);
-	f->rip = site;
-	return true;
+	const struct poke_desc *d = table_find(site);
+	u64 target = d ? d->target : 0;
+	u8 kind = d ? d->kind : POKE_OTHER;
+	table_put(counted);
+	if (kind == POKE_OTHER) {
+		f->rip = site;
+		return true;
+	}
+	return poke_emulate_insn(f, site, kind, target);
 }
 
 /* Functions stay in source order (-fno-toplevel-reorder): the loop lies between the two. */

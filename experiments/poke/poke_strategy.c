@@ -60,7 +60,8 @@ void ps_hist_print(const char *name, const char *unit, const u64 *h)
 void ps_init(struct ps_run *r, const struct exp_ctx *ctx, enum poke_strategy s, u32 permille)
 {
 	*r = (struct ps_run){ .strategy = s, .load = LOAD_NONE, .max_gap_ns = 100000,
-		.seed = ctx->seed, .want_deadlocks = 4, .driver = ~0u };
+		.aim_permille = 200, .seed = ctx->seed, .want_deadlocks = 4, .driver = ~0u };
+	r->aim_rng = ctx->seed * 0x9e3779b97f4a7c15ull + 5;
 	r->max_patches = ctx->iterations;
 	r->end_tsc = rdtsc() + ctx->budget_tsc * permille / 1000;
 }
@@ -111,7 +112,7 @@ static void print_spinners(const struct ps_run *r, u64 now)
 		u64 since, site;
 		if (poke_spin_state(i, &since, &site))
 			diag("deadlock cpu=%u waiting_in_bp_ms=%lu bp_rip=0x%lx%s", i,
-			     tsc_to_ns(now - since) / 1000000u, site + 1,
+			     (s64)(now - since) > 0 ? tsc_to_ns(now - since) / 1000000u : 0, site + 1,
 			     i == r->patcher ? (r->load == LOAD_NMI ? " patcher context=nmi"
 								     : " patcher context=irq") : "");
 	}
@@ -125,11 +126,15 @@ static void print_spinners(const struct ps_run *r, u64 now)
  */
 static void probe(struct trap_frame *f)
 {
+	static u64 last_since;
 	struct ps_run *r = cur;
 	u64 since, site, now = rdtsc();
 	if (!r || !poke_spin_state(r->patcher, &since, &site))
 		return;
-	u64 ns = tsc_to_ns(now - since);
+	if (r->deadlocks && since == last_since)
+		return; /* the one already rescued, not out of its loop yet */
+	last_since = since;
+	u64 ns = (s64)(now - since) > 0 ? tsc_to_ns(now - since) : 0;
 	u32 n = ++r->deadlocks;
 	r->deadlock_window[poke_window_now()]++;
 	if (n == 1) {
@@ -219,10 +224,21 @@ static void executor(struct ps_run *r)
 	__atomic_add_fetch(&exec_done, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The patcher aims an event at itself right after a write step, while the int3 is live. */
+static void aim(enum poke_phase phase)
+{
+	struct ps_run *r = cur;
+	if (r->load == LOAD_NONE || (phase != POKE_PH_INT3 && phase != POKE_PH_TAIL) ||
+	    rng_next(&r->aim_rng) % 1000 >= r->aim_permille)
+		return;
+	r->ev_aimed++;
+	ipi_send_cpu(r->patcher, r->load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT);
+}
+
 static void patcher(struct ps_run *r)
 {
 	struct poke_cfg cfg = { .mode = POKE_MODE_DESC, .flags = r->flags,
-		.strategy = r->strategy, .max_restarts = r->max_restarts };
+		.strategy = r->strategy, .max_restarts = r->max_restarts, .step_hook = aim };
 	u64 site = poke_call_sites[0];
 	u8 state = 0;
 	if (!poke_start(&cfg)) {
@@ -338,6 +354,11 @@ u64 ps_violations(const struct ps_run *r)
 	return n;
 }
 
+static const char *const out_names[PO_N] = {
+	"target_a", "target_b", "nop", "jmp", "bad_frame", "bad_target", "torn_target",
+	"poisoned_descriptor", "stale_int3", "unexpected_bp", "ud", "gp", "pf_other",
+};
+
 static const char *const inv_names[INV_N] = { "set_after_each_event", "cleared_before_iret",
 					      "cleared_by_ipi_or_bp" };
 
@@ -349,6 +370,9 @@ void ps_report(const struct ps_run *r, const char *p)
 			if (r->st.patcher_bp[w][a])
 				diag("outcome %spatcher_bp_%s_%s=%lu", p, poke_window_name(w),
 				     poke_action_name(a), r->st.patcher_bp[w][a]);
+	for (u32 o = 0; o < PO_N; o++)
+		if (o == PO_A || o == PO_B || r->outcome[o] + r->ev_out[o])
+			diag("outcome %scalls_%s=%lu", p, out_names[o], r->outcome[o] + r->ev_out[o]);
 	for (u32 w = PW_DEPLOY; w <= PW_TAIL; w++)
 		diag("control %sevent_hit_int3_%s=%lu", p, poke_window_name(w), r->ev_hit[w]);
 	if (r->load == LOAD_NONE)
@@ -357,8 +381,8 @@ void ps_report(const struct ps_run *r, const char *p)
 	diag("%sstrategy=%s pokes=%lu failed=%lu gave_up=%lu restarts=%lu restarts_max=%lu "
 	     "poke_median_cycles=%lu", p, poke_strategy_name(r->strategy), r->patches, r->failed,
 	     r->gave_up, r->st.restarts, r->st.restarts_max, r->lat_median);
-	diag("%sevents_sent=%lu handled=%lu lost=%lu in_idle=%lu in_deploy=%lu in_tail=%lu "
-	     "in_first=%lu event_calls=%lu calls=%lu executors=%u", p, r->ev_sent, r->ev_handled,
+	diag("%sevents_sent=%lu aimed=%lu handled=%lu lost=%lu in_idle=%lu in_deploy=%lu in_tail=%lu "
+	     "in_first=%lu event_calls=%lu calls=%lu executors=%u", p, r->ev_sent, r->ev_aimed, r->ev_handled,
 	     r->ev_lost, r->ev_window[PW_IDLE], r->ev_window[PW_DEPLOY], r->ev_window[PW_TAIL],
 	     r->ev_window[PW_FIRST], r->ev_calls, r->calls, r->executors);
 	diag("%sbp_emulations=%lu spins=%lu rescues=%lu forward_without_sync2=%lu syncs=%lu "

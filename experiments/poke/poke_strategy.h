@@ -23,6 +23,8 @@ struct ps_run {
 	u32 flags;            /* POKE_SKIP_SYNC2, POKE_IPI_NO_ACK ... */
 	u32 max_restarts;
 	u64 max_gap_ns;       /* events: random gap in [0, max_gap_ns) */
+	u32 aim_permille;     /* also an event sent by the patcher to itself right after the int3
+			       * or the tail write (step hook), in this share of those steps */
 	u64 max_patches, end_tsc, seed;
 	u32 want_deadlocks;   /* spin: stop after this many, or both windows seen */
 	/* roles */
@@ -34,7 +36,8 @@ struct ps_run {
 	u64 outcome[PO_N];    /* executors */
 	u64 ev_out[PO_N];     /* calls from event handlers on the patcher */
 	u64 calls, ev_calls;
-	volatile u64 ev_sent, ev_handled, ev_lost;
+	volatile u64 ev_sent, ev_handled, ev_lost, ev_aimed;
+	u64 aim_rng;
 	volatile u64 ev_window[PW_N], ev_hit[PW_N];
 	u64 lat_hist[PS_HIST], restart_hist[PS_HIST], lat_median;
 	struct poke_stats st;

@@ -25,6 +25,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 		ps_init(r, ctx, s, 480);
 		r->load = LOAD_NMI;
 		r->max_gap_ns = 0;
+		r->aim_permille = 0; /* the storm alone */
 		if (!ps_exec(r))
 			return exp_fail(ctx, "%s: could not set up the site, the stubs or the engine", p);
 		ps_report(r, p);
