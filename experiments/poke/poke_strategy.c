@@ -14,12 +14,16 @@
 #include "lib/printf.h"
 
 #define VEC_PS_EVENT (VEC_EXP_FIRST + 0x3a)
-#define ACK_TIMEOUT_NS 100000000ull
+#define VEC_PS_AIMED (VEC_EXP_FIRST + 0x3b) /* its own vector: never merged with the driver's */
+/* An event counts as lost when the patcher handled none at all for this long (a merged NMI
+ * or a vCPU starved by the host is not a loss). */
+#define ACK_TIMEOUT_NS 1000000000ull
 #define MAX_SAMPLES 4096
 
 static struct ps_run *volatile cur;
 static u64 lat_samples[MAX_SAMPLES];
 static volatile u64 exec_done;
+static bool exec_role[MAX_CPUS];
 
 bool ps_selected(enum poke_strategy s)
 {
@@ -64,6 +68,32 @@ void ps_init(struct ps_run *r, const struct exp_ctx *ctx, enum poke_strategy s, 
 	r->aim_rng = ctx->seed * 0x9e3779b97f4a7c15ull + 5;
 	r->max_patches = ctx->iterations;
 	r->end_tsc = rdtsc() + ctx->budget_tsc * permille / 1000;
+	r->hard_end_tsc = r->end_tsc + 4 * (ctx->budget_tsc * permille / 1000);
+	/* CPUs spinning in #BP with interrupts off starve an emulator's host of time the
+	 * patcher and the watchdog need: two executors are enough for spin */
+	r->max_executors = s == POKE_SPIN ? 2 : 0;
+}
+
+/* The run's positive controls, as far as the patcher can tell while it runs. */
+static bool controls_reached(const struct ps_run *r)
+{
+	if (r->strategy == POKE_SPIN && r->load != LOAD_NONE)
+		return r->deadlocks != 0;
+	if (r->load != LOAD_NONE)
+		return r->ev_hit[PW_DEPLOY] && r->ev_hit[PW_TAIL];
+	struct poke_stats st;
+	poke_stats_read(&st);
+	return st.bp_window[PW_DEPLOY] && st.bp_window[PW_TAIL];
+}
+
+static bool go_on(const struct ps_run *r)
+{
+	if (READ_ONCE(r->stop) || r->patches >= r->max_patches)
+		return false;
+	u64 now = rdtsc();
+	if ((s64)(now - r->end_tsc) < 0)
+		return true;
+	return (s64)(now - r->hard_end_tsc) < 0 && !controls_reached(r);
 }
 
 /* ---- event handlers on the patcher ---- */
@@ -232,7 +262,7 @@ static void aim(enum poke_phase phase)
 	    rng_next(&r->aim_rng) % 1000 >= r->aim_permille)
 		return;
 	r->ev_aimed++;
-	ipi_send_cpu(r->patcher, r->load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT);
+	ipi_send_cpu(r->patcher, r->load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_AIMED);
 }
 
 static void patcher(struct ps_run *r)
@@ -252,8 +282,7 @@ static void patcher(struct ps_run *r)
 		idt_set_ist(VEC_NMI, 0); /* NMIs nest on this stack through the #BP's IRET */
 	__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
 	u64 n = 0;
-	while (!READ_ONCE(r->stop) && r->patches < r->max_patches &&
-	       (s64)(rdtsc() - r->end_tsc) < 0) {
+	while (go_on(r)) {
 		u8 insn[POKE_INSN_LEN];
 		poke_gen(POKE_CALL, site, state ? POKE_TGT_A : POKE_TGT_B, insn);
 		u64 t0 = rdtsc();
@@ -290,7 +319,7 @@ static void worker(void *arg)
 		patcher(r);
 	else if (me == r->driver)
 		driver(r);
-	else
+	else if (exec_role[me])
 		executor(r);
 }
 
@@ -302,14 +331,19 @@ bool ps_exec(struct ps_run *r)
 	r->patcher = cpu_last_online();
 	r->driver = r->load == LOAD_NONE ? ~0u : this_cpu_index();
 	r->executors = 0;
-	for_each_online_cpu(i)
-		r->executors += i != r->patcher && i != r->driver;
+	for_each_online_cpu(i) {
+		exec_role[i] = i != r->patcher && i != r->driver &&
+			       (!r->max_executors || r->executors < r->max_executors);
+		r->executors += exec_role[i];
+	}
 	exec_done = 0;
 	cur = r;
 	if (r->load == LOAD_NMI)
 		trap_set_handler(VEC_NMI, on_nmi);
-	else if (r->load == LOAD_IRQ)
+	else if (r->load == LOAD_IRQ) {
 		trap_set_handler(VEC_PS_EVENT, on_irq);
+		trap_set_handler(VEC_PS_AIMED, on_irq);
+	}
 	if (r->strategy == POKE_SPIN)
 		watchdog_set_hook(probe);
 	struct cpumask all;
@@ -324,6 +358,7 @@ bool ps_exec(struct ps_run *r)
 	poke_stop();
 	trap_set_handler(VEC_NMI, NULL);
 	trap_set_handler(VEC_PS_EVENT, NULL);
+	trap_set_handler(VEC_PS_AIMED, NULL);
 	cur = NULL;
 	poke_stats_read(&r->st);
 	r->calls = r->ev_calls = 0;

@@ -27,6 +27,9 @@ struct ps_run {
 			       * or the tail write (step hook), in this share of those steps */
 	u64 max_patches, end_tsc, seed;
 	u32 want_deadlocks;   /* spin: stop after this many, or both windows seen */
+	u32 max_executors;    /* 0: every CPU left; else the others stay idle */
+	u64 hard_end_tsc;     /* past end_tsc the patcher goes on until its controls are
+			       * reached, up to here */
 	/* roles */
 	u32 patcher, driver;  /* driver ~0u: no load, the boot CPU executes */
 	/* results */
