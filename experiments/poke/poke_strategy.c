@@ -408,11 +408,25 @@ void ps_report(const struct ps_run *r, const char *p)
 	for (u32 o = 0; o < PO_N; o++)
 		if (o == PO_A || o == PO_B || r->outcome[o] + r->ev_out[o])
 			diag("outcome %scalls_%s=%lu", p, out_names[o], r->outcome[o] + r->ev_out[o]);
-	for (u32 w = PW_DEPLOY; w <= PW_TAIL; w++)
-		diag("control %sevent_hit_int3_%s=%lu", p, poke_window_name(w), r->ev_hit[w]);
+	/* the controls each run must reach (ps_verdict_*): per window, except spin's deadlock
+	 * run, which ends at its first hit (its windows are outcomes, the control is the sum) */
+	bool dead = r->strategy == POKE_SPIN && r->load != LOAD_NONE;
+	for (u32 w = PW_DEPLOY; w <= PW_TAIL && r->load != LOAD_NONE; w++) {
+		ksnprintf(name, sizeof(name), "%sevent_hit_int3_%s", p, poke_window_name(w));
+		if (dead)
+			diag("outcome %s=%lu", name, r->ev_hit[w]);
+		else
+			control(name, r->ev_hit[w]);
+	}
+	if (dead) {
+		ksnprintf(name, sizeof(name), "%sevent_hit_int3", p);
+		control(name, r->ev_hit[PW_DEPLOY] + r->ev_hit[PW_TAIL]);
+	}
 	if (r->load == LOAD_NONE)
-		for (u32 w = PW_DEPLOY; w <= PW_TAIL; w++)
-			diag("control %sother_cpu_bp_%s=%lu", p, poke_window_name(w), r->st.bp_window[w]);
+		for (u32 w = PW_DEPLOY; w <= PW_TAIL; w++) {
+			ksnprintf(name, sizeof(name), "%sother_cpu_bp_%s", p, poke_window_name(w));
+			control(name, r->st.bp_window[w]);
+		}
 	diag("%sstrategy=%s pokes=%lu failed=%lu gave_up=%lu restarts=%lu restarts_max=%lu "
 	     "poke_median_cycles=%lu", p, poke_strategy_name(r->strategy), r->patches, r->failed,
 	     r->gave_up, r->st.restarts, r->st.restarts_max, r->lat_median);
