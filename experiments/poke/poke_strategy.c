@@ -350,16 +350,17 @@ bool ps_exec(struct ps_run *r)
 	cpumask_online(&all);
 	smp_call(&all, worker, r, true);
 	watchdog_set_hook(NULL);
-	if (r->failed == ~0ull) {
-		cur = NULL;
-		return false;
+	bool started = r->failed != ~0ull;
+	if (started) {
+		poke_traps_remove();
+		poke_stop();
 	}
-	poke_traps_remove();
-	poke_stop();
 	trap_set_handler(VEC_NMI, NULL);
 	trap_set_handler(VEC_PS_EVENT, NULL);
 	trap_set_handler(VEC_PS_AIMED, NULL);
 	cur = NULL;
+	if (!started)
+		return false;
 	poke_stats_read(&r->st);
 	r->calls = r->ev_calls = 0;
 	for (u32 o = 0; o < PO_N; o++) {
