@@ -43,6 +43,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	struct ps_run *r = &run_state;
 	enum exp_result v = EXP_PASS;
 	u64 pokes = 0, broken = 0;
+	if (!ps_selected(POKE_EMULATE) && !ps_selected(POKE_ROLLBACK))
+		return exp_skip(ctx, "poke= selects neither emulate nor rollback");
 	for (u32 s = POKE_EMULATE; s <= POKE_ROLLBACK; s++) {
 		if (!ps_selected(s))
 			continue;
