@@ -144,8 +144,9 @@ static enum exp_result common(struct exp_ctx *ctx, const struct ps_run *r, const
 	if (!r->patches || (r->executors && !r->calls))
 		return exp_fail(ctx, "%s: nothing ran: %lu pokes, %lu calls", p, r->patches, r->calls);
 	if (ps_violations(r))
-		return exp_fail(ctx, "%s: cpumask invariant broken (%s on cpu %u)", p,
-				inv_names[r->st.inv_first], r->st.inv_first_cpu);
+		return exp_fail(ctx, "%s: cpumask invariant broken (%s on cpu %u, phase %u)", p,
+				inv_names[r->st.inv_first], r->st.inv_first_cpu,
+				r->st.inv_first_phase);
 	return EXP_PASS;
 }
 
