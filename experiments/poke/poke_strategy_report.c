@@ -69,6 +69,11 @@ static const char *const out_names[PO_N] = {
 	"poisoned_descriptor", "stale_int3", "unexpected_bp", "ud", "gp", "pf_other",
 };
 
+static const char *const phase_names[POKE_NPHASES] = { "idle", "int3", "tail", "first",
+							"retire" };
+
+static const char *phase_name(u32 ph) { return ph < POKE_NPHASES ? phase_names[ph] : "?"; }
+
 static const char *const inv_names[INV_N] = { "set_after_each_event", "cleared_before_iret",
 					      "cleared_by_ipi_or_bp" };
 
@@ -117,8 +122,8 @@ void ps_report(const struct ps_run *r, const char *p)
 	     r->st.inv_violations[0], inv_names[1], r->st.inv_violations[1], inv_names[2],
 	     r->st.inv_violations[2]);
 	if (ps_violations(r))
-		diag("%sfirst_violation=%s cpu=%u phase=%u", p, inv_names[r->st.inv_first],
-		     r->st.inv_first_cpu, r->st.inv_first_phase);
+		diag("%sfirst_violation=%s cpu=%u phase=%s", p, inv_names[r->st.inv_first],
+		     r->st.inv_first_cpu, phase_name(r->st.inv_first_phase));
 	ksnprintf(name, sizeof(name), "%spoke_latency", p);
 	ps_hist_print(name, "cycles", r->lat_hist);
 	ksnprintf(name, sizeof(name), "%srestarts_per_poke", p);
@@ -144,9 +149,9 @@ static enum exp_result common(struct exp_ctx *ctx, const struct ps_run *r, const
 	if (!r->patches || (r->executors && !r->calls))
 		return exp_fail(ctx, "%s: nothing ran: %lu pokes, %lu calls", p, r->patches, r->calls);
 	if (ps_violations(r))
-		return exp_fail(ctx, "%s: cpumask invariant broken (%s on cpu %u, phase %u)", p,
+		return exp_fail(ctx, "%s: cpumask invariant broken (%s on cpu %u, phase %s)", p,
 				inv_names[r->st.inv_first], r->st.inv_first_cpu,
-				r->st.inv_first_phase);
+				phase_name(r->st.inv_first_phase));
 	return EXP_PASS;
 }
 
