@@ -130,6 +130,18 @@ void ps_report(const struct ps_run *r, const char *p)
 	ps_hist_print(name, "count", r->restart_hist);
 	ksnprintf(name, sizeof(name), "%sbroken_call", p);
 	observation(name, ps_broken(r), r->calls + r->ev_calls);
+	if (r->load == LOAD_NONE || r->strategy == POKE_SPIN)
+		return;
+	/* the patching CPU's own #BP after it had written the new first byte (through the
+	 * alias, not serialized since): it ran an int3 its own store had already removed */
+	u64 all = 0, late = 0;
+	for (u32 w = 0; w < PW_N; w++)
+		for (u32 a = 0; a < PA_N; a++) {
+			all += r->st.patcher_bp[w][a];
+			late += w == PW_FIRST ? r->st.patcher_bp[w][a] : 0;
+		}
+	ksnprintf(name, sizeof(name), "%spatcher_ran_own_removed_int3", p);
+	observation(name, late, all);
 }
 
 void ps_vs_emulate(const struct ps_run *r, u64 emulate_median, const char *p)
