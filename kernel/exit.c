@@ -41,14 +41,22 @@ static void reboot(void)
 	__asm__ volatile("lidt %0; int3" ::"m"(none));
 }
 
-NORETURN void run_exit(enum run_result code)
+bool run_stop_others(void)
 {
 	irq_disable();
-	if (!__atomic_exchange_n(&stopping, true, __ATOMIC_SEQ_CST) && apic.mode != APIC_MODE_NONE) {
+	if (__atomic_exchange_n(&stopping, true, __ATOMIC_SEQ_CST))
+		return false;
+	if (apic.mode != APIC_MODE_NONE) {
 		trap_set_handler(VEC_NMI, stop_nmi);
 		if (ncpus_possible > 1)
 			apic_send_ipi(0, ICR_NMI | ICR_DEST_OTHERS);
 	}
+	return true;
+}
+
+NORETURN void run_exit(enum run_result code)
+{
+	run_stop_others();
 	if (mode == EXIT_QEMU || (mode == EXIT_AUTO && under_hypervisor()))
 		outl(QEMU_DEBUG_EXIT_PORT, (u32)code);
 	if (mode == EXIT_REBOOT)

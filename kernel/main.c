@@ -156,13 +156,11 @@ static void setup_apic(void)
 	}
 }
 
-static void crash_end(void) { run_exit(RUN_CRASH); }
-
 /* What arch/ reports upwards: crash context, lock breaking and the end of a crashed run. */
 static const struct arch_hooks kernel_hooks = {
 	.context = runner_current,
 	.crash_nested = console_break_lock,
-	.crash_end = crash_end,
+	.crash_end = runner_crash_end,
 };
 
 NORETURN void kmain(u32 info_pa, u32 magic)
@@ -170,10 +168,13 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	/* the magic was checked in boot/entry32.S: multiboot2 from GRUB, multiboot1 from QEMU */
 	console_init();
 	arch_set_hooks(&kernel_hooks);
-	kprintf("KTAP version 1\n");
+	/*
+	 * The version line must start a line for any reader: firmware and GRUB may leave a bare
+	 * carriage return (or escape sequences) before it, so a newline comes first.
+	 */
+	kprintf("\nKTAP version 1\n");
 	parse_boot_info(info_pa, magic);
 	parse_cmdline();
-	runner_select(&cl);
 	kprintf("# racebed: loader '%s', command line '%s'%s\n# seed=%lu\n", bi.loader,
 		bi.cmdline, bi.efi_boot ? ", EFI" : "", cl.seed);
 
@@ -208,5 +209,9 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	kprintf("# boot_ms=%lu\n", tsc_to_ns(rdtsc() - boot_tsc) / 1000000u);
 	platform_collect(&the_platform, bi.efi_boot, magic == MB1_BOOTLOADER_MAGIC);
 	platform_print(&the_platform);
+	if (cl.bench)
+		kprintf("# bench mode: 10x default trials and time budgets\n");
+	/* every run-level diagnostic is printed above: the plan, then the experiments */
+	runner_select(&cl);
 	runner_run(&cl);
 }

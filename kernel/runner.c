@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/experiment.h"
+#include "kernel/ktap.h"
 #include "kernel/outcome.h"
 #include "lib/glob.h"
 #include "lib/lib.h"
@@ -20,8 +21,10 @@ extern const struct experiment __experiments_start[], __experiments_end[];
 
 static bool selected[256];
 static u32 nselected, npassed, nfailed, nskipped;
+static bool plan_printed;
 static struct exp_ctx *current_ctx;
 static const char *current_name = "(none: booting)";
+static u32 current_number; /* KTAP number of the running experiment, 0 before the first */
 
 const char *runner_current(void) { return current_name; }
 
@@ -173,9 +176,11 @@ static void check_patterns(const char *key, const char *list)
 	}
 }
 
-static void print_summary(void)
+/* The last KTAP line, as kselftest and KUnit print it. */
+static void print_totals(void)
 {
-	kprintf("# summary: %u passed, %u failed, %u skipped\n", npassed, nfailed, nskipped);
+	kprintf("# Totals: pass:%u fail:%u skip:%u total:%u\n", npassed, nfailed, nskipped,
+		npassed + nfailed + nskipped);
 }
 
 NORETURN void runner_bad_cmdline(const char *msg)
@@ -183,20 +188,26 @@ NORETURN void runner_bad_cmdline(const char *msg)
 	kprintf("1..1\n# cmdline: %s\nnot ok 1 cmdline\n", msg);
 	npassed = nskipped = 0;
 	nfailed = 1;
-	print_summary();
+	print_totals();
 	run_exit(RUN_BAD_CMDLINE);
 }
 
+/*
+ * `list`: valid KTAP in which every experiment is one skipped test (a parser sees the names and
+ * that nothing ran), each after a line with its family and description.
+ */
 NORETURN void runner_list(void)
 {
-	kprintf("1..0\n");
+	kprintf("1..%u\n", nexp());
 	for (u32 i = 0; i < nexp(); i++) {
 		const struct experiment *e = exps[i];
-		kprintf("# experiment %s: %s (min cpus %u, default iterations %lu%s)\n", e->name,
-			e->description, e->min_cpus, e->default_iterations,
-			e->manual ? ", runs only when named" : "");
+		kprintf("# experiment %s family=%s: %s (min cpus %u, default iterations %lu%s)\n",
+			e->name, exp_family_name(EXP_FAMILY(e->order)), e->description, e->min_cpus,
+			e->default_iterations, e->manual ? ", runs only when named" : "");
+		kprintf("ok %u %s # SKIP listed, not run\n", i + 1, e->name);
+		nskipped++;
 	}
-	print_summary();
+	print_totals();
 	run_exit(RUN_PASS);
 }
 
@@ -229,6 +240,7 @@ u32 runner_select(const struct cmdline *cl)
 		nselected += selected[i];
 	}
 	kprintf("1..%u\n", nselected);
+	plan_printed = true;
 	return nselected;
 }
 
@@ -258,6 +270,46 @@ static void report_stuck_cpus(struct trap_frame *f)
 void watchdog_set_hook(watchdog_hook_t hook) { wd_hook = hook; }
 void watchdog_report_cpus(struct trap_frame *f) { report_stuck_cpus(f); }
 
+/* The experiments after `number` are reported as not run, so the plan still adds up. */
+static void skip_rest(u32 number, const char *what, const char *name)
+{
+	u32 num = 0;
+	for (u32 i = 0; i < nexp(); i++) {
+		if (!selected[i])
+			continue;
+		if (++num <= number)
+			continue;
+		kprintf("ok %u %s # SKIP not run: the run %s in %s\n", num, exps[i]->name, what, name);
+		nskipped++;
+	}
+}
+
+/*
+ * A crash (unexpected exception, a CPU faulting while reporting) ends the run: once the crash
+ * report is printed, the other CPUs are stopped, the running experiment gets its `not ok`, the
+ * experiments not run their SKIP, then the totals. Before the plan it is reported as the
+ * failed test `boot`.
+ */
+NORETURN void runner_crash_end(void)
+{
+	if (!run_stop_others())
+		cpu_halt_forever(); /* another CPU is ending the run */
+	udelay(10000);          /* let the stop NMIs land before taking over the console */
+	console_break_lock();
+	ktap_sub_abort("the run crashed");
+	const char *name = current_number ? current_name : "boot";
+	if (!plan_printed)
+		kprintf("1..1\n");
+	kprintf("# %s: failed: the run crashed (see the crash report above)\n"
+		"not ok %u %s\n", name, current_number ? current_number : 1, name);
+	nfailed++;
+	if (plan_printed)
+		skip_rest(current_number, "crashed", name);
+	deviations_print();
+	print_totals();
+	run_exit(RUN_CRASH);
+}
+
 static bool watchdog_tick(struct trap_frame *f)
 {
 	apic_eoi();
@@ -268,22 +320,13 @@ static bool watchdog_tick(struct trap_frame *f)
 	const struct experiment *e = wd_exp;
 	wd_exp = NULL;
 	report_stuck_cpus(f);
+	ktap_sub_abort("the run timed out");
 	kprintf("not ok %u %s # TIMEOUT after %lu s\n", wd_number, e->name,
 		tsc_to_ns(rdtsc() - current_ctx->start_tsc) / 1000000000u);
 	nfailed++;
-	/* the remaining experiments are reported as not run so the plan still adds up */
-	u32 num = 0;
-	for (u32 i = 0; i < nexp(); i++) {
-		if (!selected[i])
-			continue;
-		if (++num <= wd_number)
-			continue;
-		kprintf("ok %u %s # SKIP not run: an earlier experiment timed out\n", num,
-			exps[i]->name);
-		nskipped++;
-	}
+	skip_rest(wd_number, "timed out", e->name);
 	deviations_print();
-	print_summary();
+	print_totals();
 	run_exit(RUN_FAIL);
 }
 
@@ -349,6 +392,9 @@ static enum exp_result run_one(const struct experiment *e, u32 number, const str
 	ctx->ncpus = online;
 	ctx->budget_tsc = ns_to_tsc((u64)(e->budget_ms ? e->budget_ms : 5000) * scale * 1000000ull);
 	u64 before = unexpected_irqs();
+	kprintf("# %s: running, budget %lu ms\n", e->name,
+		(u64)(e->budget_ms ? e->budget_ms : 5000) * scale);
+	ktap_sub_reset();
 	watchdog_arm(e, number, cl->timeout_s ? cl->timeout_s : DEFAULT_TIMEOUT_S);
 	irq_enable();
 	ctx->start_print_cycles = console_print_cycles();
@@ -359,14 +405,16 @@ static enum exp_result run_one(const struct experiment *e, u32 number, const str
 	diag("duration_ms=%lu", tsc_to_ns(took) / 1000000u);
 	if (r != EXP_SKIP && unexpected_irqs() != before)
 		r = exp_fail(ctx, "%lu unexpected interrupts", unexpected_irqs() - before);
+	const char *first;
+	u32 bad_cases = ktap_sub_failed(&first);
+	if (r == EXP_PASS && bad_cases)
+		r = exp_fail(ctx, "%u subtest(s) failed, first %s", bad_cases, first);
 	return r;
 }
 
 NORETURN void runner_run(const struct cmdline *cl)
 {
 	trap_set_handler(VEC_WATCHDOG, watchdog_tick);
-	if (cl->bench)
-		diag("bench mode: 10x default trials and time budgets");
 	u32 number = 0;
 	for (u32 i = 0; i < nexp(); i++) {
 		if (!selected[i])
@@ -376,7 +424,7 @@ NORETURN void runner_run(const struct cmdline *cl)
 		memset(&ctx, 0, sizeof(ctx));
 		current_ctx = &ctx;
 		current_name = e->name;
-		number++;
+		current_number = ++number;
 		enum exp_result r = run_one(e, number, cl, &ctx);
 		if (r == EXP_SKIP) {
 			kprintf("ok %u %s # SKIP %s\n", number, e->name, ctx.reason);
@@ -391,6 +439,6 @@ NORETURN void runner_run(const struct cmdline *cl)
 		}
 	}
 	deviations_print();
-	print_summary();
+	print_totals();
 	run_exit(nfailed ? RUN_FAIL : RUN_PASS);
 }

@@ -6,13 +6,17 @@
 
 /*
  * Selects experiments from tests=/skip=. On an unknown name prints the KTAP verdict for a bad
- * command line and exits; otherwise prints the plan and returns the number selected.
+ * command line and exits; otherwise prints the plan and returns the number selected. Every
+ * run-level diagnostic must be printed before this (KTAP: they belong to no test).
  */
 u32 runner_select(const struct cmdline *cl);
 /* Runs the selected experiments, prints the summary and ends the run. */
 NORETURN void runner_run(const struct cmdline *cl);
 /* A command-line problem found before or after selection: KTAP verdict and exit code 3. */
 NORETURN void runner_bad_cmdline(const char *msg);
+/* After a crash report: the running experiment's `not ok`, SKIPs for the rest, the totals,
+ * exit value 2. Safe on any CPU; only the first caller prints. */
+NORETURN void runner_crash_end(void);
 /* Name of the experiment running now, for crash reports. */
 const char *runner_current(void);
 /* Prints the experiment list (for `list`) and exits. */
