@@ -6,6 +6,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
+#include "kernel/ktap.h"
 #include "kernel/outcome.h"
 #include "arch/x86/spinlock.h"
 #include "kernel/stats.h"
@@ -23,6 +24,7 @@ static struct cpu_barrier bar;
 static volatile u32 step;           /* current distance between sender and receiver */
 static volatile u64 received[MAX_CPUS];
 static volatile u64 acked[MAX_CPUS]; /* written by a receiver for its sender */
+static volatile u64 sent_to[MAX_CPUS], lost_by[MAX_CPUS]; /* per receiver / per sender */
 static volatile u32 send_errors, lost;
 static volatile bool stop;
 static u64 samples[MAX_SAMPLES];
@@ -81,8 +83,10 @@ static void fixed_worker(void *arg)
 			if (!ipi_send_cpu(to, ICR_FIXED | VEC_PING))
 				__atomic_add_fetch(&send_errors, 1, __ATOMIC_RELAXED);
 			sent++;
+			__atomic_add_fetch(&sent_to[to], 1, __ATOMIC_RELAXED);
 			if (!wait_eq_halt(&acked[me], sent, ACK_TIMEOUT_NS)) {
 				__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+				lost_by[me]++;
 				acked[me] = sent; /* keep counting from here */
 				continue;
 			}
@@ -97,7 +101,7 @@ static void fixed_worker(void *arg)
 static void reset_counts(void)
 {
 	for (u32 i = 0; i < MAX_CPUS; i++)
-		received[i] = acked[i] = 0;
+		received[i] = acked[i] = sent_to[i] = lost_by[i] = 0;
 	send_errors = lost = 0;
 	nsamples = 0;
 	stop = false;
@@ -128,6 +132,21 @@ static enum exp_result run_fixed(struct exp_ctx *ctx)
 	     n_online, rounds, acks, total, lost, send_errors);
 	report_rate(ctx, done, done);
 	diag_latency("roundtrip", summarize(samples, MIN(done, (u64)MAX_SAMPLES)));
+	/* one subtest per CPU: it received exactly the pings sent to it, and its own were answered */
+	struct ktap_sub sub;
+	ktap_sub_begin(&sub, "ipi_fixed", n_online);
+	for (u32 k = 0; k < n_online; k++) {
+		u32 c = online[k];
+		ktap_sub_diag(&sub, "sent_to=%lu received=%lu lost_by_sender=%lu", sent_to[c],
+			      received[c], lost_by[c]);
+		bool good = sent_to[c] && received[c] == sent_to[c] && !lost_by[c];
+		ktap_sub_result(&sub, good ? EXP_PASS : EXP_FAIL,
+				!sent_to[c] ? "no IPI was sent to it"
+				: received[c] != sent_to[c] ? "received a different number than were sent to it"
+							    : "its own IPIs were not all answered",
+				"cpu%u", c);
+	}
+	ktap_sub_end(&sub);
 	if (lost || send_errors)
 		return exp_fail(ctx, "%u IPIs lost, %u send errors", lost, send_errors);
 	if (total != acks)

@@ -8,6 +8,7 @@
  */
 #include "arch/x86/smp.h"
 #include "arch/x86/user.h"
+#include "kernel/ktap.h"
 #include "kernel/outcome.h"
 #include "lib/printf.h"
 #include "lib/lib.h"
@@ -120,6 +121,28 @@ static enum exp_result run_db_next(struct exp_ctx *ctx)
 	observation("mu_syscall_db_with_user_gs", handler_user_gs[15], runs[15]);
 	report_rate(ctx, total_runs(n), fired);
 	u32 load = 7, nop = 0;
+	/*
+	 * One subtest per variant. Where the #DB lands is an observation, not a verdict; a variant
+	 * fails when its trials did not all run and classify (every CPU, every iteration), and the
+	 * two controls also when they miss: the breakpoint must fire after `mov ss; nop` at least
+	 * once, and a plain load's #DB must come at the next instruction every time.
+	 */
+	struct ktap_sub sub;
+	ktap_sub_begin(&sub, "movss_db_next", n);
+	for (u32 i = 0; i < n; i++) {
+		u64 r = runs[i], want = ctx->iterations * ctx->ncpus;
+		ktap_sub_diag(&sub, "runs=%lu db_next=%lu db_handler=%lu db_lost=%lu", r,
+			      pos_count[i][POS_NEXT], pos_count[i][POS_HANDLER], pos_count[i][POS_OTHER + 1]);
+		const char *why = NULL;
+		if (r != want)
+			why = "not every trial ran";
+		else if (i == nop && pos_count[nop][POS_OTHER + 1] == r)
+			why = "positive control: the data breakpoint never fired";
+		else if (i == load && pos_count[load][POS_NEXT] != r)
+			why = "control: a plain load's #DB was not at the next instruction";
+		ktap_sub_result(&sub, why ? EXP_FAIL : EXP_PASS, why, "%s", db_cases[i].name);
+	}
+	ktap_sub_end(&sub);
 	if (runs[nop] && pos_count[nop][POS_OTHER + 1] == runs[nop])
 		return exp_fail(ctx, "positive control: the data breakpoint never fired after mov ss; nop");
 	if (pos_count[load][POS_NEXT] != runs[load])

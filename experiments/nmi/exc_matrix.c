@@ -13,6 +13,7 @@
 #include "arch/x86/time.h"
 #include "arch/x86/trap.h"
 #include "lib/lib.h"
+#include "kernel/ktap.h"
 #include "kernel/outcome.h"
 #include "lib/printf.h"
 
@@ -152,6 +153,21 @@ static enum exp_result run(struct exp_ctx *ctx)
 		}
 		diag("%s", line);
 	}
+	/* one subtest per (outer, inner) pair: it passes when every trial completed intact */
+	struct ktap_sub sub;
+	ktap_sub_begin(&sub, "exception_matrix", NE * NE);
+	for (u32 o = 0; o < NE; o++) {
+		for (u32 i = 0; i < NE; i++) {
+			u64 runs = nested[o][i] + deferred[o][i] + broken[o][i];
+			ktap_sub_diag(&sub, "nested=%lu deferred=%lu broken=%lu", nested[o][i],
+				      deferred[o][i], broken[o][i]);
+			bool good = runs && !broken[o][i];
+			ktap_sub_result(&sub, good ? EXP_PASS : EXP_FAIL,
+					runs ? "a trial did not complete with correct frames" : "no trial ran",
+					"%s_in_%s", ev_name[i], ev_name[o]);
+		}
+	}
+	ktap_sub_end(&sub);
 	observation("nmi_inside_nmi_deferred", deferred[E_NMI][E_NMI], deferred[E_NMI][E_NMI] + nested[E_NMI][E_NMI]);
 	observation("irq_inside_nmi_nested", nested[E_NMI][E_IRQ], nested[E_NMI][E_IRQ] + deferred[E_NMI][E_IRQ]);
 	report_rate(ctx, total, total - bad);

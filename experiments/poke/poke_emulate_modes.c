@@ -7,6 +7,7 @@
  */
 #include "experiments/poke/poke.h"
 #include "arch/x86/time.h"
+#include "kernel/ktap.h"
 #include "kernel/outcome.h"
 
 static struct poke_run run_state;
@@ -58,6 +59,14 @@ static enum exp_result run(struct exp_ctx *ctx)
 	enum exp_result b = phase(ctx, POKE_MODE_ATOMIC, "atomic_", &broken, &calls, &at);
 	diag("desc_vs_atomic: emul_cycles_mean=%lu/%lu patches_per_s=%lu/%lu", d.cycles, at.cycles,
 	     d.per_s, at.per_s);
+	/* one subtest per emulation mode, and one for ATOMIC mode's alignment check */
+	struct ktap_sub sub;
+	ktap_sub_begin(&sub, "poke_emulate_modes", 3);
+	ktap_sub_result(&sub, a, "calls broke or the protocol failed in DESC mode", "desc");
+	ktap_sub_result(&sub, b, "calls broke or the protocol failed in ATOMIC mode", "atomic");
+	ktap_sub_result(&sub, refused ? EXP_PASS : EXP_FAIL, "patched a misaligned rel32",
+			"atomic_refuses_misaligned");
+	ktap_sub_end(&sub);
 	observation("broken_call", broken, calls);
 	observation("atomic_refuses_misaligned_rel32", refused, 1);
 	report_rate(ctx, calls, broken);
