@@ -3,6 +3,8 @@
 #   make run      boot the ISO in QEMU (serial on this terminal; Ctrl-A X quits)
 #   make test     unit tests + boot matrix, checked against host/expect/$(ACCEL).exp
 #   make debug    QEMU waiting for GDB on :1234
+#   make list     the experiments (name, family, description), read from the sources: no boot
+#   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line"
 
 SMP ?= 8
@@ -41,7 +43,7 @@ ISO := $(B)/racebed.iso
 ELF := $(B)/racebed.elf
 QEMU_OPTS = --smp $(SMP) --accel $(ACCEL) --machine $(MACHINE) $(if $(UEFI),--uefi)
 
-.PHONY: all run test debug unit deps clean bench check-layers
+.PHONY: all run test debug unit deps clean bench check-layers list report
 all: $(ISO)
 
 deps:
@@ -97,10 +99,25 @@ unit: $(UNIT_TESTS)
 check-layers:
 	@$(PYTHON) host/check_layers.py
 
-test: $(ELF) $(UNIT_TESTS) $(B)/.deps-ok check-layers
+# Linux's own KTAP parser (tools/testing/kunit) from Debian's linux-source-6.1: only that folder.
+KUNIT_PY := $(B)/kunit/linux-source-6.1/tools/testing/kunit/kunit.py
+$(KUNIT_PY): $(B)/.deps-ok
+	@mkdir -p $(B)/kunit
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(B)/kunit --wildcards 'linux-source-6.1/tools/testing/kunit/*'
+	@touch $@
+
+test: $(ELF) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY)
 	$(PYTHON) host/harness.py --self-test
-	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test \
+	$(PYTHON) -m unittest discover -s host/tests -t host -q
+	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
 		$(patsubst %,--unit %,$(UNIT_TESTS))
+
+list: $(ELF)
+	@$(PYTHON) tools/list-experiments.py
+
+report:
+	$(PYTHON) tools/racebed-report --html $(B)/report --json $(B)/report/results.json \
+		--junit $(B)/report/junit.xml $(wildcard $(B)/test/*.log)
 
 clean:
 	rm -rf $(B)

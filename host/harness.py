@@ -13,6 +13,11 @@
 3. Parses each serial log as KTAP version 1 and checks every test result
    against host/expect/$ACCEL.exp, and QEMU's exit status against the
    configuration's expected exit.
+4. Runs each log through Linux's own KTAP parser (kunit.py parse, log on
+   stdin) and requires the same pass/fail/skip counts (leaves: subtests
+   count instead of their parent).
+5. Writes OUT/junit.xml and OUT/results.json (docs/results-json.md) for
+   every config booted.
 
 Every checked result is one line, PASS / FAIL / SKIP, and the output ends
 with the line `N passed, N failed, N skipped`.  Exit status: 1 if anything
@@ -49,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # host/, next to
 import qemu as qemu_cli  # noqa: E402  (host/qemu.py)
 from racebed_harness.boot import run_boot_matrix  # noqa: E402  (host/racebed_harness/)
 from racebed_harness.inputs import HarnessError  # noqa: E402
-from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR  # noqa: E402
+from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY  # noqa: E402
 from racebed_harness.report import Reporter, Result  # noqa: E402
 from racebed_harness.selftest import run_self_test  # noqa: E402
 from racebed_harness.unit import run_unit  # noqa: E402
@@ -68,6 +73,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--matrix", default=DEFAULT_MATRIX, help="boot matrix (default host/matrix.txt)")
     p.add_argument("--expect", help="expectation file (default host/expect/$ACCEL.exp)")
     p.add_argument("--qemu", help="QEMU binary (default $QEMU or qemu-system-x86_64)")
+    p.add_argument("--kunit", default=KUNIT_PY, metavar="KUNIT_PY",
+                   help="Linux's tools/testing/kunit/kunit.py, run on every log (default: unpacked in build/)")
     p.add_argument("--no-boot", action="store_true", help="run the unit tests only")
     p.add_argument("--self-test", action="store_true",
                    help="check the harness itself against built-in samples, then exit")

@@ -19,6 +19,15 @@
 
 extern const struct experiment __experiments_start[], __experiments_end[];
 
+/* tools/list-experiments.py (`make list`) reads the registry from the ELF at these offsets. */
+_Static_assert(sizeof(struct experiment) == 56 && __builtin_offsetof(struct experiment, name) == 8 &&
+		       __builtin_offsetof(struct experiment, description) == 16 &&
+		       __builtin_offsetof(struct experiment, min_cpus) == 24 &&
+		       __builtin_offsetof(struct experiment, default_iterations) == 32 &&
+		       __builtin_offsetof(struct experiment, budget_ms) == 40 &&
+		       __builtin_offsetof(struct experiment, manual) == 44,
+	       "struct experiment changed: update tools/list-experiments.py");
+
 static bool selected[256];
 static u32 nselected, npassed, nfailed, nskipped;
 static bool plan_printed;

@@ -23,6 +23,11 @@ need xorriso xorriso
 need mtools mformat
 need ovmf /usr/share/OVMF/OVMF_CODE_4M.fd
 need console-setup-linux /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+# make test: Linux's own KTAP parser (tools/testing/kunit, unpacked into build/);
+# tools/racebed-report: plots; checking its HTML in a real browser (headless)
+need linux-source-6.1 /usr/src/linux-source-6.1.tar.xz
+need python3-matplotlib /usr/lib/python3/dist-packages/matplotlib/__init__.py
+need chromium chromium
 
 [ -z "$missing" ] && exit 0
 pkgs=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')

@@ -9,6 +9,8 @@ from typing import List, Optional, Tuple
 import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
 
 from .checks import evaluate_boot
+from .export import BootRecord, write_junit, write_results_json
+from .kunit_check import check_kunit
 from .expectations import Expectations, load_expectations
 from .inputs import HarnessError
 from .iso import build_iso
@@ -47,8 +49,9 @@ def boot_command(config: Config, iso: str, log_path: str, out_dir: str, accel: s
 
 
 def run_config(config: Config, opts: argparse.Namespace, expectations: Expectations,
-               reporter: Reporter) -> None:
-    """Builds, boots and checks one config, reporting its results."""
+               reporter: Reporter) -> Optional[BootRecord]:
+    """Builds, boots and checks one config, reporting its results; returns
+    what the exporters need (None when it could not boot)."""
     reporter.info(f"== {config.name}: {config.describe()}")
     try:
         if config.firmware == "multiboot1":
@@ -58,17 +61,20 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
     except HarnessError as e:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", f"{config.name}: iso", lines[0], lines[1:]))
-        return
+        return None
     log_path = os.path.join(opts.out, f"{config.name}.log")
     try:
         cmd = boot_command(config, iso, log_path, opts.out, opts.accel, opts.qemu)
     except OSError as e:
         reporter.add(Result("FAIL", f"{config.name}: exit", str(e)))
-        return
+        return None
     reporter.info(f"   {'built' if rebuilt else 'reusing'} {shown_path(iso)}; log {shown_path(log_path)}")
     reporter.info(f"   {shlex.join(cmd)}")
     boot = run_qemu(cmd, log_path, os.path.join(opts.out, f"{config.name}.qemu.txt"), opts.timeout)
-    evaluate_boot(config, boot, read_log(log_path), expectations, reporter)
+    log = evaluate_boot(config, boot, read_log(log_path), expectations, reporter)
+    if log.header_found and not boot.timed_out:
+        reporter.add(check_kunit(config.name, opts.kunit, log_path, log))
+    return BootRecord(config.name, log_path, log, config.describe(), boot.wall_s)
 
 
 def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
@@ -84,5 +90,13 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
     os.makedirs(opts.out, exist_ok=True)
     reporter.info(f"== boot matrix: {len(configs)} configs, ACCEL={opts.accel}, "
                   f"expectations {shown_path(opts.expect)}, timeout {opts.timeout:g} s")
+    records = []
     for config in configs:
-        run_config(config, opts, expectations, reporter)
+        record = run_config(config, opts, expectations, reporter)
+        if record:
+            records.append(record)
+    junit = os.path.join(opts.out, "junit.xml")
+    results = os.path.join(opts.out, "results.json")
+    write_junit(records, junit)
+    write_results_json(records, results)
+    reporter.info(f"== exported {shown_path(junit)} and {shown_path(results)}")

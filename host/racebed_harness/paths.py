@@ -8,6 +8,8 @@ MKISO = os.path.join(REPO_DIR, "tools", "mkiso.sh")
 GRUB_TEMPLATE = os.path.join(REPO_DIR, "iso", "grub.cfg.in")
 DEFAULT_MATRIX = os.path.join(HOST_DIR, "matrix.txt")
 EXPECT_DIR = os.path.join(HOST_DIR, "expect")
+# Linux's own KTAP parser, unpacked from Debian's linux-source-6.1 by the Makefile.
+KUNIT_PY = os.path.join(REPO_DIR, "build", "kunit", "linux-source-6.1", "tools", "testing", "kunit", "kunit.py")
 
 
 def shown_path(path: str) -> str:

@@ -96,7 +96,7 @@ def st_fake_qemu() -> None:
             assert_true(boot.timed_out and time.monotonic() - start < 10, "hung fake QEMU killed")
             exit_result = check_exit(cfg("hang"), boot, parse_ktap(read_log(log_path)))
             assert_true(exit_result.message.startswith("TIMEOUT after 1 s"), exit_result.line())
-            assert_true(any("summary:" in d for d in exit_result.details), "timeout shows the log tail")
+            assert_true(any("# Totals:" in d for d in exit_result.details), "timeout shows the log tail")
             missing = run_qemu([os.path.join(tmp, "no-such-qemu")], log_path, os.path.join(tmp, "q.txt"), 5)
             assert_true(missing.error.startswith("cannot run"), "missing QEMU binary reported")
         finally:

@@ -20,7 +20,7 @@ ok 5 exceptions
 # observation lapic_timer=periodic extra words
 # observation tsc=invariant
 ok 6 timer
-# summary: 6 passed, 0 failed, 0 skipped
+# Totals: pass:6 fail:0 skip:0 total:6
 racebed: exiting with 0
 """
 
@@ -45,7 +45,7 @@ SAMPLE_NO_HEADER = "SeaBIOS (version 1.16)\nBooting from DVD/CD...\n"
 SAMPLE_NO_PLAN = """\
 KTAP version 1
 ok 1 boot
-# summary: 1 passed, 0 failed, 0 skipped
+# Totals: pass:1 fail:0 skip:0 total:1
 """
 
 SAMPLE_OUT_OF_ORDER = """\
@@ -54,7 +54,7 @@ KTAP version 1
 ok 1 boot
 ok 3 ipi_fixed
 ok 2 ipi_nmi
-# summary: 3 passed, 0 failed, 0 skipped
+# Totals: pass:3 fail:0 skip:0 total:3
 """
 
 SAMPLE_TIMEOUT = """\
@@ -63,7 +63,7 @@ KTAP version 1
 ok 1 boot
 # timer: waiting for tick 3 of 10
 not ok 2 timer # TIMEOUT after 5 s
-# summary: 1 passed, 1 failed, 0 skipped
+# Totals: pass:1 fail:1 skip:0 total:2
 """
 
 SAMPLE_SMP1 = """\
@@ -73,7 +73,7 @@ ok 1 boot
 ok 2 ipi_fixed # SKIP needs 2 cpus
 ok 3 ipi_broadcast # SKIP needs 2 cpus
 ok 4 timer
-# summary: 2 passed, 0 failed, 2 skipped
+# Totals: pass:2 fail:0 skip:2 total:4
 """
 
 SAMPLE_BAD_CMDLINE = """\
@@ -81,7 +81,7 @@ KTAP version 1
 1..1
 # cmdline: unknown key in `bogus=1`
 not ok 1 cmdline
-# summary: 0 passed, 1 failed, 0 skipped
+# Totals: pass:0 fail:1 skip:0 total:1
 """
 
 SAMPLE_EXPECT = """\

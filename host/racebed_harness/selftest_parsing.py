@@ -51,8 +51,10 @@ def st_junk_before_header() -> None:
 def st_crashed_log() -> None:
     log = parse_ktap(SAMPLE_CRASHED)
     assert_eq(len(log.tests), 1, "results before the crash")
-    assert_true(any("plan says 6 tests but the log has 1" in e for e in log.errors), f"plan error in {log.errors}")
-    assert_true(any("summary" in e for e in log.errors), f"summary error in {log.errors}")
+    assert_true(any(e.startswith("line 5: expected a `#` diagnostic") and "PANIC" in e for e in log.errors),
+                f"garbled line named in {log.errors}")
+    assert_true(any("5 of the plan 1..6 missing" in e and "# Totals:" in e for e in log.errors),
+                f"truncation error names what was expected in {log.errors}")
     results = check_ktap(cfg("bios-smp8"), log, Expectations([]))
     assert_eq(statuses(results), ["FAIL bios-smp8: ktap", "PASS bios-smp8 boot"], "results")
     assert_true(any("PANIC: page fault" in d for d in results[0].details), "log tail shown")
@@ -62,18 +64,22 @@ def st_crashed_log() -> None:
 
 def st_structural_errors() -> None:
     log = parse_ktap(SAMPLE_NO_HEADER)
-    assert_eq(log.errors, ["no `KTAP version 1` line in the serial log"], "missing header")
+    assert_eq(log.errors, ["no `KTAP version 1` line in the serial log (3 lines read)"], "missing header")
     assert_eq(statuses(check_ktap(cfg("c"), log, Expectations([]))), ["FAIL c: ktap"], "missing header fails")
     log = parse_ktap(SAMPLE_NO_PLAN)
-    assert_true(any("no plan" in e for e in log.errors), f"missing plan in {log.errors}")
+    assert_true(any("expected the plan `1..N` before the first result" in e for e in log.errors),
+                f"missing plan in {log.errors}")
     log = parse_ktap(SAMPLE_OUT_OF_ORDER)
     assert_eq(len([e for e in log.errors if "out of order" in e]), 1, f"one out-of-order error in {log.errors}")
     log = parse_ktap("KTAP version 1\n1..1\nok 1 boot\n")
-    assert_eq(log.errors, ["no `# summary: N passed, N failed, N skipped` line"], "missing summary")
-    log = parse_ktap("KTAP version 1\n1..2\nok 1 boot\n# summary: 1 passed, 0 failed, 0 skipped\n")
-    assert_eq(log.errors, ["plan says 2 tests but the log has 1 results"], "plan count")
-    log = parse_ktap("KTAP version 1\n1..1\nok 1 boot\n# summary: 0 passed, 1 failed, 0 skipped\n")
-    assert_eq((log.errors, len(log.warnings)), ([], 1), "summary mismatch is a warning")
+    assert_eq(log.errors, ["line 3: the log ends after `ok 1 boot`: expected `# Totals: pass:P fail:F skip:S "
+                           "total:T` (the run did not complete)"], "missing totals")
+    log = parse_ktap("KTAP version 1\n1..2\nok 1 boot\n# Totals: pass:1 fail:0 skip:0 total:1\n")
+    assert_eq(log.errors, ["line 4: plan says 2 tests but the log has 1 results"], "plan count")
+    log = parse_ktap("KTAP version 1\n1..1\nok 1 boot\n# Totals: pass:0 fail:1 skip:0 total:1\n")
+    assert_eq((log.errors, len(log.warnings)), ([], 1), "totals mismatch is a warning")
+    log = parse_ktap("KTAP version 1\n1..1\nok 1 boot\n# summary: 1 passed, 0 failed, 0 skipped\n")
+    assert_eq((log.errors, log.warnings, log.summary), ([], [], (1, 0, 0)), "the older summary line is read")
 
 
 def st_timeout_result() -> None:

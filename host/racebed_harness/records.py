@@ -1,0 +1,236 @@
+"""The structured diagnostic lines of docs/output-format.md, parsed from a
+test's `# ...` lines: figures, outcomes, observations, controls, log2
+histograms, CPU pairs, the aimed-vs-blind race line, the platform line.
+
+Every parser here takes the text after `# ` and returns None when the line
+is not of its kind; unknown `key=value` tokens at the end of a line are
+ignored, so new fields can be added to the kernel without breaking readers.
+"""
+
+import dataclasses
+import re
+from typing import Dict, List, Optional, Union
+
+Number = Union[int, float, str]
+
+KV_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)=(\S*)$")
+OBSERVATION_RE = re.compile(r"^observation\s+([^\s=]+)=(\S+)(?:\s+(\d+)/(\d+))?(.*)$")
+OUTCOME_RE = re.compile(r"^outcome\s+(\S+)=(\d+)\s*$")
+CONTROL_RE = re.compile(r"^control\s+([^\s=]+)=(\d+)(.*)$")
+HIST_RE = re.compile(r"^hist\s+(\S+)\s+(.*)$")
+BUCKET_RE = re.compile(r"^(z|\d+):(\d+)$")
+PAIR_RE = re.compile(r"^pair\s+(\d+)->(\d+)\s+(.*)$")
+RACE_RE = re.compile(r"^race\s+(.*)$")
+RUNNING_RE = re.compile(r"^(\S+): running, budget (\d+) ms\s*$")
+DEVIATIONS_RE = re.compile(r"^deviations:\s*(.*)$")
+PLATFORM_RE = re.compile(r"^platform\s+(.*)$")
+
+WORDS = ("Never", "Sometimes", "Always", "Unreached")
+VERDICTS = ("never", "always", "allowed", "model-specific", "control")
+
+
+def number(text: str) -> Number:
+    """An int or float when text is one, else text itself."""
+    try:
+        return int(text, 0) if re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)", text) else float(text)
+    except ValueError:
+        return text
+
+
+def key_values(text: str) -> Dict[str, str]:
+    """Every `key=value` token of a line, in order (later repeats ignored)."""
+    out: Dict[str, str] = {}
+    for token in text.split():
+        m = KV_RE.match(token)
+        if m and m.group(1) not in out:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+@dataclasses.dataclass
+class Observation:
+    name: str
+    word: str  # Never, Sometimes, Always, Unreached (or what the log says)
+    hits: Optional[int] = None
+    trials: Optional[int] = None
+    arch: Optional[str] = None  # the architecture's verdict (never/always/allowed/...)
+    ref: Optional[str] = None
+
+    @property
+    def deviation(self) -> bool:
+        """True when the platform contradicts the architectural verdict."""
+        if self.arch == "never":
+            return self.word in ("Sometimes", "Always")
+        if self.arch == "always":
+            return self.word in ("Never", "Sometimes")
+        return False
+
+
+@dataclasses.dataclass
+class Histogram:
+    name: str
+    unit: str
+    n: int
+    buckets: Dict[str, int]  # "z" or the log2 exponent as a string -> count
+
+    def bounds(self) -> List[tuple]:
+        """(low, high, count) per bucket in ascending order: [2^k, 2^(k+1)), z is [0, 1)."""
+        rows = []
+        for key, count in self.buckets.items():
+            if key == "z":
+                rows.append((0, 1, count))
+            else:
+                k = int(key)
+                rows.append((2 ** k, 2 ** (k + 1), count))
+        return sorted(rows)
+
+
+@dataclasses.dataclass
+class Pair:
+    sender: int
+    victim: int
+    trials: int
+    hits: int
+
+
+def parse_observation(text: str) -> Optional[Observation]:
+    m = OBSERVATION_RE.match(text)
+    if not m:
+        return None
+    kv = key_values(m.group(5) or "")
+    hits = int(m.group(3)) if m.group(3) is not None else None
+    trials = int(m.group(4)) if m.group(4) is not None else None
+    return Observation(m.group(1), m.group(2), hits, trials, kv.get("arch"), kv.get("ref"))
+
+
+def parse_hist(text: str) -> Optional[Histogram]:
+    """`hist NAME unit=UNIT n=N K:C ...`; None if not a histogram line,
+    ValueError if it is one but malformed."""
+    m = HIST_RE.match(text)
+    if not m:
+        return None
+    unit, n, buckets = "", None, {}
+    for token in m.group(2).split():
+        b = BUCKET_RE.match(token)
+        kv = KV_RE.match(token)
+        if b:
+            buckets[b.group(1)] = int(b.group(2))
+        elif kv and kv.group(1) == "unit":
+            unit = kv.group(2)
+        elif kv and kv.group(1) == "n":
+            if not kv.group(2).isdigit():
+                raise ValueError(f"histogram {m.group(1)}: n={kv.group(2)} is not a number")
+            n = int(kv.group(2))
+        elif kv:
+            continue  # an unknown field: ignored
+        else:
+            raise ValueError(f"histogram {m.group(1)}: bucket `{token}` is not K:COUNT")
+    if n is None:
+        raise ValueError(f"histogram {m.group(1)}: no n=N field")
+    if sum(buckets.values()) != n:
+        raise ValueError(f"histogram {m.group(1)}: buckets add up to {sum(buckets.values())}, n={n}")
+    return Histogram(m.group(1), unit or "?", n, buckets)
+
+
+def parse_pair(text: str) -> Optional[Pair]:
+    m = PAIR_RE.match(text)
+    if not m:
+        return None
+    kv = key_values(m.group(3))
+    try:
+        return Pair(int(m.group(1)), int(m.group(2)), int(kv["trials"]), int(kv["hits"]))
+    except (KeyError, ValueError):
+        raise ValueError(f"pair {m.group(1)}->{m.group(2)}: expected trials=T hits=H") from None
+
+
+def parse_race(text: str) -> Optional[Dict[str, Number]]:
+    m = RACE_RE.match(text)
+    if not m:
+        return None
+    return {k: number(v) for k, v in key_values(m.group(1)).items()}
+
+
+def parse_platform(text: str) -> Optional[Dict[str, str]]:
+    m = PLATFORM_RE.match(text)
+    return key_values(m.group(1)) if m else None
+
+
+def parse_deviations(text: str) -> Optional[List[str]]:
+    m = DEVIATIONS_RE.match(text)
+    if not m:
+        return None
+    value = m.group(1).strip()
+    return [] if value in ("", "none") else [v for v in value.split(",") if v]
+
+
+@dataclasses.dataclass
+class Records:
+    """Everything structured in one test's own diagnostics."""
+
+    figures: Dict[str, Number] = dataclasses.field(default_factory=dict)
+    outcomes: Dict[str, int] = dataclasses.field(default_factory=dict)
+    observations: List[Observation] = dataclasses.field(default_factory=list)
+    controls: Dict[str, int] = dataclasses.field(default_factory=dict)
+    hists: List[Histogram] = dataclasses.field(default_factory=list)
+    pairs: List[Pair] = dataclasses.field(default_factory=list)
+    race: Optional[Dict[str, Number]] = None
+    budget_ms: Optional[int] = None
+    duration_ms: Optional[int] = None
+    crash: List[str] = dataclasses.field(default_factory=list)
+    problems: List[str] = dataclasses.field(default_factory=list)  # malformed lines
+
+
+def parse_records(lines: List[str]) -> Records:
+    """Parses a test's own diagnostic lines (each starting with `#`)."""
+    rec = Records()
+    in_crash = False
+    for raw in lines:
+        if not raw.startswith("#"):
+            continue
+        text = raw[1:].strip()
+        if text.startswith("crash:"):
+            in_crash = True
+        if in_crash:
+            rec.crash.append(raw)
+            continue
+        try:
+            obs = parse_observation(text)
+            hist = parse_hist(text) if obs is None else None
+            pair = parse_pair(text) if obs is None and hist is None else None
+        except ValueError as e:
+            rec.problems.append(f"`{raw}`: {e}")
+            continue
+        if obs:
+            rec.observations.append(obs)
+            continue
+        if hist:
+            rec.hists.append(hist)
+            continue
+        if pair:
+            rec.pairs.append(pair)
+            continue
+        m = OUTCOME_RE.match(text)
+        if m:
+            rec.outcomes[m.group(1)] = int(m.group(2))
+            continue
+        m = CONTROL_RE.match(text)
+        if m:
+            rec.controls[m.group(1)] = int(m.group(2))
+            continue
+        race = parse_race(text)
+        if race is not None:
+            rec.race = race
+            continue
+        m = RUNNING_RE.match(text)
+        if m:
+            rec.budget_ms = int(m.group(2))
+            continue
+        for key, value in key_values(text).items():
+            if key == "duration_ms" and value.isdigit():
+                rec.duration_ms = int(value)
+                continue
+            name, i = key, 2
+            while name in rec.figures:
+                name, i = f"{key}.{i}", i + 1
+            rec.figures[name] = number(value)
+    return rec
