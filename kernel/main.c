@@ -169,10 +169,11 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	console_init();
 	arch_set_hooks(&kernel_hooks);
 	/*
-	 * The version line must start a line for any reader: firmware and GRUB may leave a bare
-	 * carriage return (or escape sequences) before it, so a newline comes first.
+	 * Firmware and GRUB may leave a bare carriage return or escape sequences on the current
+	 * line: a newline first, so every line the kernel prints starts a line for any reader.
+	 * The run diagnostics come next, then `KTAP version 1` and the plan (runner_select).
 	 */
-	kprintf("\nKTAP version 1\n");
+	kprintf("\n");
 	parse_boot_info(info_pa, magic);
 	parse_cmdline();
 	kprintf("# racebed: loader '%s', command line '%s'%s\n# seed=%lu\n", bi.loader,

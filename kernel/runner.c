@@ -30,7 +30,7 @@ _Static_assert(sizeof(struct experiment) == 56 && __builtin_offsetof(struct expe
 
 static bool selected[256];
 static u32 nselected, npassed, nfailed, nskipped;
-static bool plan_printed;
+static bool header_printed, plan_printed;
 static struct exp_ctx *current_ctx;
 static const char *current_name = "(none: booting)";
 static u32 current_number; /* KTAP number of the running experiment, 0 before the first */
@@ -185,6 +185,19 @@ static void check_patterns(const char *key, const char *list)
 	}
 }
 
+/*
+ * The KTAP version line, once. The run diagnostics (loader, CPUs, platform) come before it, so
+ * that the plan follows it directly: a parser that only accepts the plan right after the
+ * version line (Linux's kunit.py) then knows how many results to expect and reports a
+ * truncated log, and no run diagnostic is attached to test 1.
+ */
+void runner_ktap_header(void)
+{
+	if (!header_printed)
+		kprintf("KTAP version 1\n");
+	header_printed = true;
+}
+
 /* The last KTAP line, as kselftest and KUnit print it. */
 static void print_totals(void)
 {
@@ -194,6 +207,7 @@ static void print_totals(void)
 
 NORETURN void runner_bad_cmdline(const char *msg)
 {
+	runner_ktap_header();
 	kprintf("1..1\n# cmdline: %s\nnot ok 1 cmdline\n", msg);
 	npassed = nskipped = 0;
 	nfailed = 1;
@@ -207,6 +221,7 @@ NORETURN void runner_bad_cmdline(const char *msg)
  */
 NORETURN void runner_list(void)
 {
+	runner_ktap_header();
 	kprintf("1..%u\n", nexp());
 	for (u32 i = 0; i < nexp(); i++) {
 		const struct experiment *e = exps[i];
@@ -248,6 +263,7 @@ u32 runner_select(const struct cmdline *cl)
 		selected[i] = want && !glob_list_match(cl->skip, name);
 		nselected += selected[i];
 	}
+	runner_ktap_header();
 	kprintf("1..%u\n", nselected);
 	plan_printed = true;
 	return nselected;
@@ -307,8 +323,10 @@ NORETURN void runner_crash_end(void)
 	console_break_lock();
 	ktap_sub_abort("the run crashed");
 	const char *name = current_number ? current_name : "boot";
-	if (!plan_printed)
+	if (!plan_printed) {
+		runner_ktap_header();
 		kprintf("1..1\n");
+	}
 	kprintf("# %s: failed: the run crashed (see the crash report above)\n"
 		"not ok %u %s\n", name, current_number ? current_number : 1, name);
 	nfailed++;

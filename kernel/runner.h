@@ -4,10 +4,13 @@
 
 #include "kernel/cmdline.h"
 
+/* Prints `KTAP version 1` (once); the plan must follow it directly. */
+void runner_ktap_header(void);
 /*
  * Selects experiments from tests=/skip=. On an unknown name prints the KTAP verdict for a bad
- * command line and exits; otherwise prints the plan and returns the number selected. Every
- * run-level diagnostic must be printed before this (KTAP: they belong to no test).
+ * command line and exits; otherwise prints the version line and the plan and returns the
+ * number selected. Every run-level diagnostic must be printed before this (they belong to no
+ * test).
  */
 u32 runner_select(const struct cmdline *cl);
 /* Runs the selected experiments, prints the summary and ends the run. */

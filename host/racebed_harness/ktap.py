@@ -1,9 +1,11 @@
 """Parsing a serial log as KTAP version 1 (docs/output-format.md).
 
 The raw log is cleaned of terminal escapes, carriage returns and other
-control characters first, and everything before the `KTAP version 1` header
-(firmware and GRUB output) is ignored.  Then come the run diagnostics, the
-plan `1..N`, the results `ok N NAME` / `not ok N NAME` (optionally with a
+control characters first.  The run diagnostics (`# racebed: ...`,
+`# platform ...`, ...) come just before the `KTAP version 1` header; the
+firmware and GRUB output before them is ignored.  Then come the plan `1..N`
+(diagnostics between the header and the plan are run diagnostics too), the
+results `ok N NAME` / `not ok N NAME` (optionally with a
 directive: `# SKIP reason`, `# TIMEOUT reason`, ...), each after its `#`
 diagnostics and its nested subtests (a block indented by 4 spaces with its
 own version line, `# Subtest: NAME` and plan), and the last line
@@ -356,11 +358,19 @@ def parse_ktap(raw: str) -> KtapLog:
         log.errors.append(f"no `{KTAP_HEADER}` line in the serial log ({len(lines)} lines read)")
         return log
     log.header_found = True
+    preamble = [l.strip() for l in lines[:start]]
+    first = max((i for i, l in enumerate(preamble) if l.startswith("# racebed:")), default=None)
+    if first is None:  # no banner: the `#` lines right before the header
+        first = len(preamble)
+        while first > 0 and preamble[first - 1].startswith("#"):
+            first -= 1
+    preamble_diagnostics = [l for l in preamble[first:] if l.startswith("#")]
     parser = _Parser(log)
     for number, line in enumerate(lines[start + 1:], start + 2):
         if not parser.line(number, line):
             break
     parser.finish(len(lines))
+    log.run_diagnostics = preamble_diagnostics + log.run_diagnostics
 
     for line in log.run_diagnostics + log.trailing:
         body = line[1:].strip()
