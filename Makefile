@@ -116,7 +116,7 @@ list: $(ELF)
 	@$(PYTHON) tools/list-experiments.py
 
 report:
-	$(PYTHON) tools/racebed-report --html $(B)/report --json $(B)/report/results.json \
+	tools/racebed-report --html $(B)/report --json $(B)/report/results.json \
 		--junit $(B)/report/junit.xml $(wildcard $(B)/test/*.log)
 
 clean:

@@ -23,6 +23,8 @@ PAIR_RE = re.compile(r"^pair\s+(\d+)->(\d+)\s+(.*)$")
 RACE_RE = re.compile(r"^race\s+(.*)$")
 RUNNING_RE = re.compile(r"^(\S+): running, budget (\d+) ms\s*$")
 DEVIATIONS_RE = re.compile(r"^deviations:\s*(.*)$")
+# `roundtrip_ns=min/median/p99/max 5941/13186/3985904/8334149`: named values, then the numbers
+SLASHED_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)=([A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)+)\s+(-?[0-9.]+(?:/-?[0-9.]+)+)\s*$")
 PLATFORM_RE = re.compile(r"^platform\s+(.*)$")
 
 WORDS = ("Never", "Sometimes", "Always", "Unreached")
@@ -224,6 +226,11 @@ def parse_records(lines: List[str]) -> Records:
         m = RUNNING_RE.match(text)
         if m:
             rec.budget_ms = int(m.group(2))
+            continue
+        m = SLASHED_RE.match(text)
+        if m and len(m.group(2).split("/")) == len(m.group(3).split("/")):
+            for name, value in zip(m.group(2).split("/"), m.group(3).split("/")):
+                rec.figures.setdefault(f"{m.group(1)}.{name}", number(value))
             continue
         for key, value in key_values(text).items():
             if key == "duration_ms" and value.isdigit():
