@@ -194,8 +194,9 @@ class _Block:
 
 
 class _Parser:
-    def __init__(self, log: KtapLog):
+    def __init__(self, log: KtapLog, header_line: int):
         self.log = log
+        self.header_line = header_line
         self.top = _Block(0)
         self.stack: List[_Block] = [self.top]
         self.last_line = 0
@@ -324,7 +325,8 @@ class _Parser:
         if top.pending and log.summary is None:
             log.trailing = list(top.own)
         if top.plan is None and not top.tests:
-            self.error(end_line, "expected the plan `1..N` after the KTAP header, the log ends first")
+            self.error(self.last_line or self.header_line,
+                       "expected the plan `1..N` after the KTAP header, the log ends first")
         if log.summary is None:
             after = f"after {shown(self.last_text)}" if self.last_text else "after the header"
             missing = ""
@@ -332,7 +334,7 @@ class _Parser:
                 n = len(top.tests) + 1
                 missing = (f"result line `ok {n} ...` / `not ok {n} ...` ({top.plan - len(top.tests)} "
                            f"of the plan 1..{top.plan} missing), then ")
-            self.error(self.last_line or end_line,
+            self.error(self.last_line or self.header_line,
                        f"the log ends {after}: expected {missing}`# Totals: pass:P fail:F skip:S total:T` "
                        f"(the run did not complete)")
         elif top.plan is not None and len(top.tests) != top.plan:
@@ -365,7 +367,7 @@ def parse_ktap(raw: str) -> KtapLog:
         while first > 0 and preamble[first - 1].startswith("#"):
             first -= 1
     preamble_diagnostics = [l for l in preamble[first:] if l.startswith("#")]
-    parser = _Parser(log)
+    parser = _Parser(log, start + 1)
     for number, line in enumerate(lines[start + 1:], start + 2):
         if not parser.line(number, line):
             break

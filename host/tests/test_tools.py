@@ -1,0 +1,133 @@
+"""tools/racebed-report, tools/list-experiments.py and the kunit.py cross-check, run as
+programs on the sample logs."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from racebed_harness.kunit_check import check_kunit, parse_kunit_output
+from racebed_harness.ktap import parse_ktap
+from racebed_harness.paths import KUNIT_PY
+
+from .common import LIST_TOOL, REPO, REPORT_TOOL, read_sample, sample
+
+COMPLETE = ["bios-smp8.log", "uefi-q35-smp8.log", "crashed-smp4.log", "selftest-crash.log",
+            "bios-smp8-timeout.log", "formats.log"]
+
+
+def report(*args):
+    return subprocess.run([sys.executable, REPORT_TOOL, *args], capture_output=True, text=True, timeout=120)
+
+
+class TestReportTool(unittest.TestCase):
+    def test_broken_logs_get_a_line_not_a_traceback(self):
+        for name, needle in (("truncated-uefi.log", ": line "), ("garbled.log", "line 4: expected a `#`")):
+            done = report(sample(name))
+            self.assertEqual(done.returncode, 2, done.stderr)
+            self.assertIn(needle, done.stderr)
+            self.assertNotIn("Traceback", done.stderr + done.stdout)
+        done = report("/nonexistent/x.log")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("cannot read", done.stderr)
+        self.assertNotIn("Traceback", done.stderr)
+
+    def test_exit_status(self):
+        self.assertEqual(report(sample("uefi-q35-smp8.log")).returncode, 0)
+        crashed = report(sample("crashed-smp4.log"))
+        self.assertEqual(crashed.returncode, 1)
+        self.assertIn("crashed in selftest_crash", crashed.stdout)
+
+    def test_outputs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            done = report("--html", os.path.join(tmp, "html"), "--json", os.path.join(tmp, "r.json"),
+                          "--junit", os.path.join(tmp, "j.xml"), "--name", "uefi",
+                          sample("uefi-q35-smp8.log"), sample("bios-smp8.log"), sample("formats.log"))
+            self.assertEqual(done.returncode, 1, done.stderr)  # formats.log has a failed test
+            with open(os.path.join(tmp, "r.json")) as f:
+                self.assertEqual([r["name"] for r in json.load(f)["runs"]], ["uefi", "bios-smp8", "formats"])
+            files = os.listdir(os.path.join(tmp, "html"))
+            self.assertIn("index.html", files)
+            self.assertIn("pairs-formats-sti_shadow_nmi.png", files)
+            self.assertIn("hist-ipi_fixed-ipi_roundtrip.png", files)
+            with open(os.path.join(tmp, "html", "pairs-formats-sti_shadow_nmi.png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+            with open(os.path.join(tmp, "html", "index.html")) as f:
+                page = f.read()
+            self.assertIn("Platform matrix", page)
+            self.assertIn("<th>uefi</th>", page)
+
+    def test_platform_matrix_outlines_the_odd_cell(self):
+        head = "KTAP version 1\n1..1\n"
+        tail = "ok 1 sti\n# Totals: pass:1 fail:0 skip:0 total:1\n"
+        logs = {"a": "# observation x=Never 0/10\n# observation y=Always 5/5\n",
+                "b": "# observation x=Never 0/10\n# observation y=Sometimes 3/5\n",
+                "c": "# observation x=Never 0/10\n# observation y=Always 5/5\n"}
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for name, body in logs.items():
+                paths.append(os.path.join(tmp, f"{name}.log"))
+                with open(paths[-1], "w") as f:
+                    f.write(head + body + tail)
+            done = report("--html", os.path.join(tmp, "html"), *paths)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            with open(os.path.join(tmp, "html", "index.html")) as f:
+                page = f.read()
+        self.assertIn("2 observations; 1 differ", page)
+        self.assertIn("<tr class=differs><th>sti.y</th>", page)
+        self.assertNotIn("<tr class=differs><th>sti.x</th>", page)
+        self.assertEqual(page.count("differs'>"), 1)  # only b's cell: the odd one out
+        self.assertIn("<td class='Sometimes differs'>Sometimes 3/5</td>", page)
+
+
+class TestKunitCrossCheck(unittest.TestCase):
+    def setUp(self):
+        if not os.path.isfile(KUNIT_PY):
+            self.skipTest(f"{KUNIT_PY} not unpacked (make test unpacks it)")
+
+    def test_same_counts_on_every_complete_sample(self):
+        for name in COMPLETE:
+            result = check_kunit(name, KUNIT_PY, sample(name), parse_ktap(read_sample(name)))
+            self.assertEqual(result.status, "PASS", f"{name}: {result.line()} {result.details}")
+
+    def test_kunit_sees_a_truncated_log(self):
+        """The plan follows the version line directly, so Linux's parser knows
+        results are missing; the cross-check then fails, as it must."""
+        name = "truncated-uefi.log"
+        result = check_kunit(name, KUNIT_PY, sample(name), parse_ktap(read_sample(name)))
+        self.assertEqual(result.status, "FAIL")
+        self.assertRegex(result.message, r"crashed [1-9]")
+
+    def test_output_parsing(self):
+        c = parse_kunit_output("[10:29:42] Testing complete. Ran 3 tests: passed: 2, crashed: 1, errors: 2\n")
+        self.assertEqual((c.ran, c.passed, c.failed, c.crashed, c.skipped, c.errors), (3, 2, 0, 1, 0, 2))
+        self.assertIsNone(parse_kunit_output("nothing"))
+
+
+class TestListExperiments(unittest.TestCase):
+    def test_fast_and_complete(self):
+        elf = os.path.join(REPO, "build", "racebed.elf")
+        if not os.path.isfile(elf):
+            self.skipTest("build/racebed.elf not built")
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, LIST_TOOL, elf], capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - start
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertLess(took, 1.0)
+        rows = done.stdout.splitlines()
+        self.assertRegex(rows[0], r"^boot\s+core\s+\S")
+        self.assertTrue(any(r.startswith("exception_matrix") and " nmi " in r for r in rows))
+        self.assertRegex(rows[-1], r"^\d+ experiments$")
+        self.assertGreaterEqual(int(rows[-1].split()[0]), 35)
+
+    def test_not_an_elf(self):
+        done = subprocess.run([sys.executable, LIST_TOOL, sample("formats.log")], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("not a little-endian ELF64", done.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
