@@ -5,7 +5,11 @@
     report             Result and Reporter: the PASS / FAIL / SKIP lines
     matrix             the boot matrix (host/matrix.txt)
     expectations       the expectation files (host/expect/ACCEL.exp)
-    ktap               parsing a serial log as KTAP version 1
+    ktap               parsing a serial log as KTAP version 1 (with nested subtests)
+    records            the structured `#` lines: figures, observations, hist, pair, race, ...
+    kunit_check        the cross-check with Linux's tools/testing/kunit/kunit.py
+    export             results.json and JUnit XML
+    html_report        the static HTML report of tools/racebed-report (matplotlib plots)
     runner             running QEMU with a timeout, following its serial log
     checks             checking a finished boot against the expectations
     iso                building (or reusing) the GRUB ISO for a command line
