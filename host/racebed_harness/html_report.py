@@ -62,6 +62,9 @@ def plot_histogram(name: str, series: Sequence[Tuple[str, Histogram]], path: str
     ax.set_xticklabels(labels, rotation=45 if len(keys) > 10 else 0, fontsize=8)
     unit = series[0][1].unit
     ax.set_xlabel(f"{unit}, log2 bucket [2^k, 2^(k+1))")
+    counts = [c for _, h in series for c in h.buckets.values() if c]
+    if counts and max(counts) > 50 * min(counts):
+        ax.set_yscale("log")  # a long tail stays visible next to the mode
     ax.set_ylabel("samples")
     ax.set_title(name)
     ax.legend(fontsize=8)
@@ -203,8 +206,6 @@ def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
             "<h2>Summary</h2>"]
     body += summary_table(records)
 
-    body.append("<h2>Platform matrix</h2>")
-    body += platform_matrix(records)
 
     # histograms: one plot per (experiment, histogram name), every log that has it as a series
     hists: Dict[Tuple[str, str], List[Tuple[str, Histogram]]] = {}
@@ -232,6 +233,9 @@ def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
             body.append(f"<img src='{esc(png)}' alt='pairs {esc(t.name)}'>")
     if not any_pairs:
         body.append("<p>No <code># pair</code> lines in these logs.</p>")
+
+    body.append("<h2>Platform matrix</h2>")
+    body += platform_matrix(records)
 
     for rec in records:
         body.append(f"<h2 id='log-{esc(safe_name(rec.name))}'>{esc(rec.name)} "
