@@ -74,7 +74,8 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
     log = evaluate_boot(config, boot, read_log(log_path), expectations, reporter)
     if log.header_found and not boot.timed_out:
         reporter.add(check_kunit(config.name, opts.kunit, log_path, log))
-    return BootRecord(config.name, log_path, log, config.describe(), boot.wall_s)
+    expected = {t.name: expectations.expected_result(config.name, t.name)[0] for t in log.tests}
+    return BootRecord(config.name, log_path, log, config.describe(), boot.wall_s, expected)
 
 
 def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:

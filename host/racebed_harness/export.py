@@ -24,6 +24,9 @@ class BootRecord:
     log: KtapLog
     describe: str = ""
     wall_s: Optional[float] = None
+    # the harness's expected result per experiment (ok, skip, not-ok: host/expect/ACCEL.exp);
+    # empty from racebed-report, which reports the log as it is
+    expected: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def platform_dict(log: KtapLog) -> Dict[str, Any]:
@@ -69,12 +72,13 @@ def subtest_dict(t: KtapTest) -> Dict[str, Any]:
     return d
 
 
-def experiment_dict(t: KtapTest) -> Dict[str, Any]:
+def experiment_dict(t: KtapTest, expected: Optional[str] = None) -> Dict[str, Any]:
     r = t.records
     return {
         "number": t.number,
         "name": t.name,
         "result": RESULT_WORDS[t.outcome],
+        "expected": RESULT_WORDS.get(expected) if expected else None,
         "directive": t.directive,
         "reason": t.reason or failure_reason(t),
         "duration_ms": r.duration_ms,
@@ -119,7 +123,7 @@ def log_dict(rec: BootRecord) -> Dict[str, Any]:
         "leaf_totals": {"pass": leaves.passed, "fail": leaves.failed, "skip": leaves.skipped,
                         "total": leaves.total},
         "deviations": log.deviations,
-        "experiments": [experiment_dict(t) for t in log.tests],
+        "experiments": [experiment_dict(t, rec.expected.get(t.name)) for t in log.tests],
     }
 
 
@@ -138,8 +142,24 @@ def _seconds(ms: Optional[int]) -> str:
     return f"{(ms or 0) / 1000:.3f}"
 
 
-def _testcase(suite: ET.Element, classname: str, t: KtapTest, time_ms: Optional[int]) -> None:
+def _testcase(suite: ET.Element, classname: str, t: KtapTest, time_ms: Optional[int],
+              expected: Optional[str] = None) -> str:
+    """Adds one testcase; returns its JUnit verdict: pass, failure or skipped. With an
+    expectation (a negative control expected `not ok`), the verdict is the harness's."""
     case = ET.SubElement(suite, "testcase", classname=classname, name=t.name, time=_seconds(time_ms))
+    shown = {"ok": "ok", "not-ok": "not ok", "skip": "skip"}
+    if expected and expected != "ok":
+        if expected == t.outcome:
+            ET.SubElement(case, "system-out").text = (f"result {shown[t.outcome]}, as expected "
+                                                      "(host/expect)\n" + "\n".join(t.diagnostics))
+            if t.outcome == "skip":
+                ET.SubElement(case, "skipped", message=t.reason or "skipped")
+                return "skipped"
+            return "pass"
+        failure = ET.SubElement(case, "failure", message=f"expected {shown[expected]}, got {shown[t.outcome]}",
+                                type="unexpected result")
+        failure.text = "\n".join(t.diagnostics)
+        return "failure"
     if t.outcome == "skip":
         ET.SubElement(case, "skipped", message=t.reason or "skipped")
     elif t.outcome == "not-ok":
@@ -148,6 +168,8 @@ def _testcase(suite: ET.Element, classname: str, t: KtapTest, time_ms: Optional[
         failure = ET.SubElement(case, "failure", message=why, type=kind)
         failure.text = "\n".join(t.diagnostics + [f"not ok {t.number} {t.name}"
                                                   + (f" # {t.directive} {t.reason}" if t.directive else "")])
+        return "failure"
+    return "skipped" if t.outcome == "skip" else "pass"
 
 
 def junit_tree(records: Sequence[BootRecord]) -> ET.Element:
@@ -167,13 +189,12 @@ def junit_tree(records: Sequence[BootRecord]) -> ET.Element:
         for t in log.tests:
             ms = t.records.duration_ms
             time_ms += ms or 0
-            _testcase(suite, f"racebed.{rec.name}", t, ms)
+            verdicts = [_testcase(suite, f"racebed.{rec.name}", t, ms, rec.expected.get(t.name))]
             for sub in t.subtests:
-                _testcase(suite, f"racebed.{rec.name}.{t.name}", sub, None)
-            for case in [t] + t.subtests:
-                tests += 1
-                failures += case.outcome == "not-ok"
-                skipped += case.outcome == "skip"
+                verdicts.append(_testcase(suite, f"racebed.{rec.name}.{t.name}", sub, None))
+            tests += len(verdicts)
+            failures += verdicts.count("failure")
+            skipped += verdicts.count("skipped")
         if log.errors or not log.header_found:
             case = ET.SubElement(suite, "testcase", classname=f"racebed.{rec.name}", name="ktap-log", time="0")
             error = ET.SubElement(case, "error", message=(log.errors or ["no KTAP output"])[0], type="incomplete log")

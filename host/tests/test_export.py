@@ -90,5 +90,22 @@ class TestJunit(unittest.TestCase):
                          sum(int(s.get("failures")) for s in self.root.findall("testsuite")))
 
 
+class TestJunitWithExpectations(unittest.TestCase):
+    """From the harness, a negative control that fails as expected is not a JUnit failure."""
+
+    def test_expected_not_ok(self):
+        log = parse_ktap(read_sample("crashed-smp4.log"))
+        for expected, verdict in (("not-ok", None), ("ok", "failure")):
+            rec = BootRecord("c", "c.log", log, expected={"selftest_crash": expected, "selftest_hang": "skip"})
+            with tempfile.TemporaryDirectory() as tmp:
+                write_junit([rec], os.path.join(tmp, "j.xml"))
+                suite = ET.parse(os.path.join(tmp, "j.xml")).getroot().find("testsuite")
+            case = suite.find("testcase[@name='selftest_crash']")
+            self.assertEqual(case.find("failure") is not None, verdict == "failure", expected)
+            self.assertEqual(suite.get("failures"), "1" if verdict else "0")
+            self.assertIsNotNone(suite.find("testcase[@name='selftest_hang']/skipped"))
+        self.assertEqual(results_dict([rec])["runs"][0]["experiments"][2]["expected"], "pass")
+
+
 if __name__ == "__main__":
     unittest.main()
