@@ -117,7 +117,7 @@ list: $(ELF)
 
 report:
 	tools/racebed-report --html $(B)/report --json $(B)/report/results.json \
-		--junit $(B)/report/junit.xml $(wildcard $(B)/test/*.log)
+		--junit $(B)/report/junit.xml $(wildcard $(B)/test/*.log) || [ $$? -eq 1 ] # 1: some test failed
 
 clean:
 	rm -rf $(B)

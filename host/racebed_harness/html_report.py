@@ -157,6 +157,9 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
     highlighted."""
     rows: Dict[str, Dict[int, Observation]] = {}
     arch: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+    # a column per log that has observations at all (a bad command line or `list` has none)
+    without = [r.name for r in records if not any(t.records.observations for t in r.log.tests)]
+    records = [r for r in records if r.name not in without]
     for col, rec in enumerate(records):
         for t in rec.log.tests:
             for o in t.records.observations:
@@ -171,7 +174,8 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
     differing = 0
     for key in rows:
         cells = rows[key]
-        present = [cells[c].word for c in sorted(cells)]
+        # Unreached (0 trials) says nothing about the platform: shown, never compared
+        present = [cells[c].word for c in sorted(cells) if cells[c].word != "Unreached"]
         # the odd ones out: cells whose word is not the row's most common one (all on a tie)
         tally = {w: present.count(w) for w in set(present)}
         top = max(tally.values())
@@ -185,7 +189,7 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
             if o is None:
                 tds.append("<td class='absent' title='not in this log'>&ndash;</td>")
                 continue
-            odd = differs and (o.word not in usual or len(usual) > 1)
+            odd = differs and o.word != "Unreached" and (o.word not in usual or len(usual) > 1)
             counts = f" {o.hits}/{o.trials}" if o.hits is not None else ""
             dev = " <span class='deviation' title='contradicts the architecture'>deviation</span>" if o.deviation else ""
             tds.append(f"<td class='{esc(o.word)}{' differs' if odd else ''}'>{esc(o.word)}{esc(counts)}{dev}</td>")
@@ -194,7 +198,8 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
                    f"{''.join(tds)}</tr>")
     out.append("</table>")
     out.insert(0, f"<p>{len(rows)} observations; {differing} differ between the logs that have them (the odd "
-                  "cells outlined; &ndash;: not in that log).</p>")
+                  "cells outlined; &ndash;: not in that log; Unreached is not compared)."
+                  + (f" Logs without observations: {esc(', '.join(without))}." if without else "") + "</p>")
     return out
 
 
