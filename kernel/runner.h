@@ -13,7 +13,7 @@ void runner_ktap_header(void);
  * test).
  */
 u32 runner_select(const struct cmdline *cl);
-/* Runs the selected experiments, prints the summary and ends the run. */
+/* Runs the selected experiments, prints `# Totals: ...` and ends the run. */
 NORETURN void runner_run(const struct cmdline *cl);
 /* A command-line problem found before or after selection: KTAP verdict and exit code 3. */
 NORETURN void runner_bad_cmdline(const char *msg);
