@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 
 import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
 
-from .checks import evaluate_boot
+from .checks import check_test, evaluate_boot
 from .export import BootRecord, write_junit, write_results_json
 from .kunit_check import check_kunit
 from .expectations import Expectations, load_expectations
@@ -75,7 +75,11 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
     if log.header_found and not boot.timed_out:
         reporter.add(check_kunit(config.name, opts.kunit, log_path, log))
     expected = {t.name: expectations.expected_result(config.name, t.name)[0] for t in log.tests}
-    return BootRecord(config.name, log_path, log, config.describe(), boot.wall_s, expected)
+    # observations that contradict host/expect: a JUnit failure of their experiment too
+    mismatches = {t.name: [r.line() for r in check_test(config.name, t, expectations)[1:] if r.status == "FAIL"]
+                  for t in log.tests}
+    return BootRecord(config.name, log_path, log, config.describe(), boot.wall_s, expected,
+                      {k: v for k, v in mismatches.items() if v})
 
 
 def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:

@@ -27,6 +27,8 @@ class BootRecord:
     # the harness's expected result per experiment (ok, skip, not-ok: host/expect/ACCEL.exp);
     # empty from racebed-report, which reports the log as it is
     expected: Dict[str, str] = dataclasses.field(default_factory=dict)
+    # per experiment, the harness's failed observation checks (`FAIL ... observation X=V: ...`)
+    mismatches: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
 
 
 def platform_dict(log: KtapLog) -> Dict[str, Any]:
@@ -79,6 +81,7 @@ def experiment_dict(t: KtapTest, expected: Optional[str] = None) -> Dict[str, An
         "name": t.name,
         "result": RESULT_WORDS[t.outcome],
         "expected": RESULT_WORDS.get(expected) if expected else None,
+        "expectation_failures": [],
         "directive": t.directive,
         "reason": t.reason or failure_reason(t),
         "duration_ms": r.duration_ms,
@@ -123,7 +126,8 @@ def log_dict(rec: BootRecord) -> Dict[str, Any]:
         "leaf_totals": {"pass": leaves.passed, "fail": leaves.failed, "skip": leaves.skipped,
                         "total": leaves.total},
         "deviations": log.deviations,
-        "experiments": [experiment_dict(t, rec.expected.get(t.name)) for t in log.tests],
+        "experiments": [dict(experiment_dict(t, rec.expected.get(t.name)),
+                             expectation_failures=rec.mismatches.get(t.name, [])) for t in log.tests],
     }
 
 
@@ -143,11 +147,16 @@ def _seconds(ms: Optional[int]) -> str:
 
 
 def _testcase(suite: ET.Element, classname: str, t: KtapTest, time_ms: Optional[int],
-              expected: Optional[str] = None) -> str:
+              expected: Optional[str] = None, mismatches: Sequence[str] = ()) -> str:
     """Adds one testcase; returns its JUnit verdict: pass, failure or skipped. With an
-    expectation (a negative control expected `not ok`), the verdict is the harness's."""
+    expectation (a negative control expected `not ok`), the verdict is the harness's; an
+    observation that contradicts host/expect is a failure."""
     case = ET.SubElement(suite, "testcase", classname=classname, name=t.name, time=_seconds(time_ms))
     shown = {"ok": "ok", "not-ok": "not ok", "skip": "skip"}
+    if mismatches and t.outcome != "skip":
+        failure = ET.SubElement(case, "failure", message=mismatches[0], type="observation")
+        failure.text = "\n".join(list(mismatches) + t.diagnostics)
+        return "failure"
     if expected and expected != "ok":
         if expected == t.outcome:
             ET.SubElement(case, "system-out").text = (f"result {shown[t.outcome]}, as expected "
@@ -189,7 +198,8 @@ def junit_tree(records: Sequence[BootRecord]) -> ET.Element:
         for t in log.tests:
             ms = t.records.duration_ms
             time_ms += ms or 0
-            verdicts = [_testcase(suite, f"racebed.{rec.name}", t, ms, rec.expected.get(t.name))]
+            verdicts = [_testcase(suite, f"racebed.{rec.name}", t, ms, rec.expected.get(t.name),
+                                  rec.mismatches.get(t.name, ()))]
             for sub in t.subtests:
                 verdicts.append(_testcase(suite, f"racebed.{rec.name}.{t.name}", sub, None))
             tests += len(verdicts)

@@ -106,6 +106,19 @@ class TestJunitWithExpectations(unittest.TestCase):
             self.assertIsNotNone(suite.find("testcase[@name='selftest_hang']/skipped"))
         self.assertEqual(results_dict([rec])["runs"][0]["experiments"][2]["expected"], "pass")
 
+    def test_observation_mismatch_fails_the_case(self):
+        log = parse_ktap(read_sample("bios-smp8.log"))
+        line = "FAIL c movss_db_next observation mk_nop_db_held=Always: expected Always, got Never (x.exp:1)"
+        rec = BootRecord("c", "c.log", log, mismatches={"movss_db_next": [line]})
+        with tempfile.TemporaryDirectory() as tmp:
+            write_junit([rec], os.path.join(tmp, "j.xml"))
+            suite = ET.parse(os.path.join(tmp, "j.xml")).getroot().find("testsuite")
+        failure = suite.find("testcase[@name='movss_db_next']/failure")
+        self.assertEqual((failure.get("type"), failure.get("message")), ("observation", line))
+        self.assertEqual(suite.get("failures"), "1")
+        exp = {e["name"]: e for e in results_dict([rec])["runs"][0]["experiments"]}
+        self.assertEqual(exp["movss_db_next"]["expectation_failures"], [line])
+
 
 if __name__ == "__main__":
     unittest.main()
