@@ -166,7 +166,7 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
                 key = f"{t.name}.{o.name}"
                 rows.setdefault(key, {})[col] = o
                 if o.arch and key not in arch:
-                    arch[key] = (o.arch, o.ref)
+                    arch[key] = (o.arch, None if o.ref in (None, "none") else o.ref)
     if not rows:
         return ["<p>No observations in these logs.</p>"]
     head = "".join(f"<th>{esc(r.name)}</th>" for r in records)
