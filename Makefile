@@ -101,7 +101,7 @@ check-layers:
 
 # Linux's own KTAP parser (tools/testing/kunit) from Debian's linux-source-6.1: only that folder.
 KUNIT_PY := $(B)/kunit/linux-source-6.1/tools/testing/kunit/kunit.py
-$(KUNIT_PY): $(B)/.deps-ok
+$(KUNIT_PY): | $(B)/.deps-ok
 	@mkdir -p $(B)/kunit
 	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(B)/kunit --wildcards 'linux-source-6.1/tools/testing/kunit/*'
 	@touch $@
