@@ -3,6 +3,8 @@ programs on the sample logs."""
 
 import json
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -81,6 +83,32 @@ class TestReportTool(unittest.TestCase):
         self.assertNotIn("<tr class=differs><th>sti.x</th>", page)
         self.assertEqual(page.count("differs'>"), 1)  # only b's cell: the odd one out
         self.assertIn("<td class='Sometimes differs'>Sometimes 3/5</td>", page)
+
+
+class TestReportInBrowser(unittest.TestCase):
+    """The HTML report rendered by a real browser (Debian's chromium, headless)."""
+
+    def test_screenshot(self):
+        chromium = shutil.which("chromium")
+        if not chromium:
+            self.skipTest("chromium not installed (tools/host-deps.sh installs it)")
+        with tempfile.TemporaryDirectory() as tmp:
+            html_dir = os.path.join(tmp, "html")
+            done = report("--html", html_dir, sample("bios-smp8.log"), sample("formats.log"))
+            self.assertLessEqual(done.returncode, 1, done.stderr)
+            shot = os.path.join(tmp, "shot.png")
+            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                            "--disable-sync", f"--user-data-dir={os.path.join(tmp, 'profile')}",
+                            f"--screenshot={shot}", "--window-size=1400,2000",
+                            "file://" + os.path.join(html_dir, "index.html")],
+                           capture_output=True, timeout=120)
+            with open(shot, "rb") as f:
+                png = f.read()
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        width, height = struct.unpack(">II", png[16:24])
+        self.assertEqual((width, height), (1400, 2000))
+        self.assertGreater(len(png), 50000)  # tables and plots, not a blank page
 
 
 class TestKunitCrossCheck(unittest.TestCase):
