@@ -167,7 +167,7 @@ EXPERIMENT(exp_ipi_fixed) = {
 };
 
 /* ---- NMI IPIs ---- */
-static volatile u64 nmi_seen[MAX_CPUS], nmi_off_stack[MAX_CPUS];
+static volatile u64 nmi_seen[MAX_CPUS], nmi_off_stack[MAX_CPUS], nmi_sent_to[MAX_CPUS];
 static volatile u32 nmi_reply_to[MAX_CPUS]; /* who to wake after handling an NMI */
 
 static bool on_nmi(struct trap_frame *f)
@@ -195,6 +195,7 @@ static void nmi_ring_worker(void *arg)
 		cpu_barrier_wait_halt(&bar);
 		u64 want = nmi_seen[to] + 1;
 		nmi_reply_to[to] = me;
+		__atomic_add_fetch(&nmi_sent_to[to], 1, __ATOMIC_RELAXED);
 		ipi_send_cpu(to, ICR_NMI);
 		if (!wait_eq_halt(&nmi_seen[to], want, ACK_TIMEOUT_NS))
 			__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
@@ -207,7 +208,7 @@ static enum exp_result run_nmi(struct exp_ctx *ctx)
 	collect_online();
 	lost = 0;
 	for (u32 i = 0; i < MAX_CPUS; i++)
-		nmi_seen[i] = nmi_off_stack[i] = 0;
+		nmi_seen[i] = nmi_off_stack[i] = nmi_sent_to[i] = 0;
 	trap_set_handler(VEC_NMI, on_nmi);
 	u64 sent = 0;
 	/* the boot CPU sends to every CPU, itself included */
@@ -216,6 +217,7 @@ static enum exp_result run_nmi(struct exp_ctx *ctx)
 			u32 c = online[k];
 			u64 want = nmi_seen[c] + 1;
 			nmi_reply_to[c] = this_cpu_index();
+			nmi_sent_to[c]++;
 			ipi_send_cpu(c, ICR_NMI);
 			sent++;
 			if (!wait_eq_halt(&nmi_seen[c], want, ACK_TIMEOUT_NS))
@@ -239,6 +241,20 @@ static enum exp_result run_nmi(struct exp_ctx *ctx)
 		off += nmi_off_stack[online[k]];
 	}
 	diag("nmis_sent=%lu nmis_handled=%lu lost=%u off_ist_stack=%lu", sent, seen, lost, off);
+	/* one subtest per CPU: it handled exactly the NMIs sent to it, each on its NMI IST stack */
+	struct ktap_sub sub;
+	ktap_sub_begin(&sub, "ipi_nmi", n_online);
+	for (u32 k = 0; k < n_online; k++) {
+		u32 c = online[k];
+		ktap_sub_diag(&sub, "sent_to=%lu handled=%lu off_ist_stack=%lu", nmi_sent_to[c], nmi_seen[c],
+			      nmi_off_stack[c]);
+		const char *why = !nmi_sent_to[c]		  ? "no NMI was sent to it"
+				  : nmi_seen[c] != nmi_sent_to[c] ? "handled a different number than were sent to it"
+				  : nmi_off_stack[c]		  ? "an NMI ran off the NMI IST stack"
+								  : NULL;
+		ktap_sub_result(&sub, why ? EXP_FAIL : EXP_PASS, why, "cpu%u", c);
+	}
+	ktap_sub_end(&sub);
 	if (off)
 		return exp_fail(ctx, "%lu NMIs ran off the NMI IST stack", off);
 	if (lost || seen != sent)
