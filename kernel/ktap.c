@@ -1,5 +1,6 @@
 /* Nested KTAP subtests (see ktap.h). */
 #include "kernel/ktap.h"
+#include "kernel/runner.h"
 #include "lib/lib.h"
 #include "lib/printf.h"
 
@@ -23,8 +24,9 @@ u32 ktap_sub_failed(const char **first)
 	return failed_cases;
 }
 
-void ktap_sub_begin(struct ktap_sub *s, const char *name, u32 plan)
+void ktap_sub_begin(struct ktap_sub *s, u32 plan)
 {
+	const char *name = runner_current();
 	memset(s, 0, sizeof(*s));
 	s->name = name;
 	s->plan = plan;

@@ -9,7 +9,7 @@
  *     ok 1 CASE
  *     ...
  *
- * Usage: ktap_sub_begin(&s, the experiment's name, plan); then exactly `plan` ktap_sub_result() calls
+ * Usage: ktap_sub_begin(&s, plan); then exactly `plan` ktap_sub_result() calls
  * (ktap_sub_diag() before a result belongs to it); then ktap_sub_end(). A failed case also
  * fails the experiment (the runner checks ktap_sub_failed()).
  */
@@ -24,7 +24,9 @@ struct ktap_sub {
 	char first_failed[48];
 };
 
-void ktap_sub_begin(struct ktap_sub *s, const char *name, u32 plan);
+/* The block is named after the running experiment (KTAP: `# Subtest: NAME` must match the
+ * parent's result line). */
+void ktap_sub_begin(struct ktap_sub *s, u32 plan);
 /* `    # ...` inside the block. */
 void ktap_sub_diag(const struct ktap_sub *s, const char *fmt, ...) PRINTF_FMT(2, 3);
 /* One case: `    ok N CASE`, `    not ok N CASE` or `    ok N CASE # SKIP reason` (reason may be

@@ -134,7 +134,7 @@ static enum exp_result run_fixed(struct exp_ctx *ctx)
 	diag_latency("roundtrip", summarize(samples, MIN(done, (u64)MAX_SAMPLES)));
 	/* one subtest per CPU: it received exactly the pings sent to it, and its own were answered */
 	struct ktap_sub sub;
-	ktap_sub_begin(&sub, "ipi_fixed", n_online);
+	ktap_sub_begin(&sub, n_online);
 	for (u32 k = 0; k < n_online; k++) {
 		u32 c = online[k];
 		ktap_sub_diag(&sub, "sent_to=%lu received=%lu lost_by_sender=%lu", sent_to[c],
@@ -243,7 +243,7 @@ static enum exp_result run_nmi(struct exp_ctx *ctx)
 	diag("nmis_sent=%lu nmis_handled=%lu lost=%u off_ist_stack=%lu", sent, seen, lost, off);
 	/* one subtest per CPU: it handled exactly the NMIs sent to it, each on its NMI IST stack */
 	struct ktap_sub sub;
-	ktap_sub_begin(&sub, "ipi_nmi", n_online);
+	ktap_sub_begin(&sub, n_online);
 	for (u32 k = 0; k < n_online; k++) {
 		u32 c = online[k];
 		ktap_sub_diag(&sub, "sent_to=%lu handled=%lu off_ist_stack=%lu", nmi_sent_to[c], nmi_seen[c],

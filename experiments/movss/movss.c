@@ -128,7 +128,7 @@ static enum exp_result run_db_next(struct exp_ctx *ctx)
 	 * once, and a plain load's #DB must come at the next instruction every time.
 	 */
 	struct ktap_sub sub;
-	ktap_sub_begin(&sub, "movss_db_next", n);
+	ktap_sub_begin(&sub, n);
 	for (u32 i = 0; i < n; i++) {
 		u64 r = runs[i], want = ctx->iterations * ctx->ncpus;
 		ktap_sub_diag(&sub, "runs=%lu db_next=%lu db_handler=%lu db_lost=%lu", r,

@@ -155,7 +155,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	}
 	/* one subtest per (outer, inner) pair: it passes when every trial completed intact */
 	struct ktap_sub sub;
-	ktap_sub_begin(&sub, "exception_matrix", NE * NE);
+	ktap_sub_begin(&sub, NE * NE);
 	for (u32 o = 0; o < NE; o++) {
 		for (u32 i = 0; i < NE; i++) {
 			u64 runs = nested[o][i] + deferred[o][i] + broken[o][i];

@@ -61,7 +61,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	     d.per_s, at.per_s);
 	/* one subtest per emulation mode, and one for ATOMIC mode's alignment check */
 	struct ktap_sub sub;
-	ktap_sub_begin(&sub, "poke_emulate_modes", 3);
+	ktap_sub_begin(&sub, 3);
 	ktap_sub_result(&sub, a, "calls broke or the protocol failed in DESC mode", "desc");
 	ktap_sub_result(&sub, b, "calls broke or the protocol failed in ATOMIC mode", "atomic");
 	ktap_sub_result(&sub, refused ? EXP_PASS : EXP_FAIL, "patched a misaligned rel32",
