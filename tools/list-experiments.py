@@ -11,13 +11,24 @@ _Static_assert in kernel/runner.c keeps the two in step.
 """
 
 import os
+import re
 import struct
 import sys
 
 # struct experiment: u32 order; const char *name, *description; u32 min_cpus, features;
 # u64 default_iterations; u32 budget_ms; bool manual; run pointer. 56 bytes, 8-aligned.
 ENTRY = struct.Struct("<I4xQQIIQI?3xQ")
-FAMILIES = ["?", "core", "sti", "movss", "nmi", "poke", "selftest"]  # enum exp_family
+RUNNER_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "runner.c")
+
+
+def family_names():
+    """The names of enum exp_family, from exp_family_name() in kernel/runner.c (one list)."""
+    try:
+        with open(RUNNER_C, encoding="utf-8") as f:
+            m = re.search(r"exp_family_name\(.*?names\[\]\s*=\s*\{([^}]*)\}", f.read(), re.S)
+        return re.findall(r'"([^"]*)"', m.group(1)) if m else []
+    except OSError:
+        return []
 
 
 class ElfError(Exception):
@@ -83,12 +94,14 @@ def experiments(path: str):
         raise ElfError(f"the registry is {size} bytes, not a multiple of {ENTRY.size}: "
                        "struct experiment changed (update tools/list-experiments.py)")
     reg = {"offset": file_offset(secs, start), "size": size}
+    families = family_names()
     out = []
     for i in range(reg["size"] // ENTRY.size):
         order, name, desc, min_cpus, _features, iters, budget, manual, _run = ENTRY.unpack_from(
             data, reg["offset"] + i * ENTRY.size)
         family = order >> 16
-        out.append((order, c_string(data, secs, name), FAMILIES[family] if family < len(FAMILIES) else "?",
+        out.append((order, c_string(data, secs, name),
+                    families[family] if family < len(families) else f"family{family}",
                     c_string(data, secs, desc), min_cpus, iters, budget, manual))
     return sorted(out)
 
