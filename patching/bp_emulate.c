@@ -56,16 +56,16 @@ static bool lookup(u64 site, struct emul *em, bool counted)
 }
 
 /*
- * Not ours: either a foreign int3 (still in memory), or one that VANISHED: this CPU executed
- * an int3 that memory no longer holds although no batch is published, i.e. after the last
- * sync of the batch that wrote it. Conforming CPUs cannot do that (the sync serialized them
- * after the int3 was removed); an emulator with stale translations, or a protocol missing a
- * sync, can. Both are left to the default handling; the verdict is kept for the caller.
+ * Not ours: either a foreign int3 (still in memory), or a STALE one: this CPU executed an
+ * int3 that memory no longer holds although no batch covers the site, i.e. after the last
+ * sync of the batch that wrote it, which this CPU acked (serialized) before running the int3.
+ * Conforming CPUs cannot do that; an emulator with stale translations, or a protocol missing
+ * a sync, can. Both are left to the default handling; the verdict is kept for the caller.
  */
-static bool not_ours(struct poke_cpu_stats *st, bool vanished)
+static bool not_ours(struct poke_cpu_stats *st, bool stale)
 {
-	st->last_vanished = vanished;
-	__atomic_add_fetch(vanished ? &st->vanished : &st->foreign, 1, __ATOMIC_RELAXED);
+	st->last_stale_int3 = stale;
+	__atomic_add_fetch(stale ? &st->stale_int3 : &st->foreign, 1, __ATOMIC_RELAXED);
 	return false;
 }
 
@@ -84,7 +84,10 @@ static bool handle(struct trap_frame *f)
 	}
 	if (!ours)
 		return not_ours(st, !in_memory);
-	st->last_vanished = false;
+	st->last_stale_int3 = false;
+	/* the legal race: the #BP was taken just before the patcher put the first byte back */
+	if (in_memory && *(const volatile u8 *)site != POKE_OP_INT3)
+		__atomic_add_fetch(&st->int3_gone, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&poke_eng.bp_window[poke_window_now()], 1, __ATOMIC_RELAXED);
 	if (poke_eng.cfg.strategy == POKE_SPIN)
 		return poke_spin_bp(f, site);
@@ -121,7 +124,7 @@ bool poke_bp_handle(struct trap_frame *f)
 	return r;
 }
 
-bool poke_bp_last_vanished(void) { return poke_cpu_stats[this_cpu_index()].last_vanished; }
+bool poke_bp_last_stale_int3(void) { return poke_cpu_stats[this_cpu_index()].last_stale_int3; }
 
 /*
  * Leaving a #BP as if the interrupted code had executed `call target`. The CPU put the trap

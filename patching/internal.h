@@ -42,8 +42,9 @@ struct poke_cpu_stats {
 	volatile u64 emul[3]; /* by enum poke_kind */
 	volatile u64 cycles;
 	volatile u64 foreign;
-	volatile u64 vanished;
-	volatile bool last_vanished;
+	volatile u64 stale_int3;     /* poke_stats.bp_stale_int3_after_sync */
+	volatile u64 int3_gone;      /* poke_stats.bp_emulated_int3_gone */
+	volatile bool last_stale_int3;
 } __attribute__((aligned(64)));
 extern struct poke_cpu_stats poke_cpu_stats[MAX_CPUS];
 

@@ -41,7 +41,7 @@ struct poke_cpu_stats poke_cpu_stats[MAX_CPUS];
 static void reset_stats(void)
 {
 	for (u32 i = 0; i < MAX_CPUS; i++)
-		poke_cpu_stats[i] = (struct poke_cpu_stats){ .last_vanished = false };
+		poke_cpu_stats[i] = (struct poke_cpu_stats){ .last_stale_int3 = false };
 	poke_eng.syncs = poke_eng.sync_timeouts = poke_eng.nsamples = 0;
 	poke_eng.batches = poke_eng.sites = 0;
 	for (u32 w = 0; w < PW_N; w++) {
@@ -286,7 +286,8 @@ void poke_stats_read(struct poke_stats *out)
 		out->emul_nop += s->emul[POKE_NOP];
 		out->emul_cycles += s->cycles;
 		out->bp_foreign += s->foreign;
-		out->bp_vanished += s->vanished;
+		out->bp_stale_int3_after_sync += s->stale_int3;
+		out->bp_emulated_int3_gone += s->int3_gone;
 	}
 	for (u32 w = 0; w < PW_N; w++) {
 		out->bp_window[w] = poke_eng.bp_window[w];

@@ -86,8 +86,18 @@ struct poke_stats {
 	u64 batches, sites, syncs, sync_timeouts, nsamples;
 	u64 emul_call, emul_jmp, emul_nop; /* #BP emulations, all CPUs */
 	u64 emul_cycles;                   /* TSC cycles spent deciding them */
-	u64 bp_foreign;                    /* #BPs not at a site being patched */
-	u64 bp_vanished;                   /* #BPs at an int3 no longer in memory, no batch live */
+	u64 bp_foreign;                    /* #BPs at an int3 still in memory, not at a live site */
+	/*
+	 * #BPs at an int3 that memory no longer holds, with no live batch covering the site: the
+	 * CPU executed the int3 after the sync that followed its removal (it had acked that sync,
+	 * i.e. serialized, before it ran the int3), which cross-modifying code forbids. A CPU
+	 * that takes the #BP while the int3 is still there cannot be counted here: the patcher
+	 * cannot retire the batch before that CPU's handler has taken its reference and acked.
+	 */
+	u64 bp_stale_int3_after_sync;
+	/* #BPs emulated although the int3 was already gone from memory when the handler looked
+	 * (taken just before the patcher restored the first byte): legal, and handled. */
+	u64 bp_emulated_int3_gone;
 	/* #BPs on the patching CPU at a site of the batch: where the poke was, what was done */
 	u64 patcher_bp[PW_N][PA_N];
 	u64 bp_window[PW_N];               /* #BPs at a site of the batch, all CPUs, by window */
@@ -113,8 +123,8 @@ bool poke_one(u64 addr, const u8 insn[POKE_INSN_LEN]);
 bool poke_text_set(u64 addr, const u8 insn[POKE_INSN_LEN]);
 /* The #BP hook: true when it emulated a site being patched (a call does not return here). */
 bool poke_bp_handle(struct trap_frame *f);
-/* Whether this CPU's last unhandled #BP was at an int3 no longer in memory (see bp_emulate.c). */
-bool poke_bp_last_vanished(void);
+/* Whether this CPU's last unhandled #BP was a stale int3 (see bp_stale_int3_after_sync). */
+bool poke_bp_last_stale_int3(void);
 enum poke_phase poke_phase_now(void);
 void poke_stats_read(struct poke_stats *out);
 /* #BP emulations done on one CPU since poke_start. */

@@ -47,7 +47,7 @@ struct poke_exec {
 	u64 nops;         /* fall-throughs of a NOP site */
 	u64 after_rsp, after_canary;
 	u64 fault_vector, fault_rip, fault_cr2; /* set when a fault handler recovered */
-	bool fault_vanished;                    /* a #BP at an int3 no longer in memory */
+	bool fault_stale_int3;                  /* a #BP at an int3 removed before the last sync */
 	struct poke_exec *prev;
 };
 
@@ -61,7 +61,7 @@ enum poke_out {
 	PO_A, PO_B, PO_NOP, PO_JMP,       /* correct outcomes */
 	PO_BAD_FRAME, PO_BAD_TARGET,      /* returned, but not as a real call/jmp/nop would */
 	PO_TORN, PO_POISON,               /* #PF at a mixed rel32 target / a retired descriptor */
-	PO_STALE_BP,                      /* #BP at an int3 memory no longer holds, batch retired */
+	PO_STALE_BP,                      /* #BP at an int3 removed and synced away: stale_int3_after_sync */
 	PO_BP, PO_UD, PO_GP, PO_PF,       /* other unexpected traps, recovered */
 	PO_N
 };

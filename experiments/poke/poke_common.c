@@ -37,7 +37,7 @@ bool poke_exec_run(struct poke_exec *e, u64 site)
 	u32 me = this_cpu_index();
 	e->landed = e->hits = e->nops = e->tgt_rsp = 0;
 	e->fault_vector = ~0ull;
-	e->fault_vanished = false;
+	e->fault_stale_int3 = false;
 	e->prev = cur_exec[me];
 	cur_exec[me] = e;
 	u64 r = poke_exec_asm(e, site);
@@ -54,7 +54,7 @@ static bool recover(struct trap_frame *f)
 	e->fault_vector = f->vector;
 	e->fault_rip = f->rip;
 	e->fault_cr2 = f->vector == VEC_PF ? read_cr2() : 0;
-	e->fault_vanished = f->vector == VEC_BP && poke_bp_last_vanished();
+	e->fault_stale_int3 = f->vector == VEC_BP && poke_bp_last_stale_int3();
 	f->rip = PADDR(poke_exec_recover);
 	f->rsp = e->saved_rsp;
 	return true;
@@ -82,7 +82,7 @@ void poke_traps_remove(void)
 static enum poke_out classify_fault(const struct poke_exec *e)
 {
 	switch (e->fault_vector) {
-	case VEC_BP: return e->fault_vanished ? PO_STALE_BP : PO_BP;
+	case VEC_BP: return e->fault_stale_int3 ? PO_STALE_BP : PO_BP;
 	case VEC_UD: return PO_UD;
 	case VEC_GP: return PO_GP;
 	default: break;

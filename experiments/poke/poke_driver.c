@@ -210,7 +210,7 @@ bool poke_run_exec(struct poke_run *r)
 
 static const char *const out_names[PO_N] = {
 	"target_a", "target_b", "nop", "jmp", "bad_frame", "bad_target", "torn_target",
-	"poisoned_descriptor", "stale_int3", "unexpected_bp", "ud", "gp", "pf_other",
+	"poisoned_descriptor", "stale_int3_after_sync", "unexpected_bp", "ud", "gp", "pf_other",
 };
 
 u64 poke_bad_outcomes(const struct poke_run *r)
@@ -237,8 +237,9 @@ void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *
 	     r->patches, r->writes, r->calls, tsc_to_ns(r->patch_tsc) / 1000000u,
 	     per_s(r->patches, r->patch_tsc), per_s(r->calls, r->patch_tsc));
 	diag("%sbp_emulations=%lu emulations_per_patch=%lu.%02lu emul_cycles_mean=%lu bp_foreign=%lu "
-	     "bp_vanished=%lu", p, emul, per100 / 100, per100 % 100,
-	     emul ? r->st.emul_cycles / emul : 0, r->st.bp_foreign, r->st.bp_vanished);
+	     "bp_stale_int3_after_sync=%lu bp_emulated_int3_gone=%lu", p, emul, per100 / 100,
+	     per100 % 100, emul ? r->st.emul_cycles / emul : 0, r->st.bp_foreign,
+	     r->st.bp_stale_int3_after_sync, r->st.bp_emulated_int3_gone);
 	diag("%swrites_racing_calls=%lu writes_with_emulation=%lu live_flips_seen=%lu syncs=%lu "
 	     "sync_timeouts=%lu write_errors=%lu", p, r->overlapped, r->emulated_writes,
 	     r->live_flips, r->st.syncs, r->st.sync_timeouts, r->write_errors);
