@@ -190,3 +190,18 @@ G(mss_loop2_next)
 G(mss_loop2_after)
 	jmp 1b
 2:	ret
+
+/* control for the shadow loops: the same shape with popfq, which has no shadow, in the
+ * window; events right after it show the sweep and the classifier can see that boundary */
+	.balign 16
+G(mss_loopc)
+1:	cmpl $0, (%rdi)
+	jne 2f
+	pushfq
+G(mss_loopc_insn)
+	popfq
+G(mss_loopc_next)
+	nop
+G(mss_loopc_after)
+	jmp 1b
+2:	ret
