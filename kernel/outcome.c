@@ -28,7 +28,7 @@ void outcomes_print(const struct outcomes *o)
 }
 
 /* Deviations seen in this run, as "experiment.observation" (the first ones, all counted). */
-static char deviations[32][72];
+static char deviations[96][72];
 static u32 ndeviations;
 
 void observation(const char *name, u64 hits, u64 trials)
@@ -55,21 +55,19 @@ bool control(const char *name, u64 count)
 
 u32 deviations_count(void) { return ndeviations; }
 
+/* One line however long (diag() lines are bounded): printed piece by piece. */
 void deviations_print(void)
 {
 	if (ndeviations == 0) {
 		diag("deviations: none");
 		return;
 	}
-	char line[900];
-	size_t len = 0;
-	for (u32 i = 0; i < MIN(ndeviations, (u32)ARRAY_SIZE(deviations)) && len < sizeof(line); i++)
-		len += (size_t)ksnprintf(line + len, sizeof(line) - len, "%s%s", i ? "," : "",
-					 deviations[i]);
+	kprintf("# deviations: ");
+	for (u32 i = 0; i < MIN(ndeviations, (u32)ARRAY_SIZE(deviations)); i++)
+		kprintf("%s%s", i ? "," : "", deviations[i]);
 	if (ndeviations > ARRAY_SIZE(deviations))
-		ksnprintf(line + MIN(len, sizeof(line) - 1), sizeof(line) - MIN(len, sizeof(line) - 1),
-			  ",... (%u in all)", ndeviations);
-	diag("deviations: %s", line);
+		kprintf(",... (%u in all)", ndeviations);
+	kprintf("\n");
 }
 
 /* The experiment's time so far, less what it (and anything else) spent printing. */
