@@ -121,6 +121,9 @@ static enum exp_result run_db_next(struct exp_ctx *ctx)
 	observation("mu_syscall_db_with_user_gs", handler_user_gs[15], runs[15]);
 	report_rate(ctx, total_runs(n), fired);
 	u32 load = 7, nop = 0;
+	/* positive controls: the breakpoint fires after mov ss, and a plain load's #DB is seen */
+	control("db_fired_after_movss", fired - (runs[load] - pos_count[load][POS_OTHER + 1]));
+	control("db_at_next_after_plain_load", pos_count[load][POS_NEXT]);
 	/*
 	 * One subtest per variant. Where the #DB lands is an observation, not a verdict; a variant
 	 * fails when its trials did not all run and classify (every CPU, every iteration), and the
@@ -173,6 +176,8 @@ static enum exp_result run_tf(struct exp_ctx *ctx)
 	}
 	report_rate(ctx, total_runs(2), total_runs(2));
 	u64 lost = pos_count[0][POS_OTHER + 1] + pos_count[1][POS_OTHER + 1];
+	if (!control("single_step_db", total_runs(2) - lost))
+		return exp_fail(ctx, "positive control: no single-step #DB");
 	if (lost)
 		return exp_fail(ctx, "%lu single steps raised no #DB", lost);
 	return EXP_PASS;
@@ -194,7 +199,7 @@ static enum exp_result run_twice(struct exp_ctx *ctx)
 	observation("db_after_second_movss", pos_count[0][POS_AFTER], runs[0]);
 	observation("db_after_nop", pos_count[0][POS_AFTER2], runs[0]);
 	report_rate(ctx, runs[0], runs[0] - pos_count[0][POS_OTHER + 1]);
-	if (pos_count[0][POS_OTHER + 1] == runs[0])
+	if (!control("db_fired", runs[0] - pos_count[0][POS_OTHER + 1]))
 		return exp_fail(ctx, "positive control: the data breakpoint never fired");
 	return EXP_PASS;
 }
@@ -218,7 +223,7 @@ static enum exp_result run_bd(struct exp_ctx *ctx)
 	observation("mk_int3_db_in_handler_with_bd", pos_count[0][POS_HANDLER], runs[0]);
 	report_rate(ctx, total_runs(2), bd_seen[0] + bd_seen[1]);
 	u64 no_db = pos_count[0][POS_OTHER + 1] + pos_count[1][POS_OTHER + 1];
-	if (no_db)
+	if (!control("db_fired", total_runs(2) - no_db) || no_db)
 		return exp_fail(ctx, "positive control: %lu runs raised no data-breakpoint #DB", no_db);
 	return EXP_PASS;
 }

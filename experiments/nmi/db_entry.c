@@ -97,6 +97,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	diag("syscall_entry_db=%lu with_user_gs=%lu irq_stub_db=%lu wrong=%lu", hits, user_gs, stub,
 	     wrong);
 	observation("syscall_entry_db_saw_user_gs", user_gs, hits);
+	control("syscall_entry_db", hits);
+	control("irq_stub_db", stub);
 	if (wrong)
 		return exp_fail(ctx, "%lu entries did not complete correctly", wrong);
 	if (hits != want || user_gs != want)

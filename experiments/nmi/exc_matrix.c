@@ -171,6 +171,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	observation("nmi_inside_nmi_deferred", deferred[E_NMI][E_NMI], deferred[E_NMI][E_NMI] + nested[E_NMI][E_NMI]);
 	observation("irq_inside_nmi_nested", nested[E_NMI][E_IRQ], nested[E_NMI][E_IRQ] + deferred[E_NMI][E_IRQ]);
 	report_rate(ctx, total, total - bad);
+	if (!control("nmi_nmi_pairs", deferred[E_NMI][E_NMI] + nested[E_NMI][E_NMI]) ||
+	    !control("nmi_irq_pairs", nested[E_NMI][E_IRQ] + deferred[E_NMI][E_IRQ]))
+		return exp_fail(ctx, "positive control: no inner event seen inside an NMI");
 	if (bad)
 		return exp_fail(ctx, "%lu pairs did not complete with correct frames", bad);
 	return EXP_PASS;

@@ -88,6 +88,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	observation("nmi_held_until_gp_iret", counts[W_AFTER_GP], ctx->iterations);
 	diag("faulting_irets=%lu nmi_exactly_at_gp_entry=%lu", gp_seen, gp_entry_exact);
 	report_rate(ctx, ctx->iterations, counts[W_GP_HANDLER]);
+	control("faulting_iret_gp", gp_seen);
+	if (!control("pending_nmi_delivered", ctx->iterations - counts[W_OTHER]))
+		return exp_fail(ctx, "positive control: no pending NMI was delivered");
 	if (gp_seen != ctx->iterations)
 		return exp_fail(ctx, "the bad IRET faulted %lu/%lu times", gp_seen, ctx->iterations);
 	if (counts[W_BEFORE_IRET])

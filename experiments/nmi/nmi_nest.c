@@ -104,7 +104,9 @@ static enum exp_result run_inner(struct exp_ctx *ctx, u32 inner)
 	     naive.trials, safe.trials, naive.lost, safe.lost, naive.bad, safe.bad);
 	diag("window_us=%lu", tsc_to_ns(nmi_window) / 1000);
 	report_rate(ctx, naive.trials + safe.trials, naive.nested + safe.nested);
-	if (safe.nested == 0 || naive.nested == 0)
+	bool naive_hit = control("naive_nmi_nested", naive.nested);
+	bool safe_hit = control("safe_nmi_nested", safe.nested);
+	if (!safe_hit || !naive_hit)
 		return exp_fail(ctx, "positive control: no NMI nested (naive %lu, safe %lu)", naive.nested,
 				safe.nested);
 	if (safe.lost || safe.bad || safe.latched != safe.nested)

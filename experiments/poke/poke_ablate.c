@@ -73,7 +73,9 @@ static bool ablate(struct exp_ctx *ctx, const struct ablation *a, u64 site, u64 
 			 r->st.sync_timeouts);
 		return false;
 	}
-	if (!r->patches || !r->calls || !r->overlapped) {
+	/* positive control: writes raced calls in flight (the window of every ablation) */
+	bool raced = control("writes_racing_calls", r->overlapped);
+	if (!r->patches || !r->calls || !raced) {
 		exp_fail(ctx, "window not reached: %lu patches, %lu calls, %lu writes racing a call",
 			 r->patches, r->calls, r->overlapped);
 		return false;

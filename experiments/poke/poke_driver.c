@@ -5,6 +5,7 @@
  * classifies each call; one CPU may be given another role (e.g. firing NMIs at the patcher).
  */
 #include "experiments/poke/poke.h"
+#include "kernel/outcome.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
@@ -268,7 +269,10 @@ enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, 
 		return exp_fail(ctx, "%lu syncs for %lu batches", r->st.syncs, r->st.batches);
 	if (!r->patches || (r->executors && !r->calls))
 		return exp_fail(ctx, "nothing ran: %lu patches, %lu calls", r->patches, r->calls);
-	if (need_emul && !emul)
+	/* positive controls: writes raced live calls; with the protocol, #BPs were emulated */
+	if (r->executors && !control("writes_racing_calls", r->overlapped))
+		return exp_fail(ctx, "positive control: no write raced a call in flight");
+	if (need_emul && !control("bp_emulations", emul))
 		return exp_fail(ctx, "positive control: no #BP was emulated in %lu patches",
 				r->patches);
 	return EXP_PASS;

@@ -157,7 +157,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	enum exp_result v = poke_run_verdict(ctx, r, false);
 	if (v != EXP_PASS)
 		return v;
-	if (!nmi_bp || !(self_bp[POKE_PH_INT3] + self_bp[POKE_PH_TAIL]))
+	bool from_nmi = control("patcher_bp_from_nmi", nmi_bp);
+	bool from_self = control("patcher_bp_from_own_call", self_bp[POKE_PH_INT3] + self_bp[POKE_PH_TAIL]);
+	if (!from_nmi || !from_self)
 		return exp_fail(ctx, "positive control: no #BP on the patching CPU (%lu from NMIs, "
 				"%lu self)", nmi_bp, self_bp[POKE_PH_INT3] + self_bp[POKE_PH_TAIL]);
 	return EXP_PASS;

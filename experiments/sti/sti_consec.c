@@ -131,7 +131,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 				not_pending, wrong_count);
 	if (oc.count[o_if0_at_hlt])
 		return exp_fail(ctx, "control: IRQ taken at HLT right after an IF-setting STI");
-	if (loops && (loop_irqs[0] == 0 || loop_irqs[1] == 0))
+	bool if1_hit = !loops || control("irqs_in_if1_loop", loop_irqs[1]);
+	bool if0_hit = !loops || control("irqs_in_if0_loop", loop_irqs[0]);
+	if (loops && (!if0_hit || !if1_hit))
 		return exp_fail(ctx, "positive control: the loops took no IRQs");
 	return EXP_PASS;
 }

@@ -139,7 +139,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (not_pending || lost_irq)
 		return exp_fail(ctx, "%lu trials without a pending IRQ, %lu with the IRQ not taken once",
 				not_pending, lost_irq);
-	if (near == 0)
+	if (!control("nmi_next_to_shadow", near))
 		return exp_fail(ctx, "positive control: no NMI landed at STI, HLT or after HLT");
 	return EXP_PASS;
 }

@@ -102,6 +102,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 		return exp_fail(ctx, "%lu steps did not raise exactly one #DB", bad_count);
 	if (no_bs)
 		return exp_fail(ctx, "%lu single-step #DBs without DR6.BS", no_bs);
+	/* positive control: a #DB held by a shadow (MOV SS's) is seen as held */
+	if (!control("db_held_by_movss_shadow", oc.count[o_held[V_MOVSS]]))
+		return exp_fail(ctx, "positive control: no single-step #DB was held by mov ss");
 	if (oc.count[o_other[V_IF0]] + oc.count[o_other[V_IF1]] + oc.count[o_other[V_MOVSS]])
 		return exp_fail(ctx, "#DB at an unexpected RIP");
 	return EXP_PASS;

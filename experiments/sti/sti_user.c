@@ -88,6 +88,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (failures)
 		return exp_fail(ctx, "%lu trials: IRQ not pending, not taken once, or wrong user result",
 				failures);
+	/* positive control: an IRQ taken at the first user instruction is seen as such */
+	if (!control("irq_at_first_user_insn_after_plain_iretq", oc.count[o_user[M_PLAIN]]))
+		return exp_fail(ctx, "positive control: no IRQ was taken at the first user instruction");
 	if (oc.count[o_other[0]] + oc.count[o_other[1]] + oc.count[o_other[2]])
 		return exp_fail(ctx, "IRQ taken at an unexpected place");
 	return EXP_PASS;
