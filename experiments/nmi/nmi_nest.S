@@ -10,11 +10,13 @@
 
 	.data
 	.balign 8
-	.globl nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latched_runs
+	.globl nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latched_runs, nmi_outer_nested
 	.globl nmi_inner, nmi_window, nmi_dbvar, nmi_depth, nmi_completed
 nmi_started:	.quad 0		/* bodies begun */
 nmi_nested:	.quad 0		/* NMIs that arrived while another was in progress */
 nmi_corrupt:	.quad 0		/* naive: outer frame found overwritten at exit (repaired) */
+nmi_outer_nested: .quad 0	/* naive: outermost NMIs during which at least one nested */
+outer_nested0:	.quad 0		/* naive: nmi_nested when the outermost one began */
 nmi_pending:	.quad 0		/* safe: latched NMIs still to run */
 nmi_latched_runs: .quad 0	/* safe: bodies run for latched NMIs */
 nmi_inner:	.quad 0		/* 0 int3, 1 #DB (data breakpoint), 2 #PF */
@@ -101,6 +103,8 @@ nmi_naive_entry:
 	cmpq $1, nmi_depth(%rip)
 	jne 1f
 	COPY_OUT
+	movq nmi_nested(%rip), %rax
+	movq %rax, outer_nested0(%rip)
 	jmp 2f
 1:	lock incq nmi_nested(%rip)
 2:	call nmi_body
@@ -123,7 +127,10 @@ nmi_naive_entry:
 	.endr
 	cmpq nmi_nested(%rip), %rdx
 	jne 7b
-	cmpb $0, naive_dirty(%rip)
+	cmpq outer_nested0(%rip), %rdx
+	je 4f
+	lock incq nmi_outer_nested(%rip)
+4:	cmpb $0, naive_dirty(%rip)
 	je 5f
 	lock incq nmi_corrupt(%rip)
 5:	lock incq nmi_completed(%rip)

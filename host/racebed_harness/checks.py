@@ -6,6 +6,7 @@ from typing import List
 
 import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
 
+from .arch_verdicts import check_arch
 from .expectations import Expectations, Rule
 from .ktap import KtapLog, KtapTest, clean_serial, parse_ktap
 from .matrix import EXIT_NAMES, EXIT_WORDS, Config
@@ -118,6 +119,7 @@ def evaluate_boot(config: Config, boot: BootOutcome, raw_log: str, expectations:
         reporter.info(f"WARN {config.name}: {warning}")
     results = check_ktap(config, log, expectations, timed_out=boot.timed_out)
     results += check_log_patterns(config, clean_serial(raw_log), expectations)
+    results += check_arch(config.name, log, expectations)
     reporter.extend(results)
     tail_shown = any(r.label == f"{config.name}: ktap" for r in results)
     reporter.add(check_exit(config, boot, log, show_tail=not tail_shown))

@@ -14,9 +14,11 @@ RESULT_WORDS = ("ok", "skip", "not-ok")
 @dataclasses.dataclass
 class Rule:
     """One expectation line.  kind is "result" (value is ok, skip or
-    not-ok), "observation" (obs_name=value) or "log" (value is a regular
+    not-ok), "observation" (obs_name=value), "log" (value is a regular
     expression the config's serial log must contain; the test glob is
-    ignored)."""
+    ignored), "deviation" (obs_name: an observation of the tests the glob
+    matches that must be in the run's `# deviations:` list whenever such a
+    test ran) or "deviation?" (obs_name, a glob: may be in the list)."""
 
     config_glob: str
     test_glob: str
@@ -48,6 +50,11 @@ def parse_expectations(text: str, source: str = "expectations") -> List[Rule]:
             if not sep or not name or not value:
                 raise HarnessError(f"{where}: observation must be NAME=VALUE, not {pair!r}")
             rules.append(Rule(config_glob, test_glob, "observation", value, obs_name=name, where=where))
+        elif len(words) == 4 and words[2] in ("deviation", "deviation?"):
+            config_glob, test_glob, kind, name = words
+            if "." in name or not name:
+                raise HarnessError(f"{where}: {kind} takes an observation name (the test is the second word), not {name!r}")
+            rules.append(Rule(config_glob, test_glob, kind, "", obs_name=name, where=where))
         elif len(words) >= 4 and words[2] == "log":
             pattern = " ".join(words[3:])
             try:
@@ -57,8 +64,8 @@ def parse_expectations(text: str, source: str = "expectations") -> List[Rule]:
             rules.append(Rule(words[0], words[1], "log", pattern, where=where))
         else:
             raise HarnessError(
-                f"{where}: expected `CONFIG_GLOB TEST RESULT`, `CONFIG_GLOB TEST observation NAME=VALUE`"
-                " or `CONFIG_GLOB * log REGEX`")
+                f"{where}: expected `CONFIG_GLOB TEST RESULT`, `CONFIG_GLOB TEST observation NAME=VALUE`,"
+                " `CONFIG_GLOB TEST deviation[?] NAME` or `CONFIG_GLOB * log REGEX`")
     return rules
 
 
@@ -87,6 +94,12 @@ class Expectations:
             if rule.kind == "observation" and rule.obs_name not in chosen and rule.matches(config, test):
                 chosen[rule.obs_name] = rule
         return list(chosen.values())
+
+
+    def deviation_rules(self, config: str) -> List[Rule]:
+        """Every deviation / deviation? rule whose config glob matches."""
+        return [r for r in self.rules if r.kind in ("deviation", "deviation?")
+                and fnmatch.fnmatchcase(config, r.config_glob)]
 
 
 def load_expectations(path: str) -> Expectations:
