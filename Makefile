@@ -35,7 +35,7 @@ KSRCS := $(wildcard boot/*.S) $(wildcard boot/*.c) $(wildcard lib/*.c) $(wildcar
 	$(wildcard kernel/*.c) $(wildcard patching/*.c) $(EXPERIMENTS)
 KOBJS := $(patsubst %,$(B)/obj/%.o,$(KSRCS)) $(B)/obj/gen/font.c.o
 
-UNIT_PURE := lib/printf.c lib/glob.c kernel/cmdline.c boot/mb2.c boot/mb1.c boot/bootinfo.c \
+UNIT_PURE := lib/printf.c lib/glob.c kernel/cmdline.c kernel/arch_rules.c boot/mb2.c boot/mb1.c boot/bootinfo.c \
 	arch/x86/acpi.c arch/x86/mptable.c
 UNIT_TESTS := $(patsubst host/unit/%.c,$(B)/unit/%,$(wildcard host/unit/test_*.c))
 
@@ -91,7 +91,12 @@ bench:
 
 $(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h $(B)/gen/font.c kernel/fbcon.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTCFLAGS) $< $(if $(filter test_fbcon,$*),kernel/fbcon.c $(B)/gen/font.c,$(UNIT_PURE)) -o $@
+	$(CC) $(HOSTCFLAGS) $< $(if $(filter test_fbcon,$*),kernel/fbcon.c $(B)/gen/font.c,$(UNIT_PURE)) $(UNIT_EXTRA_$*) -o $@
+
+# the classification test includes the families' rule tables and classifier headers
+UNIT_EXTRA_test_classify := experiments/poke/poke_classify.c
+$(B)/unit/test_classify: $(wildcard experiments/*/arch_rules.c experiments/*/*_classify.h) \
+	$(UNIT_EXTRA_test_classify)
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done

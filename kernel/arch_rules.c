@@ -1,12 +1,15 @@
-/* Looking up architectural verdicts for observations (see arch_rules.h). */
+/*
+ * Architectural verdicts for observations (see arch_rules.h): plain C over a rule array, so
+ * host/unit/test_classify.c can test it (and the families' tables) on the host. The kernel's
+ * linker-section walk is in kernel/outcome.c.
+ */
 #include "kernel/arch_rules.h"
 #include "lib/glob.h"
 
-extern const struct arch_rule __arch_rules_start[], __arch_rules_end[];
-
-const struct arch_rule *arch_rule_find(const char *experiment, const char *observation)
+const struct arch_rule *arch_rule_match(const struct arch_rule *first, const struct arch_rule *end,
+					const char *experiment, const char *observation)
 {
-	for (const struct arch_rule *r = __arch_rules_start; r < __arch_rules_end; r++)
+	for (const struct arch_rule *r = first; r < end; r++)
 		if (glob_match(r->experiment, experiment) && glob_match(r->observation, observation))
 			return r;
 	return NULL;
@@ -17,6 +20,12 @@ const char *arch_verdict_name(enum arch_verdict v)
 	static const char *const names[] = { "unknown", "never", "always", "allowed",
 					     "model-specific", "control" };
 	return (u32)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+const char *arch_word(u64 hits, u64 trials)
+{
+	return trials == 0 ? "Unreached" : hits == 0 ? "Never" : hits == trials ? "Always"
+								 : "Sometimes";
 }
 
 bool arch_deviates(enum arch_verdict v, u64 hits, u64 trials)

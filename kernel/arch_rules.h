@@ -31,9 +31,12 @@ struct arch_rule {
 	static const struct arch_rule ident[]                                                \
 		__attribute__((used, section(".arch_rules"), aligned(8)))
 
-/* The rule for (experiment, observation), or NULL. */
-const struct arch_rule *arch_rule_find(const char *experiment, const char *observation);
+/* The first rule of [first, end) matching (experiment, observation), or NULL. */
+const struct arch_rule *arch_rule_match(const struct arch_rule *first, const struct arch_rule *end,
+					const char *experiment, const char *observation);
 const char *arch_verdict_name(enum arch_verdict v);
+/* The platform's word: Never (0 hits), Always (hits = trials), Sometimes, Unreached (0 trials). */
+const char *arch_word(u64 hits, u64 trials);
 /* True when a platform word (Never/Sometimes/Always) contradicts the verdict. */
 bool arch_deviates(enum arch_verdict v, u64 hits, u64 trials);
 

@@ -31,12 +31,13 @@ void outcomes_print(const struct outcomes *o)
 static char deviations[96][72];
 static u32 ndeviations;
 
+extern const struct arch_rule __arch_rules_start[], __arch_rules_end[];
+
 void observation(const char *name, u64 hits, u64 trials)
 {
-	const char *word = trials == 0 ? "Unreached" : hits == 0 ? "Never"
-			 : hits == trials ? "Always" : "Sometimes";
+	const char *word = arch_word(hits, trials);
 	const char *exp = runner_current();
-	const struct arch_rule *r = arch_rule_find(exp, name);
+	const struct arch_rule *r = arch_rule_match(__arch_rules_start, __arch_rules_end, exp, name);
 	enum arch_verdict v = r ? r->verdict : ARCH_UNKNOWN;
 	diag("observation %s=%s %lu/%lu arch=%s ref=%s", name, word, hits, trials,
 	     arch_verdict_name(v), r && r->ref ? r->ref : "none");

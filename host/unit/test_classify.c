@@ -1,0 +1,203 @@
+/*
+ * Host unit test for the outcome decisions that are plain C: poke_sdm_flag's trial classes
+ * (experiments/poke/sdm_classify.h), the movss_shadow_* buckets by interrupted RIP
+ * (experiments/movss/shadow_classify.h), and the architectural verdicts (kernel/arch_rules.c
+ * with every family's table), so a mislabeled counter or verdict fails here.
+ */
+#include "host/unit/check.h"
+#include "experiments/poke/sdm_classify.h"
+#include "experiments/movss/shadow_classify.h"
+#include "kernel/arch_rules.h"
+#include "experiments/poke/poke.h"
+/* the families' tables (static arrays, one file each) */
+#include "experiments/sti/arch_rules.c"
+#include "experiments/movss/arch_rules.c"
+#include "experiments/nmi/arch_rules.c"
+#include "experiments/poke/arch_rules.c"
+
+static void check_sdm(void)
+{
+	CHECK(sdm_classify(5, 5, 5) == SDM_NEW);
+	CHECK(sdm_classify(5, 4, 5) == SDM_STALE_FETCH);  /* ran old bytes, memory new */
+	CHECK(sdm_classify(5, 1, 5) == SDM_STALE_FETCH);  /* any older version is old */
+	CHECK(sdm_classify(5, 4, 4) == SDM_NOT_VISIBLE);  /* the store not even visible as data */
+	CHECK(sdm_classify(5, 5, 4) == SDM_NOT_VISIBLE);
+	CHECK(sdm_classify(5, 6, 5) == SDM_OTHER);        /* a value never written yet */
+	CHECK(sdm_classify(5, 5, 6) == SDM_OTHER);
+	CHECK(sdm_stale_by_address(5, 4, 5));
+	CHECK(!sdm_stale_by_address(5, 4, 4));            /* stale at the other address too */
+	CHECK(!sdm_stale_by_address(5, 5, 5));            /* not stale at all */
+}
+
+static void check_shadow(void)
+{
+	const struct shadow_labels one = { 0x1000, 0, 0x1003, 0x1004 };
+	const struct shadow_labels two = { 0x2000, 0x2003, 0x2006, 0x2007 };
+	CHECK(shadow_bucket(&one, 0x1000) == SB_AT_INSN);
+	CHECK(shadow_bucket(&one, 0x1003) == SB_IN_WINDOW);
+	CHECK(shadow_bucket(&one, 0x1004) == SB_AFTER_NEXT);
+	CHECK(shadow_bucket(&one, 0x0ffc) == SB_ELSEWHERE);
+	CHECK(shadow_bucket(&one, 0) == SB_ELSEWHERE);    /* between = 0 must not match RIP 0 */
+	CHECK(shadow_bucket(&two, 0x2000) == SB_AT_INSN);
+	CHECK(shadow_bucket(&two, 0x2003) == SB_BETWEEN);     /* inside the first shadow */
+	CHECK(shadow_bucket(&two, 0x2006) == SB_AFTER_SECOND); /* not "in shadow": no guarantee */
+	CHECK(shadow_bucket(&two, 0x2007) == SB_AFTER_NEXT);
+	CHECK(shadow_bucket(&two, 0x1003) == SB_ELSEWHERE);
+}
+
+/* the labels experiments/poke/poke_classify.c compares against (poke_seq.S in the kernel) */
+const char poke_exec_ret[1], poke_stub_page[1], poke_exec_recover[1];
+
+#define SITE 0x117003ull
+#define RSP 0x8000ull
+
+/* A call through SITE that landed at target with the stack of a real call. */
+static struct poke_exec good_call(u64 target)
+{
+	struct poke_exec e = { .saved_rsp = RSP, .canary = 0x1234, .landed = target,
+			       .tgt_rsp = RSP - 24, .w0 = SITE + POKE_INSN_LEN,
+			       .w1 = (u64)poke_exec_ret, .w2 = 0x1234, .hits = 1,
+			       .after_rsp = RSP, .after_canary = 0x1234 };
+	return e;
+}
+
+static struct poke_exec fault(u64 vector, u64 rip, bool stale)
+{
+	struct poke_exec e = good_call(0);
+	e.fault_vector = vector;
+	e.fault_rip = rip;
+	e.fault_stale_int3 = stale;
+	return e;
+}
+
+static void check_poke(void)
+{
+	struct poke_exec e = good_call(POKE_TGT_A);
+	CHECK(poke_classify(&e, SITE, true, false) == PO_A);
+	e = good_call(POKE_TGT_B);
+	CHECK(poke_classify(&e, SITE, true, false) == PO_B);
+	e.w0 = SITE; /* wrong return address pushed */
+	CHECK(poke_classify(&e, SITE, true, false) == PO_BAD_FRAME);
+	e = good_call(POKE_TGT_A);
+	e.after_canary = 0; /* the executor's stack damaged after the return */
+	CHECK(poke_classify(&e, SITE, true, false) == PO_BAD_FRAME);
+	e = good_call(POKE_TGT_A);
+	e.hits = 2; /* the target ran twice */
+	CHECK(poke_classify(&e, SITE, true, false) == PO_BAD_TARGET);
+	e = good_call(POKE_TGT_A + 0x1000);
+	CHECK(poke_classify(&e, SITE, true, false) == PO_BAD_TARGET);
+	/* jmp/nop sites: a NOP falls through, a jmp leaves no return address */
+	e = good_call(0);
+	e.hits = 0;
+	e.nops = 1;
+	CHECK(poke_classify(&e, SITE, true, true) == PO_NOP);
+	e = good_call(POKE_TGT_A);
+	e.tgt_rsp = RSP - 16;
+	e.w0 = (u64)poke_exec_ret;
+	e.w1 = 0x1234;
+	CHECK(poke_classify(&e, SITE, true, true) == PO_JMP);
+	e = good_call(POKE_TGT_A); /* a call frame where a jmp was due */
+	CHECK(poke_classify(&e, SITE, true, true) == PO_BAD_FRAME);
+	/* faults: which counter each lands in */
+	e = fault(VEC_BP, SITE + 1, true);
+	CHECK(poke_classify(&e, SITE, false, false) == PO_STALE_BP);
+	e = fault(VEC_BP, SITE + 1, false);
+	CHECK(poke_classify(&e, SITE, false, false) == PO_BP);
+	e = fault(VEC_UD, SITE, false);
+	CHECK(poke_classify(&e, SITE, false, false) == PO_UD);
+	e = fault(VEC_GP, SITE, false);
+	CHECK(poke_classify(&e, SITE, false, false) == PO_GP);
+	e = fault(VEC_PF, POKE_POISON_TARGET, false);
+	CHECK(poke_classify(&e, SITE, false, false) == PO_POISON);
+	e = fault(VEC_PF, 0xffffffff90111800ull, false); /* a mixed rel32: torn */
+	CHECK(poke_classify(&e, SITE, false, false) == PO_TORN);
+	e = fault(VEC_PF, 0x1000, false);
+	CHECK(poke_classify(&e, SITE, false, false) == PO_PF);
+}
+
+#define TABLE(t) { t, t + ARRAY_SIZE(t) }
+static const struct { const struct arch_rule *first, *end; } tables[] = {
+	TABLE(movss_rules), TABLE(nmi_rules), TABLE(poke_rules), TABLE(sti_rules),
+};
+
+static enum arch_verdict verdict(const char *exp, const char *obs)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+		const struct arch_rule *r = arch_rule_match(tables[i].first, tables[i].end, exp, obs);
+		if (r)
+			return r->verdict;
+	}
+	return ARCH_UNKNOWN;
+}
+
+#define VERDICT(exp, obs, want) CHECK_STR(arch_verdict_name(verdict(exp, obs)), want)
+
+static void check_rules(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
+		for (const struct arch_rule *r = tables[i].first; r < tables[i].end; r++) {
+			CHECK(r->ref != NULL && strchr(r->ref, ' ') == NULL); /* one token */
+			/* a claim names its section; a control names none */
+			CHECK((r->verdict == ARCH_CONTROL) == (strcmp(r->ref, "none") == 0));
+			CHECK(r->verdict != ARCH_UNKNOWN);
+		}
+	VERDICT("sti_hlt_wakeup", "irq_before_hlt", "never");
+	VERDICT("sti_hlt_wakeup", "control_irq_before_hlt", "control");
+	VERDICT("sti_single_step", "db_held_after_sti_if1", "never");
+	VERDICT("sti_single_step", "db_held_by_sti_shadow", "model-specific");
+	VERDICT("sti_single_step", "db_held_by_movss", "always");
+	VERDICT("sti_shadow_nmi", "nmi_in_shadow", "model-specific");
+	VERDICT("sti_consecutive", "irq_at_hlt_after_if0_sti", "never");
+	/* the plain-load control comes before the MOV SS rules: its #DB is never held */
+	VERDICT("movss_db_next", "mk_load_db_held", "never");
+	VERDICT("movss_db_next", "mk_nop_db_held", "always");
+	VERDICT("movss_db_next", "mu_popss_int3_db_held", "always");
+	VERDICT("movss_db_next", "mu_syscall_db_in_handler", "allowed");
+	VERDICT("movss_db_next", "mk_ud_db_lost", "allowed");
+	VERDICT("movss_consecutive", "db_after_first_movss", "never");
+	VERDICT("movss_shadow_nmi", "event_in_movss_shadow", "never");
+	VERDICT("movss_shadow_irq", "event_after_second_movss", "allowed");
+	VERDICT("nmi_faulting_iret", "faulting_iret_unblocks_nmi", "always");
+	VERDICT("nmi_faulting_iret", "nmi_held_until_gp_iret", "never");
+	VERDICT("nmi_nested_db", "naive_outer_frame_overwritten", "always");
+	VERDICT("poke_call_flip", "stale_int3_after_sync", "never");
+	VERDICT("poke_call_flip", "broken_call", "never");
+	VERDICT("poke_jmp_nop", "broken_pass", "never");
+	VERDICT("poke_no_sync3", "stale_int3_seen", "allowed");
+	VERDICT("poke_no_sync1", "stale_int3_seen", "never");
+	VERDICT("poke_torn_rel32", "torn_call_seen_inline", "model-specific");
+	VERDICT("poke_torn_rel32", "stale_descriptor_seen_xline", "control");
+	VERDICT("poke_sdm_flag", "old_code_cpuid_alias", "never");
+	VERDICT("poke_sdm_flag", "old_code_plain_idle", "allowed");
+	VERDICT("poke_nmi_patcher", "self_call_bp_after_first", "never");
+	VERDICT("no_such_experiment", "x", "unknown");
+}
+
+static void check_words(void)
+{
+	CHECK_STR(arch_word(0, 0), "Unreached");
+	CHECK_STR(arch_word(0, 7), "Never");
+	CHECK_STR(arch_word(7, 7), "Always");
+	CHECK_STR(arch_word(3, 7), "Sometimes");
+	CHECK(!arch_deviates(ARCH_NEVER, 0, 7));
+	CHECK(arch_deviates(ARCH_NEVER, 1, 7));
+	CHECK(arch_deviates(ARCH_NEVER, 7, 7));
+	CHECK(!arch_deviates(ARCH_ALWAYS, 7, 7));
+	CHECK(arch_deviates(ARCH_ALWAYS, 6, 7));
+	CHECK(arch_deviates(ARCH_ALWAYS, 0, 7));
+	CHECK(!arch_deviates(ARCH_ALWAYS, 0, 0)); /* unreached: nothing to contradict */
+	CHECK(!arch_deviates(ARCH_ALLOWED, 3, 7));
+	CHECK(!arch_deviates(ARCH_MODEL_SPECIFIC, 7, 7));
+	CHECK(!arch_deviates(ARCH_CONTROL, 0, 7));
+	CHECK(!arch_deviates(ARCH_UNKNOWN, 1, 7));
+}
+
+int main(void)
+{
+	check_sdm();
+	check_shadow();
+	check_poke();
+	check_rules();
+	check_words();
+	return check_report("classify");
+}
