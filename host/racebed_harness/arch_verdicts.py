@@ -117,6 +117,8 @@ def check_deviations(config: str, log: KtapLog, observations: List[Observation],
     label = f"{config}: deviations"
     reported = parse_deviations(log.text)
     if reported is None:
+        if not observations:
+            return []  # nothing ran that could deviate (a bad command line, say)
         return [Result("FAIL", label, "no `# deviations:` line before the summary")]
     computed = [o.key for o in observations if deviates(o.verdict, o.hits, o.trials)]
     results = []

@@ -3,6 +3,7 @@
 from typing import Callable, List, Tuple
 
 from .report import Reporter, Result
+from .selftest_arch import st_arch_verdicts
 from .selftest_boot import st_exit_decoding, st_fake_qemu
 from .selftest_parsing import (
     st_crashed_log, st_first_rule_wins, st_good_log, st_junk_before_header, st_log_patterns, st_observations,
@@ -20,6 +21,7 @@ SELF_TESTS: List[Tuple[str, Callable[[], None]]] = [
     ("log patterns present/absent", st_log_patterns),
     ("matrix and expectation syntax", st_parse_errors),
     ("repository matrix and expectations", st_repo_files),
+    ("arch verdicts, controls, deviations", st_arch_verdicts),
     ("exit status decoding", st_exit_decoding),
     ("fake QEMU boots", st_fake_qemu),
 ]
