@@ -10,6 +10,8 @@
  * SDM-3C-24.4.2 (interruptibility state, "blocking by STI"): STI blocks interrupts "and,
  *   optionally, other events" for one instruction: whether it holds a single-step #DB is left
  *   to the model.
+ * SDM-3B-22.26.1 (interrupt propagation delay): external interrupts may be recognized on
+ *   different instruction boundaries by different processors.
  * SDM-3A-6.8.3: MOV SS / POP SS inhibit interrupts, debug exceptions and single-step traps
  *   until the boundary after the next instruction.
  */
@@ -17,8 +19,8 @@
 
 ARCH_RULES(sti_rules) = {
 	{ "sti_hlt_wakeup", "irq_before_*", ARCH_NEVER, "SDM-2B-STI" },
-	/* taken only after the sequence: when a pending IRQ is recognized is not pinned down */
-	{ "sti_hlt_wakeup", "irq_late_*", ARCH_MODEL_SPECIFIC, "SDM-2B-STI" },
+	/* taken only after the sequence: on which boundary a pending IRQ is recognized varies */
+	{ "sti_hlt_wakeup", "irq_late_*", ARCH_MODEL_SPECIFIC, "SDM-3B-22.26.1" },
 	{ "sti_hlt_wakeup", "control_*", ARCH_CONTROL, "none" },
 	{ "sti_hlt_wakeup", "mwait_available", ARCH_CONTROL, "none" },
 
@@ -36,8 +38,9 @@ ARCH_RULES(sti_rules) = {
 	{ "sti_consecutive", "irq_at_hlt_after_if0_sti", ARCH_NEVER, "SDM-2B-STI" },
 
 	{ "sti_user_return", "irq_before_*", ARCH_NEVER, "SDM-2B-STI" },
-	/* IRETQ has no shadow; at which boundary a pending IRQ is taken is not pinned down */
-	{ "sti_user_return", "plain_iretq_irq_at_first_user_insn", ARCH_MODEL_SPECIFIC, "SDM-3A-6.9" },
+	/* IRETQ has no shadow; on which boundary a pending IRQ is recognized varies */
+	{ "sti_user_return", "plain_iretq_irq_at_first_user_insn", ARCH_MODEL_SPECIFIC,
+	  "SDM-3B-22.26.1" },
 
 	/* a lost wakeup needs an NMI in the STI shadow ending it: both model-specific */
 	{ "sti_lost_wakeup_latency", "*", ARCH_MODEL_SPECIFIC, "SDM-2B-STI" },
