@@ -70,14 +70,14 @@ static u64 taken_in(u32 kind)
 
 /*
  * Sweeps one loop kind. On a loaded host a victim vCPU may hardly run while the sender's
- * rounds go by (the events merge), so sweeps repeat, with fresh seeds, until half the
+ * rounds go by (the events merge), so sweeps repeat, with fresh seeds, until a sixth of the
  * rounds were taken or this kind's share of the budget is spent.
  */
 static u64 drive(struct exp_ctx *ctx, u32 kind)
 {
 	loop_kind = kind;
 	u64 sent = 0, share = ctx->budget_tsc / NK, t0 = rdtsc();
-	for (u64 pass = 0; taken_in(kind) < ctx->iterations / 2 && rdtsc() - t0 < share; pass++) {
+	for (u64 pass = 0; taken_in(kind) < ctx->iterations / 6 && rdtsc() - t0 < share; pass++) {
 		struct sweep sw = { victim, &stop, use_nmi ? ICR_NMI : (ICR_FIXED | VEC_MSS_IRQ),
 				    ctx->iterations, share - (rdtsc() - t0), ns_to_tsc(5000),
 				    ctx->seed * 0x9e3779b97f4a7c15ull + 31 + kind + 7 * pass };
