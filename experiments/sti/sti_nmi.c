@@ -10,6 +10,7 @@
 #include "arch/x86/time.h"
 #include "kernel/outcome.h"
 #include "kernel/wait.h"
+#include "experiments/sti/sti_classify.h"
 #include "experiments/sti/sti.h"
 
 #define BOUND_NS 1000000ull
@@ -27,22 +28,20 @@ static void classify(const struct sti_trial *t)
 {
 	if (t->irq_count + t->late_irq_count != 1)
 		__atomic_add_fetch(&lost_irq, 1, __ATOMIC_RELAXED);
-	bool irq_before = t->irq_rip == RIP(seq_sti_hlt_at_hlt);
-	if (t->bound_fired && irq_before)
+	const struct sti_labels l = { RIP(seq_sti_hlt_at_sti), RIP(seq_sti_hlt_at_hlt),
+				      RIP(seq_sti_hlt_after) };
+	if (t->bound_fired && t->irq_rip == l.at_next)
 		__atomic_add_fetch(&lost_wake_bound, 1, __ATOMIC_RELAXED);
-	if (!t->nmi_count) {
-		outcome_hit(&oc, irq_before ? o_no_nmi_irq_before : o_no_nmi);
-		return;
-	}
-	u64 rip = t->nmi_rip;
-	if (rip == RIP(seq_sti_hlt_at_hlt))
-		outcome_hit(&oc, irq_before ? o_nmi_at_hlt_irq_before : o_nmi_at_hlt_irq_after);
-	else if (rip == RIP(seq_sti_hlt_at_sti))
-		outcome_hit(&oc, o_nmi_before_sti);
-	else if (rip == RIP(seq_sti_hlt_after))
-		outcome_hit(&oc, o_nmi_after_hlt);
-	else
-		outcome_hit(&oc, o_nmi_elsewhere);
+	const u32 outcome[] = {
+		[STI_NO_NMI] = o_no_nmi,
+		[STI_NO_NMI_IRQ_BEFORE] = o_no_nmi_irq_before,
+		[STI_NMI_BEFORE_STI] = o_nmi_before_sti,
+		[STI_NMI_IN_SHADOW_IRQ_BEFORE] = o_nmi_at_hlt_irq_before,
+		[STI_NMI_IN_SHADOW_IRQ_AFTER] = o_nmi_at_hlt_irq_after,
+		[STI_NMI_AFTER] = o_nmi_after_hlt,
+		[STI_NMI_ELSEWHERE] = o_nmi_elsewhere,
+	};
+	outcome_hit(&oc, outcome[sti_nmi_classify(&l, t->nmi_count != 0, t->nmi_rip, t->irq_rip)]);
 }
 
 static void victim(const struct exp_ctx *ctx)

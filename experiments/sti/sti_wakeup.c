@@ -11,6 +11,7 @@
 #include "kernel/outcome.h"
 #include "lib/printf.h"
 #include "kernel/runner.h"
+#include "experiments/sti/sti_classify.h"
 #include "experiments/sti/sti.h"
 
 #define BOUND_NS 2000000ull /* a lost wakeup sleeps until this one-shot timer: 2 ms */
@@ -43,14 +44,10 @@ static void classify(struct variant *v, u32 vi, const struct sti_trial *t)
 {
 	if (t->irq_count + t->late_irq_count != 1)
 		__atomic_add_fetch(&wrong_count, 1, __ATOMIC_RELAXED);
-	if (t->late_irq_count)
-		outcome_hit(&oc, v->idx_late);
-	else if (t->irq_rip == RIP(v->at_label))
-		outcome_hit(&oc, v->idx_before);
-	else if (t->irq_rip == RIP(v->after))
-		outcome_hit(&oc, v->idx_after);
-	else
-		outcome_hit(&oc, v->idx_other);
+	const struct sti_labels l = { 0, RIP(v->at_label), RIP(v->after) };
+	const u32 outcome[] = { [STI_IRQ_BEFORE] = v->idx_before, [STI_IRQ_AFTER] = v->idx_after,
+				[STI_IRQ_LATE] = v->idx_late, [STI_IRQ_ELSEWHERE] = v->idx_other };
+	outcome_hit(&oc, outcome[sti_irq_classify(&l, t->irq_rip, t->late_irq_count != 0)]);
 	if (t->bound_fired)
 		__atomic_add_fetch(&bound_wakes[vi], 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&trials[vi], 1, __ATOMIC_RELAXED);

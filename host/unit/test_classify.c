@@ -7,6 +7,7 @@
 #include "host/unit/check.h"
 #include "experiments/poke/sdm_classify.h"
 #include "experiments/movss/shadow_classify.h"
+#include "experiments/sti/sti_classify.h"
 #include "kernel/arch_rules.h"
 #include "experiments/poke/poke.h"
 /* the families' tables (static arrays, one file each) */
@@ -43,6 +44,22 @@ static void check_shadow(void)
 	CHECK(shadow_bucket(&two, 0x2006) == SB_AFTER_SECOND); /* not "in shadow": no guarantee */
 	CHECK(shadow_bucket(&two, 0x2007) == SB_AFTER_NEXT);
 	CHECK(shadow_bucket(&two, 0x1003) == SB_ELSEWHERE);
+}
+
+static void check_sti(void)
+{
+	const struct sti_labels l = { 0x3000, 0x3001, 0x3002 }; /* sti; hlt; after */
+	CHECK(sti_irq_classify(&l, 0x3001, false) == STI_IRQ_BEFORE); /* taken at HLT: in shadow */
+	CHECK(sti_irq_classify(&l, 0x3002, false) == STI_IRQ_AFTER);  /* woke the HLT */
+	CHECK(sti_irq_classify(&l, 0x3001, true) == STI_IRQ_LATE);    /* the drain wins */
+	CHECK(sti_irq_classify(&l, 0x3000, false) == STI_IRQ_ELSEWHERE);
+	CHECK(sti_nmi_classify(&l, false, 0, 0x3002) == STI_NO_NMI);
+	CHECK(sti_nmi_classify(&l, false, 0x3001, 0x3001) == STI_NO_NMI_IRQ_BEFORE);
+	CHECK(sti_nmi_classify(&l, true, 0x3000, 0x3002) == STI_NMI_BEFORE_STI);
+	CHECK(sti_nmi_classify(&l, true, 0x3001, 0x3001) == STI_NMI_IN_SHADOW_IRQ_BEFORE);
+	CHECK(sti_nmi_classify(&l, true, 0x3001, 0x3002) == STI_NMI_IN_SHADOW_IRQ_AFTER);
+	CHECK(sti_nmi_classify(&l, true, 0x3002, 0x3002) == STI_NMI_AFTER);
+	CHECK(sti_nmi_classify(&l, true, 0x4000, 0x3002) == STI_NMI_ELSEWHERE);
 }
 
 /* the labels experiments/poke/poke_classify.c compares against (poke_seq.S in the kernel) */
@@ -197,6 +214,7 @@ int main(void)
 	check_sdm();
 	check_shadow();
 	check_poke();
+	check_sti();
 	check_rules();
 	check_words();
 	return check_report("classify");
