@@ -15,11 +15,15 @@ extern struct time_info timeinfo;
 
 /* BSP, once, after the APIC and the HPET page are reachable. Never hangs. */
 void time_init(const struct fw_info *fw);
-/* a * b / c with a 128-bit intermediate (mul + div; the quotient must fit 64 bits). */
+/*
+ * a * b / c with a 128-bit intermediate (mul + div; the quotient must fit 64 bits). c is
+ * pinned to RCX: with "rm" the compiler may hand the divisor the very register that holds a
+ * (RAX) when both are the same constant (ns_to_tsc(1000000000)), and MUL overwrites it.
+ */
 static inline u64 muldiv64(u64 a, u64 b, u64 c)
 {
 	u64 q, r;
-	__asm__("mulq %3\n\tdivq %4" : "=a"(q), "=&d"(r) : "a"(a), "rm"(b), "rm"(c) : "cc");
+	__asm__("mulq %3\n\tdivq %4" : "=a"(q), "=&d"(r) : "a"(a), "rm"(b), "c"(c) : "cc");
 	return q;
 }
 static inline u64 tsc_to_ns(u64 cycles) { return muldiv64(cycles, 1000000000u, timeinfo.tsc_hz); }
