@@ -10,12 +10,12 @@
 
 	.data
 	.balign 8
-	.globl nmi_started, nmi_nested, nmi_corrupt, nmi_pending, nmi_latched_runs, nmi_outer_nested
+	.globl nmi_started, nmi_nested, nmi_naive_stats, nmi_exit_window_nests, nmi_pending, nmi_latched_runs
 	.globl nmi_inner, nmi_window, nmi_dbvar, nmi_depth, nmi_completed
 nmi_started:	.quad 0		/* bodies begun */
 nmi_nested:	.quad 0		/* NMIs that arrived while another was in progress */
-nmi_corrupt:	.quad 0		/* naive: outer frame found overwritten at exit (repaired) */
-nmi_outer_nested: .quad 0	/* naive: outermost NMIs during which at least one nested */
+nmi_naive_stats: .quad 0	/* naive: [63:32] outer frames found overwritten (repaired), [31:0] outermost NMIs with a nest */
+nmi_exit_window_nests: .quad 0	/* naive: NMIs that hit the exit window after the last check */
 outer_nested0:	.quad 0		/* naive: nmi_nested when the outermost one began */
 nmi_pending:	.quad 0		/* safe: latched NMIs still to run */
 nmi_latched_runs: .quad 0	/* safe: bodies run for latched NMIs */
@@ -99,9 +99,43 @@ nmi_naive_entry:
 	pushq %rax
 	pushq %rcx
 	pushq %rdx
-	incq nmi_depth(%rip)
+	/*
+	 * The naive design's own last window: an NMI that arrives after the outermost one's final
+	 * frame check (naive_exit_lo..naive_exit_hi) overwrites a frame nobody checks again, and
+	 * the outer IRETQ would return into its own exit sequence for ever. Such an NMI takes the
+	 * outer one's place: it puts the victim's frame back from the copy, counts the damage and
+	 * runs as the outermost (the outer one is abandoned, its accounting taken over).
+	 */
+	movq 3*8(%rsp), %rax		/* interrupted RIP */
+	leaq naive_exit_lo(%rip), %rcx
+	cmpq %rcx, %rax
+	jb 8f
+	leaq naive_exit_hi(%rip), %rcx
+	cmpq %rcx, %rax
+	jae 8f
+	lock incq nmi_exit_window_nests(%rip)
+	lock incq nmi_nested(%rip)
+	leaq naive_exit_counted(%rip), %rcx
+	cmpq %rcx, %rax
+	jb 9f
+	movq nmi_nested(%rip), %rcx	/* the outer one counted itself: this nest is a new one */
+	decq %rcx
+	movq %rcx, outer_nested0(%rip)
+	leaq naive_exit_completed(%rip), %rcx
+	cmpq %rcx, %rax
+	jb 9f
+	lock decq nmi_completed(%rip)	/* ... and completed: this instance completes it again */
+9:	.irp i, 0, 1, 2, 3, 4, 5, 6, 7
+	movq outer_copy + \i*8(%rip), %rax
+	movq %rax, \i*8(%rsp)
+	.endr
+	movb $1, naive_dirty(%rip)	/* the frame was overwritten (and is repaired) */
+	movq $1, nmi_depth(%rip)
+	jmp 2f
+8:	incq nmi_depth(%rip)
 	cmpq $1, nmi_depth(%rip)
 	jne 1f
+	movb $0, naive_dirty(%rip)
 	COPY_OUT
 	movq nmi_nested(%rip), %rax
 	movq %rax, outer_nested0(%rip)
@@ -114,7 +148,6 @@ nmi_naive_entry:
 	 * Outermost, still at depth 1 so that an NMI arriving now counts as nested: is the frame
 	 * still ours? Repair from the copy; if another NMI nested meanwhile, check again.
 	 */
-	movb $0, naive_dirty(%rip)
 7:	movq nmi_nested(%rip), %rdx
 	.irp i, 0, 1, 2, 3, 4, 5, 6, 7
 	movq \i*8(%rsp), %rax
@@ -127,15 +160,25 @@ nmi_naive_entry:
 	.endr
 	cmpq nmi_nested(%rip), %rdx
 	jne 7b
+naive_exit_lo:
+	/* one locked add counts both: [63:32] frames overwritten, [31:0] outermost NMIs with a nest */
+	xorl %eax, %eax
 	cmpq outer_nested0(%rip), %rdx
-	je 4f
-	lock incq nmi_outer_nested(%rip)
-4:	cmpb $0, naive_dirty(%rip)
-	je 5f
-	lock incq nmi_corrupt(%rip)
-5:	lock incq nmi_completed(%rip)
-	/* the remaining window: an NMI between here and IRETQ would take itself for outermost */
-6:	decq nmi_depth(%rip)
+	setne %al
+	movzbl naive_dirty(%rip), %ecx
+	shlq $32, %rcx
+	orq %rcx, %rax
+	lock addq %rax, nmi_naive_stats(%rip)
+naive_exit_counted:
+	lock incq nmi_completed(%rip)
+naive_exit_completed:
+	decq nmi_depth(%rip)
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+naive_exit_hi:
+6:	decq nmi_depth(%rip)		/* a nested instance (a third NMI would need to hit here) */
 	popq %rdx
 	popq %rcx
 	popq %rax

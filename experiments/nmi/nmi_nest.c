@@ -19,7 +19,8 @@
 #define WINDOW_NS 500000ull       /* first window; doubled while NMIs fail to nest ... */
 #define WINDOW_MAX_NS 16000000ull /* ... up to this (a loaded host delays delivery) */
 
-extern volatile u64 nmi_started, nmi_nested, nmi_corrupt, nmi_outer_nested, nmi_pending, nmi_latched_runs,
+extern volatile u64 nmi_started, nmi_nested, nmi_naive_stats, nmi_exit_window_nests, nmi_pending,
+	nmi_latched_runs,
 	nmi_inner, nmi_window, nmi_dbvar, nmi_depth, nmi_completed;
 extern const char nmi_naive_entry[], nmi_safe_entry[];
 extern u64 nmi_victim_loop(volatile u32 *stop);
@@ -51,12 +52,13 @@ static bool wait_ge(volatile u64 *p, u64 want)
 	return spin_until_ge(p, want, ACK_TIMEOUT_NS);
 }
 
-struct result { u64 trials, nested, outer_nested, corrupt, latched, lost, bad; };
+struct result { u64 trials, nested, outer_nested, corrupt, exit_window, latched, lost, bad; };
 
 static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char *entry)
 {
-	struct result r = { 0, 0, 0, 0, 0, 0, 0 };
-	nmi_started = nmi_nested = nmi_corrupt = nmi_outer_nested = nmi_pending = nmi_latched_runs = 0;
+	struct result r = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	nmi_started = nmi_nested = nmi_naive_stats = nmi_exit_window_nests = 0;
+	nmi_pending = nmi_latched_runs = 0;
 	nmi_depth = nmi_completed = 0;
 	entry_addr = (u64)entry;
 	stop = victim_ready = 0;
@@ -82,8 +84,9 @@ static struct result run_design(struct exp_ctx *ctx, u32 victim_cpu, const char 
 	stop = 1;
 	smp_wait_one(victim_cpu);
 	r.nested = nmi_nested;
-	r.corrupt = nmi_corrupt;
-	r.outer_nested = nmi_outer_nested;
+	r.corrupt = nmi_naive_stats >> 32;
+	r.outer_nested = (u32)nmi_naive_stats;
+	r.exit_window = nmi_exit_window_nests;
 	r.latched = nmi_latched_runs;
 	r.bad = victim_bad;
 	return r;
@@ -101,6 +104,8 @@ static enum exp_result run_inner(struct exp_ctx *ctx, u32 inner)
 	diag("outcome safe_latched_runs=%lu", safe.latched);
 	/* per outermost NMI that had one or more nest in it (nested counts every nested NMI) */
 	diag("outcome naive_outer_with_nesting=%lu", naive.outer_nested);
+	/* of those, nests after the last frame check (the naive design's own hazard, taken over) */
+	diag("outcome naive_exit_window_nests=%lu", naive.exit_window);
 	observation("naive_outer_frame_overwritten", naive.corrupt, naive.outer_nested);
 	observation("safe_nested_latched", safe.latched, safe.nested);
 	diag("trials naive=%lu safe=%lu lost naive=%lu safe=%lu victim_checksum_errors naive=%lu safe=%lu",
