@@ -1,4 +1,7 @@
-/* The race engine (see race.h): pair schedule, blind and aimed senders, victim loop, report. */
+/*
+ * The race engine (see race.h): pair schedule, victim loop, sender alternating blind and aimed
+ * chunks (so a change of host load affects both modes alike), delay and shape tuning, report.
+ */
 #include "experiments/common/race.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -11,9 +14,13 @@
 
 #define NB 16                  /* delay bins of the aimed sender's tuner */
 #define MAX_ROUND_PAIRS (RACE_MAX_CPUS / 2)
-#define MAX_ROUNDS (2 * RACE_MAX_CPUS * RACE_MAX_CPUS / 2)
+#define MAX_ROUNDS (RACE_MAX_CPUS * RACE_MAX_CPUS)
 #define ACK_TIMEOUT_NS 2000000ull   /* an event not handled by then is counted as unacked */
 #define START_TIMEOUT_NS 200000000ull
+#define CHUNKS 4               /* blind/aimed alternations per pair */
+#define EXPLORE_TRIALS 48      /* aimed trials per shape while a pair explores the shapes */
+#define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
+#define MIN_PAIR_NS 2000000ull /* every pair gets at least this long */
 
 /* Per victim: what it publishes for its sender (one cache line each). */
 struct slot {
@@ -23,12 +30,13 @@ struct slot {
 	volatile u64 res_seq; /* seq of the last iteration finished */
 	volatile u64 hits;    /* iterations that returned a hit, this segment */
 	volatile u32 stop;    /* the sender is done with this segment */
-	volatile u32 shape;   /* the loop shape the sender asks for (aimed mode) */
+	volatile u32 shape;   /* the loop shape the sender asks for */
 } __attribute__((aligned(64)));
 
-/* Per sender: what it measured in a segment. */
+/* Per sender: what it measured with its victim in a round. */
 struct sender_out {
-	u64 sent, unacked, t0, t1, period, delay;
+	u64 sent[RACE_MODES], hits[RACE_MODES], tsc[RACE_MODES];
+	u64 unacked, period, delay;
 	u32 shape;
 } __attribute__((aligned(64)));
 
@@ -45,17 +53,17 @@ static u32 nrounds;
 static struct pair_stat pairs[RACE_MAX_CPUS][RACE_MAX_CPUS];
 static struct hist ack_hist[RACE_MODES];
 static struct cpu_barrier bar;
+static u64 shape_trials[RACE_MAX_SHAPES], shape_hits[RACE_MAX_SHAPES], shape_tsc[RACE_MAX_SHAPES];
+static u32 shape_chosen[RACE_MAX_SHAPES];
 
-/* The segment all CPUs run next, set by the leader between barriers. */
+/* The round all CPUs run next, set by the leader between barriers. */
 static struct {
 	bool done;
 	u32 round;
-	enum race_mode mode;
 	u64 len, cap;
 } seg;
 static struct race *cur;
 static const struct exp_ctx *cur_ctx;
-static u64 seed;
 
 static struct slot *my_slot(void)
 {
@@ -82,9 +90,9 @@ void race_event_seen(void)
 /*
  * Ordered pairs in rounds: a round-robin tournament (circle method) gives n-1 matchings of
  * unordered pairs (n even; one idle CPU per matching when n is odd); each matching runs once
- * per direction.
+ * per direction, in rounds of at most `par` pairs at a time.
  */
-static void build_schedule(void)
+static void build_schedule(u32 par)
 {
 	u32 m = n + (n & 1);
 	nrounds = 0;
@@ -94,12 +102,15 @@ static void build_schedule(void)
 		for (u32 i = 1; i < m; i++)
 			arr[i] = (i - 1 + r) % (m - 1);
 		for (u32 dir = 0; dir < 2; dir++) {
-			struct round *rd = &rounds[nrounds++];
-			rd->npairs = 0;
+			struct round *rd = NULL;
 			for (u32 i = 0; i < m / 2; i++) {
 				u32 a = arr[i], b = arr[m - 1 - i];
 				if (a >= n || b >= n)
 					continue;
+				if (!rd || rd->npairs == par) {
+					rd = &rounds[nrounds++];
+					rd->npairs = 0;
+				}
 				rd->s[rd->npairs] = (u8)(dir ? b : a);
 				rd->v[rd->npairs] = (u8)(dir ? a : b);
 				rd->npairs++;
@@ -108,10 +119,23 @@ static void build_schedule(void)
 	}
 }
 
+/*
+ * Pairs run at once: all of them on bare metal; one under a hypervisor, whose vCPUs may share
+ * host cores (a pair whose sender or victim is descheduled races nothing).
+ */
+static u32 parallel_pairs(const struct race *r)
+{
+	if (r->max_parallel)
+		return r->max_parallel;
+	return (cpuid(1, 0).ecx >> 31) & 1 ? 1 : RACE_MAX_CPUS / 2;
+}
+
+static bool before(u64 end) { return (s64)(rdtsc() - end) < 0; }
+
 static bool spin_seq_change(struct slot *sl, u64 last, u64 end)
 {
 	while (READ_ONCE(sl->seq) == last)
-		if ((s64)(rdtsc() - end) > 0)
+		if (!before(end))
 			return false;
 	return true;
 }
@@ -135,22 +159,22 @@ static bool fire(struct slot *sl, u32 vcpu, enum race_mode mode)
 	ipi_send_cpu(vcpu, cur->icr);
 	u64 end = t0 + ns_to_tsc(ACK_TIMEOUT_NS);
 	while (__atomic_load_n(&sl->events, __ATOMIC_ACQUIRE) == e0)
-		if ((s64)(rdtsc() - end) > 0)
+		if (!before(end))
 			return false;
 	hist_add(&ack_hist[mode], tsc_to_ns(rdtsc_ordered() - t0));
 	return true;
 }
 
-static void run_blind(struct slot *sl, u32 vcpu, struct sender_out *o, u64 end)
+/* Waits (bounded) until the iteration running now has finished: its hit is then counted. */
+static void settle(struct slot *sl)
 {
-	while ((s64)(rdtsc() - end) < 0 && o->sent < seg.cap) {
-		o->unacked += !fire(sl, vcpu, RACE_BLIND);
-		o->sent++;
-	}
+	u64 landed = READ_ONCE(sl->seq), end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
+	while (READ_ONCE(sl->res_seq) < landed && before(end))
+		;
 }
 
 /* The aimed sender's delay tuner: NB bins over [lo, lo + NB*w), zooming in on the best. */
-struct tuner { u64 lo, w, period; u32 tr[NB], hit[NB], n, zooms; };
+struct tuner { u64 lo, w, period; u32 tr[NB], hit[NB], n, zooms; bool ready; };
 
 static u32 tuner_best(const struct tuner *t)
 {
@@ -208,27 +232,42 @@ static u64 measure_period(struct slot *sl, u64 end)
 	return (tb - ta) / (s - s0);
 }
 
-/* Shape exploration: trials per shape before a pair settles on the best one. */
-#define EXPLORE_TRIALS 48
+/* Asks the victim for a shape and waits until an iteration has run with it. */
+static bool switch_shape(struct slot *sl, u32 shape, u64 end)
+{
+	__atomic_store_n(&sl->shape, shape, __ATOMIC_RELEASE);
+	u64 s = READ_ONCE(sl->seq);
+	return spin_seq_change(sl, s, end) && spin_seq_change(sl, s + 1, end);
+}
 
-static u64 shape_trials[RACE_MAX_SHAPES], shape_hits[RACE_MAX_SHAPES], shape_tsc[RACE_MAX_SHAPES];
-static u32 shape_chosen[RACE_MAX_SHAPES];
+struct chunk { struct slot *sl; u32 vcpu; struct sender_out *o; u64 end, *rng; };
+
+/* Blind: as fast as possible, one event in flight, no aiming. */
+static void blind_chunk(const struct chunk *c)
+{
+	struct sender_out *o = c->o;
+	while (before(c->end) && o->sent[RACE_BLIND] < seg.cap) {
+		o->unacked += !fire(c->sl, c->vcpu, RACE_BLIND);
+		o->sent[RACE_BLIND]++;
+	}
+}
 
 /*
- * Aimed trials with one shape until `end` or `max` trials: after a publication, wait the
- * tuner's delay, fire, wait for the iteration to finish, feed the tuner. Returns the hits.
+ * Aimed: after a publication, wait the tuner's delay, fire, wait for the iteration to finish,
+ * feed the tuner; at most max trials. Returns the hits.
  */
-static u64 aim(struct slot *sl, u32 vcpu, struct sender_out *o, struct tuner *t, u64 end,
-	       u64 max, u64 *rng)
+static u64 aim(const struct chunk *c, struct tuner *t, u64 max)
 {
+	struct slot *sl = c->sl;
+	struct sender_out *o = c->o;
 	u64 aimed_last = ~0ull, hits = 0;
-	for (u64 k = 0; k < max && (s64)(rdtsc() - end) < 0 && o->sent < seg.cap; k++) {
-		u32 b = tuner_pick(t, rng);
-		u64 d = t->lo + b * t->w + rng_next(rng) % t->w;
+	for (u64 k = 0; k < max && before(c->end) && o->sent[RACE_AIMED] < seg.cap; k++) {
+		u32 b = tuner_pick(t, c->rng);
+		u64 d = t->lo + b * t->w + rng_next(c->rng) % t->w;
 		/* aim at the newest publication when it is young enough, else at the next one */
 		u64 tp, s = read_pub(sl, &tp);
 		if (s == aimed_last || rdtsc() - tp > d) {
-			if (!spin_seq_change(sl, s, end))
+			if (!spin_seq_change(sl, s, c->end))
 				break;
 			s = read_pub(sl, &tp);
 		}
@@ -236,13 +275,11 @@ static u64 aim(struct slot *sl, u32 vcpu, struct sender_out *o, struct tuner *t,
 		while ((s64)(rdtsc() - (tp + d)) < 0)
 			;
 		u64 h0 = READ_ONCE(sl->hits);
-		bool acked = fire(sl, vcpu, RACE_AIMED);
+		bool acked = fire(sl, c->vcpu, RACE_AIMED);
 		o->unacked += !acked;
-		o->sent++;
-		/* feedback: the iteration the event landed in has finished */
-		u64 landed = READ_ONCE(sl->seq), fb_end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
-		while (acked && READ_ONCE(sl->res_seq) < landed && (s64)(rdtsc() - fb_end) < 0)
-			;
+		o->sent[RACE_AIMED]++;
+		if (acked)
+			settle(sl);
 		bool hit = READ_ONCE(sl->hits) != h0;
 		hits += hit;
 		tuner_update(t, b, hit);
@@ -250,32 +287,51 @@ static u64 aim(struct slot *sl, u32 vcpu, struct sender_out *o, struct tuner *t,
 	return hits;
 }
 
-/* Switches the victim to a shape and measures its period; false when it stopped looping. */
-static bool use_shape(struct slot *sl, u32 shape, struct tuner *t, u64 end)
+/* Switches the victim to a shape and (first time) measures its period for the tuner. */
+static bool use_shape(const struct chunk *c, u32 shape, struct tuner *t)
 {
-	__atomic_store_n(&sl->shape, shape, __ATOMIC_RELEASE);
-	u64 s = READ_ONCE(sl->seq);
-	if (!spin_seq_change(sl, s, end) || !spin_seq_change(sl, s + 1, end))
+	if (!switch_shape(c->sl, shape, c->end))
 		return false;
-	u64 period = measure_period(sl, end);
+	if (t->ready)
+		return true;
+	u64 period = measure_period(c->sl, c->end);
 	if (!period)
 		return false;
-	*t = (struct tuner){ .lo = 0, .w = MAX(period / NB, 1ull), .period = period };
+	*t = (struct tuner){ .lo = 0, .w = MAX(period / NB, 1ull), .period = period, .ready = true };
 	return true;
 }
 
-static void run_aimed(struct slot *sl, u32 vcpu, struct sender_out *o, u64 end, u64 *rng)
+static u32 best_explored_shape(void)
 {
-	struct tuner tn[RACE_MAX_SHAPES];
 	u32 best = 0;
 	u64 best_rate = 0;
-	for (u32 k = 0; k < cur->nshapes && cur->nshapes > 1; k++) {
-		if (!use_shape(sl, k, &tn[k], end))
-			return;
-		u64 t0 = rdtsc(), sent0 = o->sent;
-		u64 h = aim(sl, vcpu, o, &tn[k], end, EXPLORE_TRIALS, rng);
+	for (u32 k = 0; k < cur->nshapes; k++) {
+		u64 r = shape_tsc[k] ? muldiv64(shape_hits[k], timeinfo.tsc_hz, shape_tsc[k]) : 0;
+		if (r > best_rate) {
+			best_rate = r;
+			best = k;
+		}
+	}
+	return best;
+}
+
+/* The first pairs try every shape for EXPLORE_TRIALS aimed trials; returns the best. */
+static u32 choose_shape(const struct chunk *c, struct tuner *tn)
+{
+	u32 chosen = 0, best = 0;
+	for (u32 k = 0; k < cur->nshapes; k++)
+		chosen += READ_ONCE(shape_chosen[k]);
+	if (cur->nshapes < 2)
+		return 0;
+	if (chosen >= EXPLORING_PAIRS)
+		return best_explored_shape();
+	u64 best_rate = 0;
+	for (u32 k = 0; k < cur->nshapes; k++) {
+		u64 t0 = rdtsc(), sent0 = c->o->sent[RACE_AIMED], h = 0;
+		if (use_shape(c, k, &tn[k]))
+			h = aim(c, &tn[k], EXPLORE_TRIALS);
 		u64 dt = rdtsc() - t0, r = dt ? muldiv64(h, timeinfo.tsc_hz, dt) : 0;
-		__atomic_add_fetch(&shape_trials[k], o->sent - sent0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&shape_trials[k], c->o->sent[RACE_AIMED] - sent0, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&shape_hits[k], h, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&shape_tsc[k], dt, __ATOMIC_RELAXED);
 		if (r > best_rate) {
@@ -284,44 +340,67 @@ static void run_aimed(struct slot *sl, u32 vcpu, struct sender_out *o, u64 end, 
 		}
 	}
 	__atomic_add_fetch(&shape_chosen[best], 1, __ATOMIC_RELAXED);
-	o->shape = best;
-	if (cur->nshapes == 1 || best != cur->nshapes - 1) {
-		/* the last shape explored is still running with its tuner; else switch */
-		if (!use_shape(sl, best, &tn[best], end))
-			return;
-	}
-	o->period = tn[best].period;
-	aim(sl, vcpu, o, &tn[best], end, ~0ull, rng);
-	o->delay = tn[best].lo + tuner_best(&tn[best]) * tn[best].w + tn[best].w / 2;
+	return best;
 }
 
-static void sender(u32 me, u32 vpos)
+/* Runs one mode's chunk and books its time, trials and hits. */
+static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tuner *t)
+{
+	u64 t0 = rdtsc();
+	bool ok = mode == RACE_BLIND ? switch_shape(c->sl, 0, c->end) : use_shape(c, shape, t);
+	u64 h0 = READ_ONCE(c->sl->hits);
+	if (ok) {
+		if (mode == RACE_BLIND)
+			blind_chunk(c);
+		else
+			aim(c, t, ~0ull);
+		settle(c->sl);
+	}
+	c->o->hits[mode] += READ_ONCE(c->sl->hits) - h0;
+	c->o->tsc[mode] += rdtsc() - t0;
+}
+
+static void sender(u32 me, u32 vpos, u32 round)
 {
 	struct slot *sl = &slots[vpos];
 	struct sender_out *o = &outs[me];
-	u64 rng = seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + seg.round * 131 + seg.mode + 1;
-	o->sent = o->unacked = o->period = o->delay = 0;
+	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
+	*o = (struct sender_out){ 0 };
 	/* start the clock once the victim loops */
 	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
-	o->t0 = rdtsc();
-	u64 end = o->t0 + seg.len;
-	if (seg.mode == RACE_BLIND)
-		run_blind(sl, cpu_of[vpos], o, end);
-	else
-		run_aimed(sl, cpu_of[vpos], o, end, &rng);
-	o->t1 = rdtsc();
+	u64 start = rdtsc(), chunk_len = seg.len / (2 * CHUNKS);
+	struct tuner tn[RACE_MAX_SHAPES] = { 0 };
+	struct chunk c = { sl, cpu_of[vpos], o, start + seg.len, &rng };
+	/* exploring the shapes is aimed-mode time */
+	u64 t0 = rdtsc(), h0 = READ_ONCE(sl->hits);
+	u32 shape = choose_shape(&c, tn);
+	settle(sl);
+	o->hits[RACE_AIMED] += READ_ONCE(sl->hits) - h0;
+	o->tsc[RACE_AIMED] += rdtsc() - t0;
+	o->shape = shape;
+	for (u32 k = 0; k < 2 * CHUNKS && before(start + seg.len); k++) {
+		c.end = MIN(rdtsc() + chunk_len, start + seg.len);
+		run_chunk(&c, k & 1 ? RACE_AIMED : RACE_BLIND, shape, &tn[shape]);
+	}
+	/* a pair that has not hit yet gets up to three more lengths, aimed */
+	if (!o->hits[RACE_BLIND] && !o->hits[RACE_AIMED]) {
+		c.end = rdtsc() + 3 * seg.len;
+		run_chunk(&c, RACE_AIMED, shape, &tn[shape]);
+	}
+	o->period = tn[shape].period;
+	o->delay = tn[shape].lo + tuner_best(&tn[shape]) * tn[shape].w + tn[shape].w / 2;
 	__atomic_store_n(&sl->stop, 1, __ATOMIC_RELEASE);
 }
 
 static void victim(u32 me)
 {
 	struct slot *sl = &slots[me];
-	u64 end = rdtsc() + 2 * seg.len + ns_to_tsc(START_TIMEOUT_NS);
+	u64 end = rdtsc() + 5 * seg.len + ns_to_tsc(START_TIMEOUT_NS);
 	u64 flags = irq_save();
 	if (cur->victim_begin)
 		cur->victim_begin();
-	while (!__atomic_load_n(&sl->stop, __ATOMIC_ACQUIRE) && (s64)(rdtsc() - end) < 0) {
-		u32 shape = seg.mode == RACE_BLIND ? 0 : __atomic_load_n(&sl->shape, __ATOMIC_ACQUIRE);
+	while (!__atomic_load_n(&sl->stop, __ATOMIC_ACQUIRE) && before(end)) {
+		u32 shape = __atomic_load_n(&sl->shape, __ATOMIC_ACQUIRE);
 		bool hit = cur->victim_iter(shape);
 		if (hit)
 			sl->hits++;
@@ -332,60 +411,44 @@ static void victim(u32 me)
 	irq_restore(flags);
 }
 
-/* Per-segment figures the leader gathers. */
-static u64 seg_trials, seg_hits, seg_tsc;
-static u32 main_round;
-
 static void account(void)
 {
 	const struct round *rd = &rounds[seg.round];
-	seg_trials = seg_hits = seg_tsc = 0;
+	u64 mode_tsc[RACE_MODES] = { 0, 0 };
 	for (u32 i = 0; i < rd->npairs; i++) {
 		u32 s = rd->s[i], v = rd->v[i];
 		struct sender_out *o = &outs[s];
-		u64 h = slots[v].hits;
-		seg_trials += o->sent;
-		seg_hits += h;
-		seg_tsc = MAX(seg_tsc, o->t1 - o->t0);
-		cur->unacked += o->unacked;
 		struct pair_stat *p = &pairs[s][v];
-		p->trials[seg.mode] += o->sent;
-		p->hits[seg.mode] += h;
-		if (seg.mode == RACE_AIMED) {
-			p->period = o->period;
-			p->delay = o->delay;
-			p->shape = o->shape;
+		for (u32 m = 0; m < RACE_MODES; m++) {
+			p->trials[m] += o->sent[m];
+			p->hits[m] += o->hits[m];
+			cur->trials[m] += o->sent[m];
+			cur->hits[m] += o->hits[m];
+			mode_tsc[m] = MAX(mode_tsc[m], o->tsc[m]);
 		}
+		cur->unacked += o->unacked;
+		p->period = o->period;
+		p->delay = o->delay;
+		p->shape = o->shape;
 	}
-	cur->trials[seg.mode] += seg_trials;
-	cur->hits[seg.mode] += seg_hits;
-	cur->tsc[seg.mode] += seg_tsc;
+	for (u32 m = 0; m < RACE_MODES; m++)
+		cur->tsc[m] += mode_tsc[m];
 }
 
-static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
-
-/* The leader plans the next segment: blind, then aimed, per round. */
+/* The leader plans the next round: what is left of the budget, shared by the rounds left. */
 static void plan_next(void)
 {
-	u64 now = rdtsc(), budget_end = cur_ctx->start_tsc + cur_ctx->budget_tsc;
-	u64 left = (s64)(budget_end - now) > 0 ? budget_end - now : 0;
-	if (main_round >= nrounds) {
+	if (seg.round >= nrounds) {
 		seg.done = true;
 		return;
 	}
-	u32 segs_left = 2 * (nrounds - main_round) - (seg.mode == RACE_AIMED);
-	seg.round = main_round;
-	seg.len = MAX(left / segs_left, ns_to_tsc(1000000)); /* every pair gets >= 1 ms */
+	u64 now = rdtsc(), budget_end = cur_ctx->start_tsc + cur_ctx->budget_tsc;
+	u64 left = (s64)(budget_end - now) > 0 ? budget_end - now : 0;
+	seg.len = MAX(left / (nrounds - seg.round), ns_to_tsc(MIN_PAIR_NS));
 	seg.cap = MAX(cur_ctx->iterations / (2 * (u64)cur->npairs), 1ull);
-}
-
-static void advance(void)
-{
-	if (seg.mode == RACE_BLIND) {
-		seg.mode = RACE_AIMED;
-	} else {
-		seg.mode = RACE_BLIND;
-		main_round++;
+	for (u32 i = 0; i < n; i++) {
+		slots[i].seq = slots[i].res_seq = slots[i].hits = 0;
+		slots[i].stop = slots[i].shape = 0;
 	}
 }
 
@@ -394,31 +457,27 @@ static void worker(void *arg)
 	(void)arg;
 	u32 me = pos_of[this_cpu_index()];
 	for (;;) {
-		if (me == 0) {
+		if (me == 0)
 			plan_next();
-			if (!seg.done)
-				for (u32 i = 0; i < n; i++) {
-					slots[i].seq = slots[i].res_seq = slots[i].hits = 0;
-					slots[i].stop = slots[i].shape = 0;
-				}
-		}
 		cpu_barrier_wait_halt(&bar);
 		if (seg.done)
 			return;
 		const struct round *rd = &rounds[seg.round];
 		for (u32 i = 0; i < rd->npairs; i++) {
 			if (rd->s[i] == me)
-				sender(me, rd->v[i]);
+				sender(me, rd->v[i], seg.round);
 			else if (rd->v[i] == me)
 				victim(me);
 		}
 		cpu_barrier_wait_halt(&bar);
 		if (me == 0) {
 			account();
-			advance();
+			seg.round++;
 		}
 	}
 }
+
+static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
 
 static void print_gain(u64 aimed, u64 blind, char *buf, size_t size)
 {
@@ -484,7 +543,6 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 		diag("race_cpus=%u of %u online (the first %u)", n, cpus_online(), n);
 	cur = r;
 	cur_ctx = ctx;
-	seed = ctx->seed;
 	for (u32 m = 0; m < RACE_MODES; m++) {
 		r->trials[m] = r->hits[m] = r->tsc[m] = 0;
 		hist_reset(&ack_hist[m]);
@@ -501,10 +559,11 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 	if (r->nshapes == 0)
 		r->nshapes = 1;
 	r->best_shape = 0;
-	main_round = 0;
 	seg.done = false;
-	seg.mode = RACE_BLIND;
-	build_schedule();
+	seg.round = 0;
+	u32 par = parallel_pairs(r);
+	build_schedule(par);
+	diag("race_schedule rounds=%u parallel_pairs=%u", nrounds, MIN(par, n / 2));
 	cpu_barrier_init(&bar, n);
 	struct cpumask used;
 	cpumask_clear(&used);

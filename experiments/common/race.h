@@ -34,6 +34,7 @@ struct race {
 	void (*victim_begin)(void);              /* on the victim, before its loop (may be NULL) */
 	void (*victim_end)(void);                /* after it (may be NULL) */
 	bool (*victim_iter)(u32 shape);          /* one iteration; true when the event hit */
+	u32 max_parallel;                        /* pairs at once; 0: all on bare metal, 1 in a VM */
 	/* results, filled by race_run */
 	u64 trials[RACE_MODES], hits[RACE_MODES], tsc[RACE_MODES];
 	u64 unacked;                             /* events the victim never reported handling */
