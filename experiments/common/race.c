@@ -325,11 +325,14 @@ static u32 choose_shape(const struct chunk *c, struct tuner *tn)
 		return 0;
 	if (chosen >= EXPLORING_PAIRS)
 		return best_explored_shape();
-	u64 best_rate = 0;
+	u64 best_rate = 0, end = c->end;
 	for (u32 k = 0; k < cur->nshapes; k++) {
+		/* at most a quarter of the pair's time goes to exploring */
+		struct chunk ck = *c;
+		ck.end = MIN(end, rdtsc() + seg.len / (4 * cur->nshapes));
 		u64 t0 = rdtsc(), sent0 = c->o->sent[RACE_AIMED], h = 0;
-		if (use_shape(c, k, &tn[k]))
-			h = aim(c, &tn[k], EXPLORE_TRIALS);
+		if (use_shape(&ck, k, &tn[k]))
+			h = aim(&ck, &tn[k], EXPLORE_TRIALS);
 		u64 dt = rdtsc() - t0, r = dt ? muldiv64(h, timeinfo.tsc_hz, dt) : 0;
 		__atomic_add_fetch(&shape_trials[k], c->o->sent[RACE_AIMED] - sent0, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&shape_hits[k], h, __ATOMIC_RELAXED);
