@@ -327,9 +327,9 @@ static u32 choose_shape(const struct chunk *c, struct tuner *tn)
 		return best_explored_shape();
 	u64 best_rate = 0, end = c->end;
 	for (u32 k = 0; k < cur->nshapes; k++) {
-		/* at most a quarter of the pair's time goes to exploring */
+		/* at most half of the pair's time (but 2 ms a shape) goes to exploring */
 		struct chunk ck = *c;
-		ck.end = MIN(end, rdtsc() + seg.len / (4 * cur->nshapes));
+		ck.end = MIN(end, rdtsc() + MAX(seg.len / (2 * cur->nshapes), ns_to_tsc(2000000)));
 		u64 t0 = rdtsc(), sent0 = c->o->sent[RACE_AIMED], h = 0;
 		if (use_shape(&ck, k, &tn[k]))
 			h = aim(&ck, &tn[k], EXPLORE_TRIALS);
@@ -342,7 +342,8 @@ static u32 choose_shape(const struct chunk *c, struct tuner *tn)
 			best = k;
 		}
 	}
-	__atomic_add_fetch(&shape_chosen[best], 1, __ATOMIC_RELAXED);
+	if (best_rate) /* a pair that saw no hit leaves the choice to the next one */
+		__atomic_add_fetch(&shape_chosen[best], 1, __ATOMIC_RELAXED);
 	return best;
 }
 
