@@ -495,14 +495,11 @@ static void print_gain(u64 aimed, u64 blind, char *buf, size_t size)
 
 static void report(void)
 {
-	cur->best_shape = 0;
-	for (u32 s = 0; s < cur->nshapes && cur->nshapes > 1; s++) {
+	cur->best_shape = best_explored_shape(); /* what the pairs after the explorers used */
+	for (u32 s = 0; s < cur->nshapes && cur->nshapes > 1; s++)
 		diag("race_shape %s trials=%lu hits=%lu hits_per_s=%lu chosen_by_pairs=%u",
 		     cur->shape_name[s], shape_trials[s], shape_hits[s],
 		     rate(shape_hits[s], shape_tsc[s]), shape_chosen[s]);
-		if (shape_chosen[s] > shape_chosen[cur->best_shape])
-			cur->best_shape = s;
-	}
 	cur->pairs_hit = 0;
 	for (u32 s = 0; s < n; s++)
 		for (u32 v = 0; v < n; v++) {
