@@ -20,7 +20,8 @@
 #define CHUNKS 4               /* blind/aimed alternations per pair */
 #define EXPLORE_TRIALS 48      /* aimed trials per shape while a pair explores the shapes */
 #define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
-#define MIN_PAIR_NS 2000000ull /* every pair gets at least this long */
+#define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
+#define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
 
 /* Per victim: what it publishes for its sender (one cache line each). */
 struct slot {
@@ -327,9 +328,9 @@ static u32 choose_shape(const struct chunk *c, struct tuner *tn)
 		return best_explored_shape();
 	u64 best_rate = 0, end = c->end;
 	for (u32 k = 0; k < cur->nshapes; k++) {
-		/* at most half of the pair's time (but 2 ms a shape) goes to exploring */
+		/* at most half of the pair's time (but MIN_CHUNK_NS a shape) goes to exploring */
 		struct chunk ck = *c;
-		ck.end = MIN(end, rdtsc() + MAX(seg.len / (2 * cur->nshapes), ns_to_tsc(2000000)));
+		ck.end = MIN(end, rdtsc() + MAX(seg.len / (2 * cur->nshapes), ns_to_tsc(MIN_CHUNK_NS)));
 		u64 t0 = rdtsc(), sent0 = c->o->sent[RACE_AIMED], h = 0;
 		if (use_shape(&ck, k, &tn[k]))
 			h = aim(&ck, &tn[k], EXPLORE_TRIALS);
@@ -370,9 +371,11 @@ static void sender(u32 me, u32 vpos, u32 round)
 	struct sender_out *o = &outs[me];
 	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
 	*o = (struct sender_out){ 0 };
-	/* start the clock once the victim loops */
-	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
-	u64 start = rdtsc(), chunk_len = seg.len / (2 * CHUNKS);
+	/* start the clock once the victim loops (three iterations: its vCPU is running) */
+	u64 t_start = rdtsc() + ns_to_tsc(START_TIMEOUT_NS);
+	for (u64 s = 0; s < 3 && spin_seq_change(sl, s, t_start); s++)
+		;
+	u64 start = rdtsc(), chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
 	struct tuner tn[RACE_MAX_SHAPES] = { 0 };
 	struct chunk c = { sl, cpu_of[vpos], o, start + seg.len, &rng };
 	/* exploring the shapes is aimed-mode time */

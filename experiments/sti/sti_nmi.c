@@ -11,6 +11,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "kernel/outcome.h"
+#include "kernel/runner.h"
 #include "experiments/common/race.h"
 #include "experiments/sti/sti_classify.h"
 #include "experiments/sti/sti.h"
@@ -94,6 +95,8 @@ static void victim_end(void)
 {
 	sti_bound_stop();
 	sti_drain();
+	if (this_cpu_index() == 0)
+		watchdog_resume(); /* the bounding timer used the boot CPU's watchdog timer */
 }
 
 static bool victim_iter(u32 shape)
