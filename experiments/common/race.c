@@ -365,16 +365,33 @@ static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tu
 	c->o->tsc[mode] += rdtsc() - t0;
 }
 
+/*
+ * Starts the clock once the victim loops steadily: WARM_ITERS publications in a row, each
+ * within WARM_GAP_NS of the last (a round wakes every CPU from the barrier; under a hypervisor
+ * the pair's vCPUs may wait for host time until the idle ones have halted again).
+ */
+#define WARM_ITERS 16
+#define WARM_GAP_NS 100000ull
+#define WARM_TIMEOUT_NS 50000000ull
+static void warm_up(struct slot *sl)
+{
+	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
+	u64 end = rdtsc() + ns_to_tsc(WARM_TIMEOUT_NS), gap = ns_to_tsc(WARM_GAP_NS);
+	for (u32 warm = 0; warm < WARM_ITERS;) {
+		u64 s = READ_ONCE(sl->seq), t = rdtsc();
+		if (!spin_seq_change(sl, s, end))
+			return;
+		warm = rdtsc() - t < gap ? warm + 1 : 0;
+	}
+}
+
 static void sender(u32 me, u32 vpos, u32 round)
 {
 	struct slot *sl = &slots[vpos];
 	struct sender_out *o = &outs[me];
 	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
 	*o = (struct sender_out){ 0 };
-	/* start the clock once the victim loops (three iterations: its vCPU is running) */
-	u64 t_start = rdtsc() + ns_to_tsc(START_TIMEOUT_NS);
-	for (u64 s = 0; s < 3 && spin_seq_change(sl, s, t_start); s++)
-		;
+	warm_up(sl);
 	u64 start = rdtsc(), chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
 	struct tuner tn[RACE_MAX_SHAPES] = { 0 };
 	struct chunk c = { sl, cpu_of[vpos], o, start + seg.len, &rng };
