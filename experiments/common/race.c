@@ -372,7 +372,7 @@ static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tu
  */
 #define WARM_ITERS 16
 #define WARM_GAP_NS 100000ull
-#define WARM_TIMEOUT_NS 50000000ull
+#define WARM_TIMEOUT_NS 20000000ull
 static void warm_up(struct slot *sl)
 {
 	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
