@@ -86,8 +86,14 @@ run: $(ISO)
 debug: $(ISO)
 	$(PYTHON) host/qemu.py --iso $(ISO) $(QEMU_OPTS) --debug
 
-bench:
-	$(MAKE) run ARGS="bench $(ARGS)"
+# Throughput benchmark: boots with `bench` (10x budgets) at SMP=2 and SMP=8, prints one table
+# and writes build/bench/bench.json (host/bench.py; BENCH_TESTS, BENCH_REPEAT override).
+BENCH_TESTS ?= ipi_*,sti_shadow_nmi,movss_shadow_*,nmi_storm,poke_call_flip,poke_batch
+BENCH_REPEAT ?= 1
+bench: $(B)/racebed32.elf
+	$(PYTHON) host/bench.py --kernel $(B)/racebed32.elf --smp 2,8 --accel $(ACCEL) \
+		--tests '$(BENCH_TESTS)' --repeat $(BENCH_REPEAT) --args '$(ARGS)'
+
 
 $(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h $(B)/gen/font.c kernel/fbcon.c
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
 #include "kernel/stats.h"
 #include "arch/x86/time.h"
 #include "kernel/experiment.h"
+#include "kernel/hist.h"
 
 static void sift_down(u64 *v, u64 root, u64 n)
 {
@@ -34,7 +35,7 @@ static void heap_sort(u64 *v, u64 n)
 
 struct summary summarize(u64 *v, u64 n)
 {
-	struct summary s = { n, 0, 0, 0, 0 };
+	struct summary s = { n, 0, 0, 0, 0, v };
 	if (!n)
 		return s;
 	heap_sort(v, n);
@@ -51,4 +52,6 @@ void diag_latency(const char *name, struct summary s)
 	diag("%s_cycles=min/median/p99/max %lu/%lu/%lu/%lu", name, s.min, s.median, s.p99, s.max);
 	diag("%s_ns=min/median/p99/max %lu/%lu/%lu/%lu", name, tsc_to_ns(s.min),
 	     tsc_to_ns(s.median), tsc_to_ns(s.p99), tsc_to_ns(s.max));
+	if (s.sorted)
+		hist_print_tsc_ns(name, s.sorted, s.n);
 }

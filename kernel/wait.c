@@ -44,6 +44,15 @@ bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 	return ok;
 }
 
+bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns)
+{
+	u64 end = rdtsc() + ns_to_tsc(spin_ns);
+	while ((s64)(rdtsc() - end) < 0)
+		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
+			return true;
+	return wait_eq_halt(p, want, timeout_ns > spin_ns ? timeout_ns - spin_ns : 0);
+}
+
 void cpu_barrier_wait_halt(struct cpu_barrier *b)
 {
 	u32 gen = READ_ONCE(b->generation);

@@ -16,6 +16,11 @@
 bool spin_until_ge(volatile u64 *p, u64 want, u64 timeout_ns);
 /* Returns false when *p did not become `want` within timeout_ns. */
 bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns);
+/*
+ * Spins up to spin_ns for *p == want (a short wait then costs no wake-up IPI and no halt
+ * exit), then waits halted like wait_eq_halt; false when timeout_ns passed first.
+ */
+bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns);
 /* Like cpu_barrier_wait, but waiters halt and the last arrival wakes them with VEC_CALL. */
 void cpu_barrier_wait_halt(struct cpu_barrier *b);
 /* Sends VEC_CALL to a CPU (by index): wakes it from a halting wait. */

@@ -3,7 +3,8 @@
  * instruction after the patcher's last write. The patcher sets each such CPU's bit and sends
  * it VEC_POKE_SYNC; only the CPU itself clears its bit (here, from the IPI handler, which
  * returns with IRET, or from the #BP handler, which also leaves with IRET before the poked
- * instruction can run again). The last CPU to clear wakes the patcher, which waits halted.
+ * instruction can run again). The last CPU to clear wakes the patcher, which spins briefly and
+ * then waits halted. When the CPUs to sync are all the others, one all-but-self IPI does it.
  */
 #include "patching/internal.h"
 #include "arch/x86/apic.h"
@@ -11,6 +12,7 @@
 #include "kernel/wait.h"
 
 #define SYNC_TIMEOUT_NS 2000000000ull
+#define SYNC_SPIN_NS 50000ull /* the patcher spins this long before it waits halted */
 
 static struct cpumask sync_mask;
 static volatile u64 sync_pending;
@@ -55,6 +57,20 @@ static void record(u64 cycles)
 		poke_eng.cfg.sync_samples[i] = cycles;
 }
 
+/*
+ * One all-but-self IPI when every other CPU the shorthand reaches is online (CPUs that never
+ * started sit in wait-for-SIPI, where a fixed IPI does nothing); else one IPI per CPU.
+ */
+static void send_sync_ipis(u32 me, u32 n)
+{
+	if (n + 1 == ncpus_possible &&
+	    apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_POKE_SYNC))
+		return;
+	for_each_online_cpu(i)
+		if (i != me)
+			ipi_send_cpu(i, ICR_FIXED | VEC_POKE_SYNC);
+}
+
 bool poke_sync(void)
 {
 	u32 me = this_cpu_index(), n = 0;
@@ -69,10 +85,8 @@ bool poke_sync(void)
 	for_each_online_cpu(i)
 		if (i != me)
 			cpumask_set(&sync_mask, i);
-	for_each_online_cpu(i)
-		if (i != me)
-			ipi_send_cpu(i, ICR_FIXED | VEC_POKE_SYNC);
-	bool ok = wait_eq_halt(&sync_pending, 0, SYNC_TIMEOUT_NS);
+	send_sync_ipis(me, n);
+	bool ok = wait_eq_spin_halt(&sync_pending, 0, SYNC_SPIN_NS, SYNC_TIMEOUT_NS);
 	record(rdtsc_ordered() - t0);
 	inv_check_done(&sync_mask);
 	if (!ok) {

@@ -273,28 +273,42 @@ EXPERIMENT(exp_ipi_nmi) = {
 };
 
 /* ---- all-but-self broadcast ---- */
+#define BCAST_SPIN_NS 50000ull /* the sender spins this long before it waits halted */
 static volatile u64 bcast_seen[MAX_CPUS];
 static u64 bcast_expect[MAX_CPUS]; /* deliveries each CPU should have seen so far */
 static volatile u32 bcast_from;
+static volatile u64 bcast_pending; /* receivers of the current send yet to take it */
+static u64 bcast_samples[MAX_SAMPLES];
+static u64 nbcast_samples;
 
-/* Receivers count and wake the sender, which waits halted. */
+/* Receivers count; the last one of a send wakes the sender (it may be halted). */
 static bool on_bcast(struct trap_frame *f)
 {
 	(void)f;
 	bcast_seen[this_cpu_index()]++;
 	apic_eoi();
-	wake_cpu(bcast_from);
+	if (__atomic_sub_fetch(&bcast_pending, 1, __ATOMIC_ACQ_REL) == 0)
+		wake_cpu(bcast_from);
 	return true;
 }
 
-/* Runs on the sender: broadcast, then wait until every other CPU has taken it. */
+/*
+ * Runs on the sender: broadcast, then wait until every other CPU has taken it. The time from
+ * the send to the last receiver's handler is the all-CPU round trip.
+ */
 static void bcast_sender(void *arg)
 {
 	(void)arg;
 	u32 me = this_cpu_index();
 	bcast_from = me;
+	__atomic_store_n(&bcast_pending, n_online - 1, __ATOMIC_RELEASE);
+	u64 t0 = rdtsc_ordered();
 	if (!apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_BCAST))
 		send_errors++;
+	bool all = wait_eq_spin_halt(&bcast_pending, 0, BCAST_SPIN_NS, ACK_TIMEOUT_NS);
+	u64 dt = rdtsc_ordered() - t0;
+	if (all && nbcast_samples < MAX_SAMPLES)
+		bcast_samples[nbcast_samples++] = dt;
 	for (u32 k = 0; k < n_online; k++) {
 		u32 c = online[k];
 		if (c != me && !wait_eq_halt(&bcast_seen[c], bcast_expect[c], ACK_TIMEOUT_NS)) {
@@ -308,6 +322,7 @@ static enum exp_result run_bcast(struct exp_ctx *ctx)
 {
 	collect_online();
 	lost = send_errors = 0;
+	nbcast_samples = 0;
 	for (u32 i = 0; i < MAX_CPUS; i++)
 		bcast_seen[i] = bcast_expect[i] = 0;
 	trap_set_handler(VEC_BCAST, on_bcast);
@@ -328,6 +343,8 @@ static enum exp_result run_bcast(struct exp_ctx *ctx)
 		total += bcast_seen[online[k]];
 	diag("broadcasts=%lu deliveries=%lu expected=%lu lost=%u send_errors=%u", sends, total,
 	     sends * (n_online - 1), lost, send_errors);
+	report_rate(ctx, sends, nbcast_samples);
+	diag_latency("broadcast_roundtrip", summarize(bcast_samples, nbcast_samples));
 	if (lost || send_errors || total != sends * (n_online - 1))
 		return exp_fail(ctx, "%lu deliveries, expected %lu", total, sends * (n_online - 1));
 	return EXP_PASS;

@@ -1,15 +1,18 @@
 /*
- * sti_shadow_nmi: victims run `cli; <IRQ pending>; sti; hlt` trials while driver CPUs fire
- * NMIs at them after seeded random delays, sweeping the window. The NMI handler records the
- * interrupted RIP. An NMI at the HLT (after STI ran) landed inside the shadow; the pending IRQ
- * is then either taken before HLT (the NMI's IRET dropped the shadow: a lost wakeup, ended by
- * the bounding timer or the next NMI) or after HLT began.
+ * sti_shadow_nmi: on the race engine (experiments/common/race.h), every ordered pair of CPUs
+ * takes a turn: the victim loops `cli; <IRQ pending>; [padding]; sti; hlt` while the sender
+ * fires NMIs at it, blind and aimed. The NMI handler records the interrupted RIP. An NMI at
+ * the HLT (after STI ran) landed inside the shadow; the pending IRQ is then either taken before
+ * HLT (the NMI's IRET dropped the shadow: a lost wakeup, which the IRQ handler ends by resuming
+ * after the HLT, so the loop never sleeps) or after HLT began.
  */
 #include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "kernel/outcome.h"
-#include "kernel/wait.h"
+#include "kernel/runner.h"
+#include "experiments/common/race.h"
 #include "experiments/sti/sti_classify.h"
 #include "experiments/sti/sti.h"
 
@@ -18,20 +21,19 @@
 static struct outcomes oc;
 static u32 o_no_nmi, o_nmi_before_sti, o_nmi_at_hlt_irq_before, o_nmi_at_hlt_irq_after,
 	o_nmi_after_hlt, o_nmi_elsewhere, o_no_nmi_irq_before;
-static struct cpumask victims;
-static u32 victim_list[MAX_CPUS], nvictims;
-static volatile u32 victims_done;
-static volatile u64 nmis_sent, not_pending, lost_irq, lost_wake_bound, trials_total;
-static volatile u64 trial_cycles; /* a victim's measured trial length, for the drivers' sweep */
+static volatile u64 not_pending, lost_irq, hlt_skipped, iterations;
+static trap_handler_t common_irq, common_nmi;
 
-static void classify(const struct sti_trial *t)
+/* ---- classification of one victim iteration (true: the NMI landed in the shadow) ---- */
+static bool classify(const struct sti_trial *t)
 {
 	if (t->irq_count + t->late_irq_count != 1)
 		__atomic_add_fetch(&lost_irq, 1, __ATOMIC_RELAXED);
-	const struct sti_labels l = { RIP(seq_sti_hlt_at_sti), RIP(seq_sti_hlt_at_hlt),
-				      RIP(seq_sti_hlt_after) };
-	if (t->bound_fired && t->irq_rip == l.at_next)
-		__atomic_add_fetch(&lost_wake_bound, 1, __ATOMIC_RELAXED);
+	const struct sti_labels l = { RIP(seq_race_at_sti), RIP(seq_race_at_hlt),
+				      RIP(seq_race_after) };
+	/* an NMI in the padding before STI is an NMI before STI */
+	u64 nmi_rip = t->nmi_rip >= RIP(seq_race_pad) && t->nmi_rip <= RIP(seq_race_at_sti)
+			      ? l.at_sti : t->nmi_rip;
 	const u32 outcome[] = {
 		[STI_NO_NMI] = o_no_nmi,
 		[STI_NO_NMI_IRQ_BEFORE] = o_no_nmi_irq_before,
@@ -41,50 +43,9 @@ static void classify(const struct sti_trial *t)
 		[STI_NMI_AFTER] = o_nmi_after_hlt,
 		[STI_NMI_ELSEWHERE] = o_nmi_elsewhere,
 	};
-	outcome_hit(&oc, outcome[sti_nmi_classify(&l, t->nmi_count != 0, t->nmi_rip, t->irq_rip)]);
-}
-
-static void victim(const struct exp_ctx *ctx)
-{
-	u64 t0 = rdtsc(), n = 0;
-	sti_bound_prepare(BOUND_NS);
-	for (; n < ctx->iterations && !exp_budget_spent(ctx); n++) {
-		struct sti_trial t;
-		if (!sti_trial_run((sti_seq_fn)seq_sti_hlt, &t)) {
-			__atomic_add_fetch(&not_pending, 1, __ATOMIC_RELAXED);
-			continue;
-		}
-		classify(&t);
-		if (n == 64)
-			trial_cycles = (rdtsc() - t0) / 64;
-	}
-	irq_enable();
-	__atomic_add_fetch(&trials_total, n, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&victims_done, 1, __ATOMIC_RELEASE);
-}
-
-static void driver(const struct exp_ctx *ctx, u32 k)
-{
-	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + k + 1;
-	while (READ_ONCE(victims_done) < nvictims) {
-		u64 span = READ_ONCE(trial_cycles);
-		if (!span)
-			span = ns_to_tsc(20000);
-		u32 v = victim_list[rng_next(&rng) % nvictims];
-		delay_cycles(rng_next(&rng) % (2 * span));
-		ipi_send_cpu(v, ICR_NMI);
-		__atomic_add_fetch(&nmis_sent, 1, __ATOMIC_RELAXED);
-	}
-}
-
-static void worker(void *arg)
-{
-	const struct exp_ctx *ctx = arg;
-	u32 me = this_cpu_index();
-	if (cpumask_test(&victims, me))
-		victim(ctx);
-	else
-		driver(ctx, me);
+	enum sti_nmi_class c = sti_nmi_classify(&l, t->nmi_count != 0, nmi_rip, t->irq_rip);
+	outcome_hit(&oc, outcome[c]);
+	return c == STI_NMI_IN_SHADOW_IRQ_BEFORE || c == STI_NMI_IN_SHADOW_IRQ_AFTER;
 }
 
 static void define_outcomes(void)
@@ -99,46 +60,99 @@ static void define_outcomes(void)
 	o_nmi_elsewhere = outcome_define(&oc, "nmi_elsewhere_in_trial");
 }
 
-/* Drivers: a quarter of the CPUs (at least one, never the only CPU); the BSP is a driver. */
-static void pick_roles(void)
+/* ---- the victim loop ---- */
+static const sti_seq_fn shapes[] = {
+	(sti_seq_fn)seq_race_plain, (sti_seq_fn)seq_race_cpuid4, (sti_seq_fn)seq_race_cpuid16,
+	(sti_seq_fn)seq_race_cpuid64, (sti_seq_fn)seq_race_cpuid256,
+};
+
+/* The test IRQ taken at the HLT (shadow dropped): recorded, then HLT is skipped. */
+static bool on_irq(struct trap_frame *f)
 {
-	u32 n = cpus_online(), ndrivers = MAX(1u, n / 4), seen = 0;
-	cpumask_clear(&victims);
-	nvictims = 0;
-	for_each_online_cpu(i) {
-		if (seen++ >= ndrivers) {
-			cpumask_set(&victims, i);
-			victim_list[nvictims++] = i;
-		}
+	bool handled = common_irq(f);
+	if (f->rip == RIP(seq_race_at_hlt)) {
+		f->rip = RIP(seq_race_after);
+		__atomic_add_fetch(&hlt_skipped, 1, __ATOMIC_RELAXED);
 	}
+	return handled;
 }
+
+static bool on_nmi(struct trap_frame *f)
+{
+	if (!common_nmi(f))
+		return false; /* the watchdog's sampling NMI */
+	race_event_seen();
+	return true;
+}
+
+static void victim_begin(void)
+{
+	sti_bound_prepare(BOUND_NS); /* periodic: no HLT sleeps for ever */
+	sti_bound_start();
+}
+
+static void victim_end(void)
+{
+	sti_bound_stop();
+	sti_drain();
+	if (this_cpu_index() == 0)
+		watchdog_resume(); /* the bounding timer used the boot CPU's watchdog timer */
+}
+
+static bool victim_iter(u32 shape)
+{
+	struct sti_trial t;
+	irq_disable();
+	sti_record_begin();
+	if (!sti_make_pending()) {
+		sti_record_end(&t);
+		__atomic_add_fetch(&not_pending, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	race_publish();
+	shapes[shape]();
+	sti_drain();
+	sti_record_end(&t);
+	__atomic_add_fetch(&iterations, 1, __ATOMIC_RELAXED);
+	return classify(&t);
+}
+
+static struct race race = {
+	.icr = ICR_NMI,
+	.nshapes = ARRAY_SIZE(shapes),
+	.shape_name = { "plain", "cpuid4", "cpuid16", "cpuid64", "cpuid256" },
+	.victim_begin = victim_begin,
+	.victim_end = victim_end,
+	.victim_iter = victim_iter,
+};
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
 	define_outcomes();
-	pick_roles();
-	victims_done = 0;
-	nmis_sent = not_pending = lost_irq = lost_wake_bound = trials_total = trial_cycles = 0;
+	not_pending = lost_irq = hlt_skipped = iterations = 0;
 	sti_handlers_install();
-	struct cpumask all;
-	cpumask_online(&all);
-	smp_call(&all, worker, ctx, true);
+	common_irq = trap_get_handler(VEC_STI_IRQ);
+	common_nmi = trap_get_handler(VEC_NMI);
+	trap_set_handler(VEC_STI_IRQ, on_irq);
+	trap_set_handler(VEC_NMI, on_nmi);
+	race_run(&race, ctx);
 	sti_handlers_remove();
 
 	u64 in_shadow = oc.count[o_nmi_at_hlt_irq_before] + oc.count[o_nmi_at_hlt_irq_after];
 	u64 near = in_shadow + oc.count[o_nmi_before_sti] + oc.count[o_nmi_after_hlt];
 	u64 no_nmi = oc.count[o_no_nmi] + oc.count[o_no_nmi_irq_before];
+	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
 	outcomes_print(&oc);
 	observation("nmi_in_shadow", in_shadow, near);
 	observation("irq_before_hlt_after_nmi", oc.count[o_nmi_at_hlt_irq_before], in_shadow);
 	observation("irq_before_hlt_without_nmi", oc.count[o_no_nmi_irq_before], no_nmi);
-	diag("victims=%u drivers=%u nmis_sent=%lu nmis_near_window=%lu lost_wakeups_ended_by_bound=%lu",
-	     nvictims, cpus_online() - nvictims, nmis_sent, near, lost_wake_bound);
-	report_rate(ctx, trials_total, in_shadow);
+	diag("victim_iterations=%lu nmis_sent=%lu nmis_near_window=%lu lost_wakeups_hlt_skipped=%lu",
+	     iterations, sent, near, hlt_skipped);
+	report_rate(ctx, sent, in_shadow);
 	if (not_pending || lost_irq)
 		return exp_fail(ctx, "%lu trials without a pending IRQ, %lu with the IRQ not taken once",
 				not_pending, lost_irq);
-	if (!control("nmi_next_to_shadow", near))
+	if (near == 0)
 		return exp_fail(ctx, "positive control: no NMI landed at STI, HLT or after HLT");
 	return EXP_PASS;
 }
@@ -146,9 +160,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 EXPERIMENT(exp_sti_shadow_nmi) = {
 	.order = EXP_ORDER(FAMILY_STI, 20),
 	.name = "sti_shadow_nmi",
-	.description = "NMIs swept across cli; sti; hlt with an IRQ pending: does the NMI's IRET drop the STI shadow?",
+	.description = "NMIs aimed and blind at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
 	.min_cpus = 2,
-	.default_iterations = 20000,
-	.budget_ms = 5000,
+	.default_iterations = 1000000,
+	.budget_ms = 600,
 	.run = run,
 };

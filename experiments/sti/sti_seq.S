@@ -123,3 +123,37 @@ SEQ_LABEL(seq_step_movss_after)
 SEQ_LABEL(seq_step_movss_after2)
 	cli
 	ret
+
+/*
+ * The race engine's victim window (sti_shadow_nmi): entered with IF=0 and the test IRQ
+ * pending. Each shape is an entry that jumps into the padding before `sti; hlt` (CPUID, so the
+ * padding takes time without leaving the translation block under TCG, which notices events
+ * only at block boundaries: an event arriving during the padding is taken at the HLT, inside
+ * the shadow). Shape 0 has no padding: the plain `sti; hlt`. rbx is saved for CPUID.
+ */
+	.balign 4096
+SEQ_LABEL(seq_race_pad)
+	.rept 256
+	cpuid
+	.endr
+SEQ_LABEL(seq_race_at_sti)
+	sti
+SEQ_LABEL(seq_race_at_hlt)
+	hlt
+SEQ_LABEL(seq_race_after)
+	cli
+	popq %rbx
+	ret
+
+#define RACE_SHAPE(name, ncpuid)                                                          \
+SEQ_LABEL(name)                                                                          \
+	pushq %rbx;                                                                      \
+	xorl %eax, %eax;                                                                 \
+	xorl %ecx, %ecx;                                                                 \
+	jmp seq_race_at_sti - 2 * (ncpuid)
+
+RACE_SHAPE(seq_race_plain, 0)
+RACE_SHAPE(seq_race_cpuid4, 4)
+RACE_SHAPE(seq_race_cpuid16, 16)
+RACE_SHAPE(seq_race_cpuid64, 64)
+RACE_SHAPE(seq_race_cpuid256, 256)

@@ -1,0 +1,596 @@
+/*
+ * The race engine (see race.h): pair schedule, victim loop, sender alternating blind and aimed
+ * chunks (so a change of host load affects both modes alike), delay and shape tuning, report.
+ */
+#include "experiments/common/race.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/spinlock.h"
+#include "arch/x86/time.h"
+#include "kernel/hist.h"
+#include "kernel/wait.h"
+#include "lib/printf.h"
+
+#define NB 16                  /* delay bins of the aimed sender's tuner */
+#define MAX_ROUND_PAIRS (RACE_MAX_CPUS / 2)
+#define MAX_ROUNDS (RACE_MAX_CPUS * RACE_MAX_CPUS)
+#define ACK_TIMEOUT_NS 2000000ull   /* an event not handled by then is counted as unacked */
+#define START_TIMEOUT_NS 200000000ull
+#define CHUNKS 4               /* blind/aimed alternations per pair */
+#define EXPLORE_TRIALS 48      /* aimed trials per shape while a pair explores the shapes */
+#define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
+#define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
+#define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
+
+/* Per victim: what it publishes for its sender (one cache line each). */
+struct slot {
+	volatile u64 seq;     /* iterations published (race_publish) */
+	volatile u64 pub_tsc; /* TSC at the last publication */
+	volatile u64 events;  /* events handled (race_event_seen) */
+	volatile u64 res_seq; /* seq of the last iteration finished */
+	volatile u64 hits;    /* iterations that returned a hit, this segment */
+	volatile u32 stop;    /* the sender is done with this segment */
+	volatile u32 shape;   /* the loop shape the sender asks for */
+} __attribute__((aligned(64)));
+
+/* Per sender: what it measured with its victim in a round. */
+struct sender_out {
+	u64 sent[RACE_MODES], hits[RACE_MODES], tsc[RACE_MODES];
+	u64 unacked, period, delay;
+	u32 shape;
+} __attribute__((aligned(64)));
+
+struct round { u32 npairs; u8 s[MAX_ROUND_PAIRS], v[MAX_ROUND_PAIRS]; };
+
+struct pair_stat { u64 trials[RACE_MODES], hits[RACE_MODES], period, delay; u32 shape; };
+
+static struct slot slots[RACE_MAX_CPUS];
+static struct sender_out outs[RACE_MAX_CPUS];
+static u8 pos_of[MAX_CPUS];
+static u32 cpu_of[RACE_MAX_CPUS], n;
+static struct round rounds[MAX_ROUNDS];
+static u32 nrounds;
+static struct pair_stat pairs[RACE_MAX_CPUS][RACE_MAX_CPUS];
+static struct hist ack_hist[RACE_MODES];
+static struct cpu_barrier bar;
+static u64 shape_trials[RACE_MAX_SHAPES], shape_hits[RACE_MAX_SHAPES], shape_tsc[RACE_MAX_SHAPES];
+static u32 shape_chosen[RACE_MAX_SHAPES];
+
+/* The round all CPUs run next, set by the leader between barriers. */
+static struct {
+	bool done;
+	u32 round;
+	u64 len, cap;
+} seg;
+static struct race *cur;
+static const struct exp_ctx *cur_ctx;
+
+static struct slot *my_slot(void)
+{
+	u32 p = pos_of[this_cpu_index()];
+	return p < n ? &slots[p] : NULL;
+}
+
+void race_publish(void)
+{
+	struct slot *sl = my_slot();
+	if (!sl)
+		return;
+	sl->pub_tsc = rdtsc();
+	__atomic_store_n(&sl->seq, sl->seq + 1, __ATOMIC_RELEASE);
+}
+
+void race_event_seen(void)
+{
+	struct slot *sl = my_slot();
+	if (sl)
+		__atomic_store_n(&sl->events, sl->events + 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Ordered pairs in rounds: a round-robin tournament (circle method) gives n-1 matchings of
+ * unordered pairs (n even; one idle CPU per matching when n is odd); each matching runs once
+ * per direction, in rounds of at most `par` pairs at a time.
+ */
+static void build_schedule(u32 par)
+{
+	u32 m = n + (n & 1);
+	nrounds = 0;
+	for (u32 r = 0; r + 1 < m; r++) {
+		u32 arr[RACE_MAX_CPUS + 1];
+		arr[0] = m - 1;
+		for (u32 i = 1; i < m; i++)
+			arr[i] = (i - 1 + r) % (m - 1);
+		for (u32 dir = 0; dir < 2; dir++) {
+			struct round *rd = NULL;
+			for (u32 i = 0; i < m / 2; i++) {
+				u32 a = arr[i], b = arr[m - 1 - i];
+				if (a >= n || b >= n)
+					continue;
+				if (!rd || rd->npairs == par) {
+					rd = &rounds[nrounds++];
+					rd->npairs = 0;
+				}
+				rd->s[rd->npairs] = (u8)(dir ? b : a);
+				rd->v[rd->npairs] = (u8)(dir ? a : b);
+				rd->npairs++;
+			}
+		}
+	}
+}
+
+/*
+ * Pairs run at once: all of them on bare metal; one under a hypervisor, whose vCPUs may share
+ * host cores (a pair whose sender or victim is descheduled races nothing).
+ */
+static u32 parallel_pairs(const struct race *r)
+{
+	if (r->max_parallel)
+		return r->max_parallel;
+	return (cpuid(1, 0).ecx >> 31) & 1 ? 1 : RACE_MAX_CPUS / 2;
+}
+
+static bool before(u64 end) { return (s64)(rdtsc() - end) < 0; }
+
+static bool spin_seq_change(struct slot *sl, u64 last, u64 end)
+{
+	while (READ_ONCE(sl->seq) == last)
+		if (!before(end))
+			return false;
+	return true;
+}
+
+/* Reads a consistent (seq, pub_tsc) pair. */
+static u64 read_pub(struct slot *sl, u64 *tsc)
+{
+	for (;;) {
+		u64 s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+		*tsc = READ_ONCE(sl->pub_tsc);
+		if (__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE) == s)
+			return s;
+	}
+}
+
+/* Sends one event and waits (bounded) until the victim has handled it. */
+static bool fire(struct slot *sl, u32 vcpu, enum race_mode mode)
+{
+	u64 e0 = READ_ONCE(sl->events);
+	u64 t0 = rdtsc_ordered();
+	ipi_send_cpu(vcpu, cur->icr);
+	u64 end = t0 + ns_to_tsc(ACK_TIMEOUT_NS);
+	while (__atomic_load_n(&sl->events, __ATOMIC_ACQUIRE) == e0)
+		if (!before(end))
+			return false;
+	hist_add(&ack_hist[mode], tsc_to_ns(rdtsc_ordered() - t0));
+	return true;
+}
+
+/* Waits (bounded) until the iteration running now has finished: its hit is then counted. */
+static void settle(struct slot *sl)
+{
+	u64 landed = READ_ONCE(sl->seq), end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
+	while (READ_ONCE(sl->res_seq) < landed && before(end))
+		;
+}
+
+/* The aimed sender's delay tuner: NB bins over [lo, lo + NB*w), zooming in on the best. */
+struct tuner { u64 lo, w, period; u32 tr[NB], hit[NB], n, zooms; bool ready; };
+
+static u32 tuner_best(const struct tuner *t)
+{
+	u32 best = 0;
+	u64 best_score = 0;
+	for (u32 b = 0; b < NB; b++) {
+		u64 score = ((u64)t->hit[b] * 1024 + 512) / (t->tr[b] + 1);
+		if (score > best_score) {
+			best_score = score;
+			best = b;
+		}
+	}
+	return best;
+}
+
+static u32 tuner_pick(struct tuner *t, u64 *rng)
+{
+	if (t->n < 2 * NB)
+		return t->n % NB;
+	u64 r = rng_next(rng);
+	return (r & 7) == 0 ? (u32)((r >> 8) % NB) : tuner_best(t);
+}
+
+static void tuner_update(struct tuner *t, u32 b, bool hit)
+{
+	t->tr[b]++;
+	t->hit[b] += hit;
+	if (++t->n < 24 * NB || t->zooms >= 6 || t->w < 4)
+		return;
+	u32 best = tuner_best(t);
+	if (t->hit[best] < 4)
+		return;
+	u64 center = t->lo + best * t->w + t->w / 2, nw = MAX(t->w / 4, 1ull);
+	t->lo = center > NB / 2 * nw ? center - NB / 2 * nw : 0;
+	t->w = nw;
+	for (u32 i = 0; i < NB; i++)
+		t->tr[i] = t->hit[i] = 0;
+	t->n = 0;
+	t->zooms++;
+}
+
+/* The victim's loop period from 8 of its publications (0 when it stopped publishing). */
+static u64 measure_period(struct slot *sl, u64 end)
+{
+	u64 ta, tb = 0, s = read_pub(sl, &ta);
+	if (!spin_seq_change(sl, s, end))
+		return 0;
+	s = read_pub(sl, &ta);
+	u64 s0 = s;
+	while (s < s0 + 8) {
+		if (!spin_seq_change(sl, s, end))
+			return 0;
+		s = read_pub(sl, &tb);
+	}
+	return (tb - ta) / (s - s0);
+}
+
+/* Asks the victim for a shape and waits until an iteration has run with it. */
+static bool switch_shape(struct slot *sl, u32 shape, u64 end)
+{
+	__atomic_store_n(&sl->shape, shape, __ATOMIC_RELEASE);
+	u64 s = READ_ONCE(sl->seq);
+	return spin_seq_change(sl, s, end) && spin_seq_change(sl, s + 1, end);
+}
+
+struct chunk { struct slot *sl; u32 vcpu; struct sender_out *o; u64 end, *rng; };
+
+/* Blind: as fast as possible, one event in flight, no aiming. */
+static void blind_chunk(const struct chunk *c)
+{
+	struct sender_out *o = c->o;
+	while (before(c->end) && o->sent[RACE_BLIND] < seg.cap) {
+		o->unacked += !fire(c->sl, c->vcpu, RACE_BLIND);
+		o->sent[RACE_BLIND]++;
+	}
+}
+
+/*
+ * Aimed: after a publication, wait the tuner's delay, fire, wait for the iteration to finish,
+ * feed the tuner; at most max trials. Returns the hits.
+ */
+static u64 aim(const struct chunk *c, struct tuner *t, u64 max)
+{
+	struct slot *sl = c->sl;
+	struct sender_out *o = c->o;
+	u64 aimed_last = ~0ull, hits = 0;
+	for (u64 k = 0; k < max && before(c->end) && o->sent[RACE_AIMED] < seg.cap; k++) {
+		u32 b = tuner_pick(t, c->rng);
+		u64 d = t->lo + b * t->w + rng_next(c->rng) % t->w;
+		/* aim at the newest publication when it is young enough, else at the next one */
+		u64 tp, s = read_pub(sl, &tp);
+		if (s == aimed_last || rdtsc() - tp > d) {
+			if (!spin_seq_change(sl, s, c->end))
+				break;
+			s = read_pub(sl, &tp);
+		}
+		aimed_last = s;
+		while ((s64)(rdtsc() - (tp + d)) < 0)
+			;
+		u64 h0 = READ_ONCE(sl->hits);
+		bool acked = fire(sl, c->vcpu, RACE_AIMED);
+		o->unacked += !acked;
+		o->sent[RACE_AIMED]++;
+		if (acked)
+			settle(sl);
+		bool hit = READ_ONCE(sl->hits) != h0;
+		hits += hit;
+		tuner_update(t, b, hit);
+	}
+	return hits;
+}
+
+/* Switches the victim to a shape and (first time) measures its period for the tuner. */
+static bool use_shape(const struct chunk *c, u32 shape, struct tuner *t)
+{
+	if (!switch_shape(c->sl, shape, c->end))
+		return false;
+	if (t->ready)
+		return true;
+	u64 period = measure_period(c->sl, c->end);
+	if (!period)
+		return false;
+	*t = (struct tuner){ .lo = 0, .w = MAX(period / NB, 1ull), .period = period, .ready = true };
+	return true;
+}
+
+static u32 best_explored_shape(void)
+{
+	u32 best = 0;
+	u64 best_rate = 0;
+	for (u32 k = 0; k < cur->nshapes; k++) {
+		u64 r = shape_tsc[k] ? muldiv64(shape_hits[k], timeinfo.tsc_hz, shape_tsc[k]) : 0;
+		if (r > best_rate) {
+			best_rate = r;
+			best = k;
+		}
+	}
+	return best;
+}
+
+/* The first pairs try every shape for EXPLORE_TRIALS aimed trials; returns the best. */
+static u32 choose_shape(const struct chunk *c, struct tuner *tn)
+{
+	u32 chosen = 0, best = 0;
+	for (u32 k = 0; k < cur->nshapes; k++)
+		chosen += READ_ONCE(shape_chosen[k]);
+	if (cur->nshapes < 2)
+		return 0;
+	if (chosen >= EXPLORING_PAIRS)
+		return best_explored_shape();
+	u64 best_rate = 0, end = c->end;
+	for (u32 k = 0; k < cur->nshapes; k++) {
+		/* at most half of the pair's time (but MIN_CHUNK_NS a shape) goes to exploring */
+		struct chunk ck = *c;
+		ck.end = MIN(end, rdtsc() + MAX(seg.len / (2 * cur->nshapes), ns_to_tsc(MIN_CHUNK_NS)));
+		u64 t0 = rdtsc(), sent0 = c->o->sent[RACE_AIMED], h = 0;
+		if (use_shape(&ck, k, &tn[k]))
+			h = aim(&ck, &tn[k], EXPLORE_TRIALS);
+		u64 dt = rdtsc() - t0, r = dt ? muldiv64(h, timeinfo.tsc_hz, dt) : 0;
+		__atomic_add_fetch(&shape_trials[k], c->o->sent[RACE_AIMED] - sent0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&shape_hits[k], h, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&shape_tsc[k], dt, __ATOMIC_RELAXED);
+		if (r > best_rate) {
+			best_rate = r;
+			best = k;
+		}
+	}
+	if (best_rate) /* a pair that saw no hit leaves the choice to the next one */
+		__atomic_add_fetch(&shape_chosen[best], 1, __ATOMIC_RELAXED);
+	return best;
+}
+
+/* Runs one mode's chunk and books its time, trials and hits. */
+static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tuner *t)
+{
+	u64 t0 = rdtsc();
+	bool ok = mode == RACE_BLIND ? switch_shape(c->sl, 0, c->end) : use_shape(c, shape, t);
+	u64 h0 = READ_ONCE(c->sl->hits);
+	if (ok) {
+		if (mode == RACE_BLIND)
+			blind_chunk(c);
+		else
+			aim(c, t, ~0ull);
+		settle(c->sl);
+	}
+	c->o->hits[mode] += READ_ONCE(c->sl->hits) - h0;
+	c->o->tsc[mode] += rdtsc() - t0;
+}
+
+/*
+ * Starts the clock once the victim loops steadily: WARM_ITERS publications in a row, each
+ * within WARM_GAP_NS of the last (a round wakes every CPU from the barrier; under a hypervisor
+ * the pair's vCPUs may wait for host time until the idle ones have halted again).
+ */
+#define WARM_ITERS 16
+#define WARM_GAP_NS 100000ull
+#define WARM_TIMEOUT_NS 20000000ull
+static void warm_up(struct slot *sl)
+{
+	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
+	u64 end = rdtsc() + ns_to_tsc(WARM_TIMEOUT_NS), gap = ns_to_tsc(WARM_GAP_NS);
+	for (u32 warm = 0; warm < WARM_ITERS;) {
+		u64 s = READ_ONCE(sl->seq), t = rdtsc();
+		if (!spin_seq_change(sl, s, end))
+			return;
+		warm = rdtsc() - t < gap ? warm + 1 : 0;
+	}
+}
+
+static void sender(u32 me, u32 vpos, u32 round)
+{
+	struct slot *sl = &slots[vpos];
+	struct sender_out *o = &outs[me];
+	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
+	*o = (struct sender_out){ 0 };
+	warm_up(sl);
+	u64 start = rdtsc(), chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
+	struct tuner tn[RACE_MAX_SHAPES] = { 0 };
+	struct chunk c = { sl, cpu_of[vpos], o, start + seg.len, &rng };
+	/* exploring the shapes is aimed-mode time */
+	u64 t0 = rdtsc(), h0 = READ_ONCE(sl->hits);
+	u32 shape = choose_shape(&c, tn);
+	settle(sl);
+	o->hits[RACE_AIMED] += READ_ONCE(sl->hits) - h0;
+	o->tsc[RACE_AIMED] += rdtsc() - t0;
+	o->shape = shape;
+	for (u32 k = 0; k < 2 * CHUNKS && before(start + seg.len); k++) {
+		c.end = MIN(rdtsc() + chunk_len, start + seg.len);
+		run_chunk(&c, k & 1 ? RACE_AIMED : RACE_BLIND, shape, &tn[shape]);
+	}
+	/* a pair that has not hit yet gets up to three more lengths, aimed */
+	if (!o->hits[RACE_BLIND] && !o->hits[RACE_AIMED]) {
+		c.end = rdtsc() + 3 * seg.len;
+		run_chunk(&c, RACE_AIMED, shape, &tn[shape]);
+	}
+	o->period = tn[shape].period;
+	o->delay = tn[shape].lo + tuner_best(&tn[shape]) * tn[shape].w + tn[shape].w / 2;
+	__atomic_store_n(&sl->stop, 1, __ATOMIC_RELEASE);
+}
+
+static void victim(u32 me)
+{
+	struct slot *sl = &slots[me];
+	u64 end = rdtsc() + 5 * seg.len + ns_to_tsc(START_TIMEOUT_NS);
+	u64 flags = irq_save();
+	if (cur->victim_begin)
+		cur->victim_begin();
+	while (!__atomic_load_n(&sl->stop, __ATOMIC_ACQUIRE) && before(end)) {
+		u32 shape = __atomic_load_n(&sl->shape, __ATOMIC_ACQUIRE);
+		bool hit = cur->victim_iter(shape);
+		if (hit)
+			sl->hits++;
+		__atomic_store_n(&sl->res_seq, sl->seq, __ATOMIC_RELEASE);
+	}
+	if (cur->victim_end)
+		cur->victim_end();
+	irq_restore(flags);
+}
+
+static void account(void)
+{
+	const struct round *rd = &rounds[seg.round];
+	u64 mode_tsc[RACE_MODES] = { 0, 0 };
+	for (u32 i = 0; i < rd->npairs; i++) {
+		u32 s = rd->s[i], v = rd->v[i];
+		struct sender_out *o = &outs[s];
+		struct pair_stat *p = &pairs[s][v];
+		for (u32 m = 0; m < RACE_MODES; m++) {
+			p->trials[m] += o->sent[m];
+			p->hits[m] += o->hits[m];
+			cur->trials[m] += o->sent[m];
+			cur->hits[m] += o->hits[m];
+			mode_tsc[m] = MAX(mode_tsc[m], o->tsc[m]);
+		}
+		cur->unacked += o->unacked;
+		p->period = o->period;
+		p->delay = o->delay;
+		p->shape = o->shape;
+	}
+	for (u32 m = 0; m < RACE_MODES; m++)
+		cur->tsc[m] += mode_tsc[m];
+}
+
+/* The leader plans the next round: what is left of the budget, shared by the rounds left. */
+static void plan_next(void)
+{
+	if (seg.round >= nrounds) {
+		seg.done = true;
+		return;
+	}
+	u64 now = rdtsc(), budget_end = cur_ctx->start_tsc + cur_ctx->budget_tsc;
+	u64 left = (s64)(budget_end - now) > 0 ? budget_end - now : 0;
+	seg.len = MAX(left / (nrounds - seg.round), ns_to_tsc(MIN_PAIR_NS));
+	seg.cap = MAX(cur_ctx->iterations / (2 * (u64)cur->npairs), 1ull);
+	for (u32 i = 0; i < n; i++) {
+		slots[i].seq = slots[i].res_seq = slots[i].hits = 0;
+		slots[i].stop = slots[i].shape = 0;
+	}
+}
+
+static void worker(void *arg)
+{
+	(void)arg;
+	u32 me = pos_of[this_cpu_index()];
+	for (;;) {
+		if (me == 0)
+			plan_next();
+		cpu_barrier_wait_halt(&bar);
+		if (seg.done)
+			return;
+		const struct round *rd = &rounds[seg.round];
+		for (u32 i = 0; i < rd->npairs; i++) {
+			if (rd->s[i] == me)
+				sender(me, rd->v[i], seg.round);
+			else if (rd->v[i] == me)
+				victim(me);
+		}
+		cpu_barrier_wait_halt(&bar);
+		if (me == 0) {
+			account();
+			seg.round++;
+		}
+	}
+}
+
+static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
+
+static void print_gain(u64 aimed, u64 blind, char *buf, size_t size)
+{
+	if (!blind) {
+		ksnprintf(buf, size, aimed ? "inf" : "0.0");
+		return;
+	}
+	u64 g10 = muldiv64(aimed, 10, blind);
+	ksnprintf(buf, size, "%lu.%lu", g10 / 10, g10 % 10);
+}
+
+static void report(void)
+{
+	cur->best_shape = best_explored_shape(); /* what the pairs after the explorers used */
+	for (u32 s = 0; s < cur->nshapes && cur->nshapes > 1; s++)
+		diag("race_shape %s trials=%lu hits=%lu hits_per_s=%lu chosen_by_pairs=%u",
+		     cur->shape_name[s], shape_trials[s], shape_hits[s],
+		     rate(shape_hits[s], shape_tsc[s]), shape_chosen[s]);
+	cur->pairs_hit = 0;
+	for (u32 s = 0; s < n; s++)
+		for (u32 v = 0; v < n; v++) {
+			if (s == v)
+				continue;
+			const struct pair_stat *p = &pairs[s][v];
+			u64 t = p->trials[0] + p->trials[1], h = p->hits[0] + p->hits[1];
+			cur->pairs_hit += h != 0;
+			diag("pair %u->%u trials=%lu hits=%lu%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu",
+			     cpu_of[s], cpu_of[v], t, h, h ? "" : " zero_hits", p->trials[0], p->hits[0],
+			     p->trials[1], p->hits[1], cur->shape_name[p->shape],
+			     tsc_to_ns(p->period), tsc_to_ns(p->delay));
+		}
+	diag("pairs=%u pairs_hit=%u pairs_zero=%u", cur->npairs, cur->pairs_hit,
+	     cur->npairs - cur->pairs_hit);
+	hist_print("race_ack_blind", "ns", &ack_hist[RACE_BLIND]);
+	hist_print("race_ack_aimed", "ns", &ack_hist[RACE_AIMED]);
+	u64 ha = rate(cur->hits[1], cur->tsc[1]), hb = rate(cur->hits[0], cur->tsc[0]);
+	char gain[24];
+	print_gain(ha, hb, gain, sizeof(gain));
+	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s trials_per_s=%lu blind_trials_per_s=%lu hit_permille=%lu blind_hit_permille=%lu shape=%s unacked=%lu",
+	     ha, hb, gain, rate(cur->trials[1], cur->tsc[1]), rate(cur->trials[0], cur->tsc[0]),
+	     cur->trials[1] ? cur->hits[1] * 1000 / cur->trials[1] : 0,
+	     cur->trials[0] ? cur->hits[0] * 1000 / cur->trials[0] : 0,
+	     cur->shape_name[cur->best_shape], cur->unacked);
+}
+
+bool race_run(struct race *r, const struct exp_ctx *ctx)
+{
+	n = 0;
+	for (u32 i = 0; i < MAX_CPUS; i++)
+		pos_of[i] = 0xff;
+	for_each_online_cpu(i) {
+		if (n < RACE_MAX_CPUS) {
+			pos_of[i] = (u8)n;
+			cpu_of[n++] = i;
+		}
+	}
+	if (n < 2)
+		return false;
+	if (n < cpus_online())
+		diag("race_cpus=%u of %u online (the first %u)", n, cpus_online(), n);
+	cur = r;
+	cur_ctx = ctx;
+	for (u32 m = 0; m < RACE_MODES; m++) {
+		r->trials[m] = r->hits[m] = r->tsc[m] = 0;
+		hist_reset(&ack_hist[m]);
+	}
+	r->unacked = 0;
+	r->npairs = n * (n - 1);
+	for (u32 s = 0; s < n; s++)
+		for (u32 v = 0; v < n; v++)
+			pairs[s][v] = (struct pair_stat){ 0 };
+	for (u32 s = 0; s < RACE_MAX_SHAPES; s++) {
+		shape_trials[s] = shape_hits[s] = shape_tsc[s] = 0;
+		shape_chosen[s] = 0;
+	}
+	if (r->nshapes == 0)
+		r->nshapes = 1;
+	r->best_shape = 0;
+	seg.done = false;
+	seg.round = 0;
+	u32 par = parallel_pairs(r);
+	build_schedule(par);
+	diag("race_schedule rounds=%u parallel_pairs=%u", nrounds, MIN(par, n / 2));
+	cpu_barrier_init(&bar, n);
+	struct cpumask used;
+	cpumask_clear(&used);
+	for (u32 i = 0; i < n; i++)
+		cpumask_set(&used, cpu_of[i]);
+	smp_call(&used, worker, NULL, true);
+	report();
+	return true;
+}

@@ -1,0 +1,54 @@
+/*
+ * The race engine: one sender CPU fires events (NMIs or fixed IPIs) at one victim CPU that
+ * runs a persistent loop around a window; every ordered (sender, victim) pair of online CPUs
+ * takes its turn, each in two modes measured in the same boot:
+ *
+ *   blind  as fast as possible, one event in flight, no aiming, the victim's plain loop
+ *          (shape 0): the baseline a kvm-unit-tests-style loop gives;
+ *   aimed  the sender measures the victim's loop period with the TSC from the victim's
+ *          published iteration timestamps and tunes its delay after each publication from the
+ *          hit feedback (per pair); the victim runs the loop shape the engine found best
+ *          (shapes are experiment-defined variants, e.g. padding before the window
+ *          instruction: TCG notices events only at translation-block boundaries).
+ *
+ * The experiment supplies the victim's iteration (which calls race_publish() just before its
+ * window and returns whether the event landed in it) and calls race_event_seen() from its
+ * event handler. race_run() prints the shape tuning, one `# pair` line per ordered pair,
+ * `# pairs=...`, the event latency histogram and `# race mode=aimed ...`
+ * (docs/output-format.md).
+ */
+#ifndef RACEBED_RACE_H
+#define RACEBED_RACE_H
+
+#include "kernel/experiment.h"
+
+#define RACE_MAX_SHAPES 8
+#define RACE_MAX_CPUS 32 /* pairs among the first RACE_MAX_CPUS online CPUs */
+
+enum race_mode { RACE_BLIND, RACE_AIMED, RACE_MODES };
+
+struct race {
+	u32 icr;                                 /* what the sender sends: ICR_NMI, ICR_FIXED|vec */
+	u32 nshapes;                             /* victim loop variants; shape 0 is the plain loop */
+	const char *shape_name[RACE_MAX_SHAPES];
+	void (*victim_begin)(void);              /* on the victim, before its loop (may be NULL) */
+	void (*victim_end)(void);                /* after it (may be NULL) */
+	bool (*victim_iter)(u32 shape);          /* one iteration; true when the event hit */
+	u32 max_parallel;                        /* pairs at once; 0: all on bare metal, 1 in a VM */
+	/* results, filled by race_run */
+	u64 trials[RACE_MODES], hits[RACE_MODES], tsc[RACE_MODES];
+	u64 unacked;                             /* events the victim never reported handling */
+	u32 best_shape, npairs, pairs_hit;
+};
+
+/* Victim: called just before the window (publishes the iteration and its TSC). */
+void race_publish(void);
+/* The event handler on the victim: counts one event handled (acknowledges the sender). */
+void race_event_seen(void);
+/*
+ * Runs every ordered pair in both modes within the experiment's budget (from the boot CPU;
+ * every online CPU takes part). Returns false when fewer than two CPUs are online.
+ */
+bool race_run(struct race *r, const struct exp_ctx *ctx);
+
+#endif

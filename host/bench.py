@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""make bench: boot the kernel with `bench` (10x budgets) at each SMP count, print one table
+(experiment, mode, smp, trials/s, hits/s, gain) and write build/bench/bench.json.
+
+Boots QEMU's own Multiboot 1 loader (host/qemu.py --kernel build/racebed32.elf), so the
+command line needs no ISO rebuild. The figures come from the lines docs/output-format.md
+defines: `# trials=... trials_per_s=R hits_per_s=S`, `# race mode=aimed hits_per_s=X
+blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist ...`.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_TESTS = "ipi_*,sti_shadow_nmi,movss_shadow_*,nmi_storm,poke_call_flip,poke_batch"
+
+RESULT = re.compile(r"^(not ok|ok) \d+ (\S+)")
+KV = re.compile(r"(\w+)=(\S+)")
+LATENCY = re.compile(r"^# (\w+)_ns=min/median/p99/max (\d+)/(\d+)/(\d+)/(\d+)")
+HIST = re.compile(r"^# hist (\S+) unit=(\S+) n=(\d+)((?: \S+:\d+)*)")
+
+
+def number(v):
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+def parse(log):
+    """Per experiment: result, throughput, race figures, latency medians, histograms."""
+    exps, cur = {}, {}
+    for line in log.splitlines():
+        line = line.rstrip("\r")
+        m = RESULT.match(line)
+        if m:
+            cur["result"] = m.group(1)
+            exps[m.group(2)] = cur
+            cur = {}
+            continue
+        if line.startswith("# trials=") and "trials_per_s=" in line:
+            cur["rate"] = {k: number(v) for k, v in KV.findall(line)}
+        elif line.startswith("# race mode="):
+            cur["race"] = {k: number(v) for k, v in KV.findall(line)}
+        elif line.startswith("# pairs="):
+            cur["pairs"] = {k: number(v) for k, v in KV.findall(line)}
+        elif line.startswith("# sites=") and "ratio=" in line:
+            cur.setdefault("figures", {}).update({k: number(v) for k, v in KV.findall(line)})
+        elif line.startswith("# batch_curve "):
+            cur.setdefault("curve", []).append({k: number(v) for k, v in KV.findall(line)})
+        m = LATENCY.match(line)
+        if m:
+            cur.setdefault("latency_ns", {})[m.group(1)] = {
+                "min": int(m.group(2)), "median": int(m.group(3)),
+                "p99": int(m.group(4)), "max": int(m.group(5))}
+        m = HIST.match(line)
+        if m:
+            buckets = dict(b.split(":") for b in m.group(4).split())
+            cur.setdefault("hist", {})[m.group(1)] = {
+                "unit": m.group(2), "n": int(m.group(3)),
+                "buckets": {k: int(v) for k, v in buckets.items()}}
+    return exps
+
+
+def rows(exps, smp):
+    """Table rows: race experiments give an aimed and a blind row, the others one row."""
+    out = []
+    for name, e in exps.items():
+        rate = e.get("rate", {})
+        race = e.get("race")
+        if race:
+            out.append({"experiment": name, "mode": "aimed", "smp": smp,
+                        "trials_per_s": race.get("trials_per_s"),
+                        "hits_per_s": race.get("hits_per_s"), "gain": race.get("gain")})
+            out.append({"experiment": name, "mode": "blind", "smp": smp,
+                        "trials_per_s": race.get("blind_trials_per_s"),
+                        "hits_per_s": race.get("blind_hits_per_s"), "gain": None})
+        elif rate:
+            out.append({"experiment": name, "mode": "-", "smp": smp,
+                        "trials_per_s": rate.get("trials_per_s"),
+                        "hits_per_s": rate.get("hits_per_s"), "gain": None})
+    return out
+
+
+def boot(args, smp, tests):
+    cmd = [sys.executable, os.path.join(HERE, "qemu.py"), "--kernel", args.kernel,
+           "--append=bench tests=%s %s" % (tests, args.args), "--smp", str(smp),
+           "--accel", args.accel, "--machine", args.machine]
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=args.timeout, text=True, errors="replace")
+        log = p.stdout
+    except subprocess.TimeoutExpired as e:
+        log = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        log += "\n# bench: QEMU timed out after %d s\n" % args.timeout
+    return log, time.time() - t0
+
+
+def fmt(v):
+    return "-" if v is None else str(v)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kernel", default="build/racebed32.elf")
+    p.add_argument("--smp", default="2,8", help="comma-separated SMP counts (default 2,8)")
+    p.add_argument("--tests", default=DEFAULT_TESTS)
+    p.add_argument("--args", default="", help="more kernel command-line words")
+    p.add_argument("--accel", default="tcg")
+    p.add_argument("--machine", default="pc")
+    p.add_argument("--repeat", type=int, default=1, help="boots per SMP count (default 1)")
+    p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("--out", default="build/bench")
+    args = p.parse_args()
+
+    os.makedirs(os.path.join(ROOT, args.out), exist_ok=True)
+    runs, table = [], []
+    for rep in range(args.repeat):
+        for smp in (int(s) for s in args.smp.split(",")):
+            log, secs = boot(args, smp, args.tests)
+            logname = os.path.join(args.out, "smp%d-run%d.log" % (smp, rep))
+            with open(os.path.join(ROOT, logname), "w") as f:
+                f.write(log)
+            exps = parse(log)
+            r = rows(exps, smp)
+            for row in r:
+                row["run"] = rep
+            table += r
+            runs.append({"smp": smp, "run": rep, "seconds": round(secs, 1), "log": logname,
+                         "experiments": exps})
+            if not exps:
+                print("bench: no results from the smp=%d boot (see %s)" % (smp, logname),
+                      file=sys.stderr)
+
+    cols = ("experiment", "mode", "smp", "run", "trials_per_s", "hits_per_s", "gain")
+    widths = [max(len(c), *(len(fmt(row.get(c))) for row in table)) if table else len(c)
+              for c in cols]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    for row in table:
+        print("  ".join(fmt(row.get(c)).ljust(w) for c, w in zip(cols, widths)))
+    with open(os.path.join(ROOT, args.out, "bench.json"), "w") as f:
+        json.dump({"tests": args.tests, "accel": args.accel, "table": table, "runs": runs},
+                  f, indent=1)
+    print("bench: wrote %s" % os.path.join(args.out, "bench.json"))
+    return 0 if table else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
