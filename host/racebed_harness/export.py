@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Dict, List, Optional, Sequence
 
 from .ktap import KtapLog, KtapTest
-from .records import number
+from .records import Histogram, Pair, Records, number
 
 SCHEMA = "racebed-results/1"
 RESULT_WORDS = {"ok": "pass", "not-ok": "fail", "skip": "skip"}
@@ -66,9 +66,26 @@ def status_of(log: KtapLog) -> str:
     return "incomplete" if log.errors or not log.header_found else "complete"
 
 
+def hist_dict(h: Histogram) -> Dict[str, Any]:
+    """A histogram with the buckets that hold its median and 99th percentile ([low, high))."""
+    return {"name": h.name, "unit": h.unit, "n": h.n, "buckets": h.buckets,
+            "p50": list(h.quantile_bucket(0.5) or ()) or None, "p99": list(h.quantile_bucket(0.99) or ()) or None}
+
+
+def pair_dict(p: Pair) -> Dict[str, Any]:
+    return dict({"sender": p.sender, "victim": p.victim, "trials": p.trials, "hits": p.hits}, **p.fields)
+
+
+def race_dict(r: Records) -> Optional[Dict[str, Any]]:
+    """`# race`, with the engine's schedule and shape lines; null for an experiment without."""
+    if r.race is None and not r.race_shapes and r.race_schedule is None:
+        return None
+    return dict(r.race or {}, schedule=r.race_schedule, shapes=r.race_shapes)
+
+
 def subtest_dict(t: KtapTest) -> Dict[str, Any]:
     d = {"number": t.number, "name": t.name, "result": RESULT_WORDS[t.outcome], "directive": t.directive,
-         "reason": t.reason, "diagnostics": t.own}
+         "reason": t.reason, "diagnostics": t.own, "figures": t.records.figures}
     if t.subtests:
         d["subtests"] = [subtest_dict(s) for s in t.subtests]
     return d
@@ -90,9 +107,9 @@ def experiment_dict(t: KtapTest, expected: Optional[str] = None) -> Dict[str, An
         "outcomes": r.outcomes,
         "observations": [dict(dataclasses.asdict(o), deviation=o.deviation) for o in r.observations],
         "controls": r.controls,
-        "histograms": [dataclasses.asdict(h) for h in r.hists],
-        "pairs": [dataclasses.asdict(p) for p in r.pairs],
-        "race": r.race,
+        "histograms": [hist_dict(h) for h in r.hists],
+        "pairs": [pair_dict(p) for p in r.pairs],
+        "race": race_dict(r),
         "crash": r.crash,
         "problems": r.problems,
         "subtests": [subtest_dict(s) for s in t.subtests],

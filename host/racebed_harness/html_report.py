@@ -30,6 +30,8 @@ tr.differs th { color: #d0006f; }
 .errors { color: #b00000; }
 .small { font-size: 0.8em; color: #555; }
 img { border: 1px solid #ddd; margin: 0.3em 0.6em 0.6em 0; }
+div.grid { display: flex; flex-wrap: wrap; } div.grid img.plot { width: 420px; }
+div.pairs { margin-bottom: 1em; } div.pairs p { max-width: 1100px; }
 """
 
 
@@ -48,58 +50,142 @@ def _plt():
     return plt
 
 
+def human(value: float, unit: str) -> str:
+    """A bucket bound in the unit people read: 4096 ns -> 4.1 us, 2^21 cycles -> 2.1 M."""
+    if unit == "ns":
+        steps = ((1e9, "s"), (1e6, "ms"), (1e3, "\u00b5s"), (1, "ns"))
+    elif unit == "cycles":
+        steps = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""))
+    else:
+        return str(int(value))
+    for scale, name in steps:
+        if value >= scale or scale == 1:
+            v = value / scale
+            text = f"{v:.1f}" if v < 10 else f"{v:.0f}"
+            return f"{text}{' ' if unit == 'ns' else ''}{name}"
+    return str(value)
+
+
+def bucket_keys(series: Sequence[Tuple[str, Histogram]]) -> List[str]:
+    """Every bucket from the lowest to the highest exponent any series has (empty ones too, so
+    the x axis is a log2 scale), with `z` first when present."""
+    exps = {int(k) for _, h in series for k in h.buckets if k != "z"}
+    keys = ["z"] if any("z" in h.buckets for _, h in series) else []
+    if exps:
+        keys += [str(k) for k in range(min(exps), max(exps) + 1)]
+    return keys
+
+
+def bucket_label(key: str, unit: str) -> str:
+    if key == "z":
+        return "0"
+    k = int(key)
+    if unit == "count":  # small integers: the range itself
+        return str(2 ** k) if k == 0 else f"{2 ** k}-{2 ** (k + 1) - 1}"
+    return human(2 ** k, unit)
+
+
 def plot_histogram(name: str, series: Sequence[Tuple[str, Histogram]], path: str) -> None:
-    """One bar group per log2 bucket, one colour per log."""
+    """One bar group per log2 bucket (a contiguous log2 axis), one colour per log; the median and
+    99th-percentile buckets of each series marked. Several logs: shares of their samples."""
     plt = _plt()
-    keys = sorted({k for _, h in series for k in h.buckets}, key=lambda k: -1 if k == "z" else int(k))
-    labels = ["0" if k == "z" else f"2^{k}" for k in keys]
-    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=100)
-    width = 0.8 / max(1, len(series))
-    for i, (log_name, h) in enumerate(series):
-        xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(keys))]
-        ax.bar(xs, [h.buckets.get(k, 0) for k in keys], width=width, label=f"{log_name} (n={h.n})")
-    ax.set_xticks(range(len(keys)))
-    ax.set_xticklabels(labels, rotation=45 if len(keys) > 10 else 0, fontsize=8)
+    keys = bucket_keys(series)
     unit = series[0][1].unit
-    ax.set_xlabel(f"{unit}, log2 bucket [2^k, 2^(k+1))")
-    counts = [c for _, h in series for c in h.buckets.values() if c]
-    if counts and max(counts) > 50 * min(counts):
+    share = len(series) > 1
+    fig, ax = plt.subplots(figsize=(4.6, 2.8), dpi=100)
+    width = 0.8 / max(1, len(series))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (log_name, h) in enumerate(series):
+        offset = (i - (len(series) - 1) / 2) * width
+        scale = 100.0 / h.n if share and h.n else 1
+        colour = colours[i % len(colours)]
+        ax.bar([j + offset for j in range(len(keys))], [h.buckets.get(k, 0) * scale for k in keys],
+               width=width, color=colour, label=f"{log_name} (n={h.n})")
+        for q, style in ((0.5, "--"), (0.99, ":")):
+            b = h.quantile_bucket(q)
+            if b:
+                key = "z" if b[0] == 0 and "z" in h.buckets and b[1] == 1 else str(b[0].bit_length() - 1)
+                if key in keys:
+                    ax.axvline(keys.index(key) + offset, color=colour, linestyle=style, linewidth=1)
+    step = max(1, (len(keys) + 11) // 12)  # at most about 12 labels
+    ax.set_xticks(range(0, len(keys), step))
+    ax.set_xticklabels([bucket_label(k, unit) for k in keys[::step]], fontsize=7,
+                       rotation=30 if len(keys) > 6 else 0)
+    ax.set_xlabel(f"{unit}, log2 buckets (dashed: median, dotted: p99)", fontsize=7)
+    values = [c for _, h in series for c in h.buckets.values() if c]
+    if values and max(values) > 30 * min(values):
         ax.set_yscale("log")  # a long tail stays visible next to the mode
-    ax.set_ylabel("samples")
-    ax.set_title(name)
-    ax.legend(fontsize=8)
+    ax.set_ylabel("% of samples" if share else "samples", fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title(name, fontsize=9)
+    ax.legend(fontsize=6, loc="best")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
 def plot_pairs(title: str, pairs: Sequence[Pair], path: str) -> None:
-    """Hits per (sender, victim): a heat map with the counts written in."""
+    """Two heat maps over (sender, victim): hits, and trials (events sent). A pair that sent
+    nothing is hatched grey, the diagonal (no pair) plain grey; counts written in up to 16 CPUs."""
     plt = _plt()
+    from matplotlib import colors
     cpus = sorted({p.sender for p in pairs} | {p.victim for p in pairs})
     index = {c: i for i, c in enumerate(cpus)}
-    grid = [[float("nan")] * len(cpus) for _ in cpus]
-    for p in pairs:
-        grid[index[p.sender]][index[p.victim]] = p.hits
-    size = max(3.2, 0.55 * len(cpus) + 1.8)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size), dpi=100)
-    image = ax.imshow(grid, cmap="viridis", origin="upper")
-    ax.set_xticks(range(len(cpus)))
-    ax.set_xticklabels([str(c) for c in cpus])
-    ax.set_yticks(range(len(cpus)))
-    ax.set_yticklabels([str(c) for c in cpus])
-    ax.set_xlabel("victim CPU")
-    ax.set_ylabel("sender CPU")
-    ax.set_title(title, fontsize=10)
-    top = max((p.hits for p in pairs), default=0)
-    for p in pairs:
-        colour = "black" if top and p.hits > top * 0.6 else "white"
-        ax.text(index[p.victim], index[p.sender], "0!" if p.hits == 0 else str(p.hits), ha="center",
-                va="center", fontsize=8, color=colour)
-    fig.colorbar(image, ax=ax, label="hits")
+    n = len(cpus)
+    size = max(2.6, 0.42 * n + 1.2)
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1.6, size + 0.5), dpi=100)
+    for ax, what in zip(axes, ("hits", "trials")):
+        grid = [[float("nan")] * n for _ in cpus]
+        for p in pairs:
+            grid[index[p.sender]][index[p.victim]] = getattr(p, what) if p.trials else float("nan")
+        top = max((getattr(p, what) for p in pairs), default=0)
+        cmap = plt.get_cmap("viridis").copy()
+        cmap.set_bad("#dddddd")
+        image = ax.imshow(grid, cmap=cmap, origin="upper", norm=colors.PowerNorm(0.4, vmin=0, vmax=max(1, top)))
+        for p in pairs:
+            if not p.trials:
+                ax.add_patch(plt.Rectangle((index[p.victim] - 0.5, index[p.sender] - 0.5), 1, 1, fill=False,
+                                           hatch="///", edgecolor="#999999", linewidth=0))
+        ax.set_xticks(range(n))
+        ax.set_xticklabels([str(c) for c in cpus], fontsize=7)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels([str(c) for c in cpus], fontsize=7)
+        ax.set_xlabel("victim CPU", fontsize=8)
+        ax.set_ylabel("sender CPU", fontsize=8)
+        ax.set_title(what if what == "hits" else "trials (events sent)", fontsize=9)
+        if n <= 16:
+            for p in pairs:
+                if not p.trials:
+                    continue
+                v = getattr(p, what)
+                light = top and (v / top) ** 0.4 > 0.6
+                ax.text(index[p.victim], index[p.sender], str(v), ha="center", va="center", fontsize=6.5,
+                        color="black" if light else "white")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def race_summary(t, log_name: str) -> str:
+    """One paragraph under a heat map: the race line and what the pair lines add up to."""
+    r, pairs = t.records, t.records.pairs
+    parts = []
+    if r.race:
+        g = r.race
+        parts.append(f"aimed {esc(g.get('hits_per_s'))} hits/s vs blind {esc(g.get('blind_hits_per_s'))} "
+                     f"(gain {esc(g.get('gain'))}, shape {esc(g.get('shape', '?'))}, "
+                     f"hits per 1000 sent {esc(g.get('hit_permille', '?'))} vs {esc(g.get('blind_hit_permille', '?'))}"
+                     + (f", unacked {esc(g['unacked'])}" if 'unacked' in g else "") + ")")
+    hit = sum(1 for p in pairs if p.hits)
+    idle = [f"{p.sender}&rarr;{p.victim}" for p in pairs if not p.trials]
+    parts.append(f"{len(pairs)} pairs, {hit} hit, {len(pairs) - hit} without a hit"
+                 + (f"; <span class='deviation'>{len(idle)} sent no event</span> (hatched)" if idle else ""))
+    if r.race_schedule:
+        parts.append(f"{esc(r.race_schedule.get('rounds'))} rounds, {esc(r.race_schedule.get('parallel_pairs'))} "
+                     "pair(s) at a time")
+    return f"<p class='small'><b>{esc(log_name)}: {esc(t.name)}</b>: " + "; ".join(parts) + ".</p>"
 
 
 def summary_table(records: Sequence[BootRecord]) -> List[str]:
@@ -132,7 +218,8 @@ def summary_table(records: Sequence[BootRecord]) -> List[str]:
 
 
 def experiments_table(rec: BootRecord) -> List[str]:
-    out = ["<table><tr><th>#</th><th>experiment</th><th>result</th><th>ms</th><th>cases</th><th>reason</th></tr>"]
+    out = ["<table><tr><th>#</th><th>experiment</th><th>result</th><th>ms</th><th>cases</th>"
+           "<th>observations</th><th>controls</th><th>reason</th></tr>"]
     words = {"ok": "pass", "not-ok": "fail", "skip": "skip"}
     for t in rec.log.tests:
         r = t.records
@@ -144,51 +231,85 @@ def experiments_table(rec: BootRecord) -> List[str]:
             cases = f"{len(t.subtests) - len(bad)}/{len(t.subtests)} ok"
             if bad:
                 cases += ": failed " + ", ".join(bad[:8]) + (" ..." if len(bad) > 8 else "")
+        devs = [o.name for o in r.observations if o.deviation]
+        obs = f"{len(r.observations)}" if r.observations else ""
+        if devs:
+            obs += (f" <span class='deviation'>{len(devs)} deviation(s): " + esc(", ".join(devs[:4]))
+                    + (" ..." if len(devs) > 4 else "") + "</span>")
+        zero = [k for k, v in r.controls.items() if v == 0]
+        ctl = ""
+        if r.controls:
+            ctl = f"{len(r.controls)}, min {min(r.controls.values())}"
+            if zero:
+                ctl += " <span class='deviation'>zero: " + esc(", ".join(zero)) + "</span>"
         reason = t.reason or failure_reason(t)
         out.append(f"<tr><td class='num'>{t.number}</td><td>{esc(t.name)}</td><td class='{cls}'>{esc(shown)}</td>"
-                   f"<td class='num'>{esc(r.duration_ms)}</td><td>{esc(cases)}</td><td>{esc(reason)}</td></tr>")
+                   f"<td class='num'>{esc(r.duration_ms)}</td><td>{esc(cases)}</td><td>{obs}</td><td>{ctl}</td>"
+                   f"<td>{esc(reason)}</td></tr>")
     out.append("</table>")
     return out
 
 
-def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
-    """Observations as rows, one column per log: Never/Sometimes/Always with
-    counts; a row whose words differ between the logs has those cells
-    highlighted."""
+def deviations_section(records: Sequence[BootRecord]) -> List[str]:
+    """Per log, the observations that contradict the architecture (from the observation lines;
+    the kernel's `# deviations:` line when there are none to recompute)."""
+    out = ["<table><tr><th>log</th><th>deviations from the architecture (Intel SDM / AMD APM)</th></tr>"]
+    for rec in records:
+        found = [(t.name, o) for t in rec.log.tests for o in t.records.observations if o.deviation]
+        if found:
+            cell = "<br>".join(f"<span class='deviation'>{esc(name)}.{esc(o.name)}</span> {esc(o.word)} "
+                               f"{esc(o.hits)}/{esc(o.trials)}, architecture: {esc(o.arch)} "
+                               f"<span class='small'>{esc(o.ref)}</span>" for name, o in found)
+        elif rec.log.deviations:
+            cell = "<span class='deviation'>" + esc(", ".join(rec.log.deviations)) + "</span>"
+        elif rec.log.deviations is None:
+            cell = "<span class='small'>no <code># deviations:</code> line</span>"
+        else:
+            cell = "none"
+        out.append(f"<tr><td>{esc(rec.name)}</td><td>{cell}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def collect_observations(records: Sequence[BootRecord]):
+    """(columns, rows, arch): the logs that have observations at all (a bad command line or
+    `list` has none), observation key -> {column: Observation}, key -> (verdict, ref)."""
     rows: Dict[str, Dict[int, Observation]] = {}
     arch: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
-    # a column per log that has observations at all (a bad command line or `list` has none)
-    without = [r.name for r in records if not any(t.records.observations for t in r.log.tests)]
-    records = [r for r in records if r.name not in without]
-    for col, rec in enumerate(records):
+    columns = [r for r in records if any(t.records.observations for t in r.log.tests)]
+    for col, rec in enumerate(columns):
         for t in rec.log.tests:
             for o in t.records.observations:
                 key = f"{t.name}.{o.name}"
                 rows.setdefault(key, {})[col] = o
                 if o.arch and key not in arch:
                     arch[key] = (o.arch, None if o.ref in (None, "none") else o.ref)
-    if not rows:
-        return ["<p>No observations in these logs.</p>"]
-    head = "".join(f"<th>{esc(r.name)}</th>" for r in records)
+    return columns, rows, arch
+
+
+def row_differs(cells: Dict[int, Observation]) -> Tuple[bool, set]:
+    """Whether the words differ between the logs, and the row's usual word(s). Unreached (0
+    trials) says nothing about the platform: shown, never compared."""
+    present = [cells[c].word for c in sorted(cells) if cells[c].word != "Unreached"]
+    tally = {w: present.count(w) for w in set(present)}
+    top = max(tally.values(), default=0)
+    return len(tally) > 1, {w for w, n in tally.items() if n == top}
+
+
+def matrix_table(columns: Sequence[BootRecord], rows, arch, keys: Sequence[str]) -> List[str]:
+    head = "".join(f"<th>{esc(r.name)}</th>" for r in columns)
     out = [f"<table><tr><th>observation</th><th>architecture</th>{head}</tr>"]
-    differing = 0
-    for key in rows:
+    for key in keys:
         cells = rows[key]
-        # Unreached (0 trials) says nothing about the platform: shown, never compared
-        present = [cells[c].word for c in sorted(cells) if cells[c].word != "Unreached"]
-        # the odd ones out: cells whose word is not the row's most common one (all on a tie)
-        tally = {w: present.count(w) for w in set(present)}
-        top = max(tally.values())
-        usual = {w for w, n in tally.items() if n == top}
-        differs = len(tally) > 1
-        differing += differs
+        differs, usual = row_differs(cells)
         verdict, ref = arch.get(key, (None, None))
         tds = []
-        for c in range(len(records)):
+        for c in range(len(columns)):
             o = cells.get(c)
             if o is None:
                 tds.append("<td class='absent' title='not in this log'>&ndash;</td>")
                 continue
+            # the odd ones out: cells whose word is not the row's most common one (all on a tie)
             odd = differs and o.word != "Unreached" and (o.word not in usual or len(usual) > 1)
             counts = f" {o.hits}/{o.trials}" if o.hits is not None else ""
             dev = " <span class='deviation' title='contradicts the architecture'>deviation</span>" if o.deviation else ""
@@ -197,10 +318,52 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
         out.append(f"<tr{' class=differs' if differs else ''}><th>{esc(key)}</th><td>{arch_text}</td>"
                    f"{''.join(tds)}</tr>")
     out.append("</table>")
-    out.insert(0, f"<p>{len(rows)} observations; {differing} differ between the logs that have them (the odd "
-                  "cells outlined; &ndash;: not in that log; Unreached is not compared)."
-                  + (f" Logs without observations: {esc(', '.join(without))}." if without else "") + "</p>")
     return out
+
+
+def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
+    """Observations as rows, one column per log: Never/Sometimes/Always with counts. The rows
+    whose words differ between the logs come first, the odd cells outlined; then every row."""
+    columns, rows, arch = collect_observations(records)
+    without = [r.name for r in records if r not in columns]
+    if not rows:
+        return ["<p>No observations in these logs.</p>"]
+    differing = [k for k in rows if row_differs(rows[k])[0]]
+    out = [f"<p>{len(rows)} observations; {len(differing)} differ between the logs that have them (the odd "
+           "cells outlined; &ndash;: not in that log; Unreached is not compared)."
+           + (f" Logs without observations: {esc(', '.join(without))}." if without else "") + "</p>"]
+    if differing and len(columns) > 1:
+        out.append("<h3>Observations that differ between the logs</h3>")
+        out += matrix_table(columns, rows, arch, differing)
+        out.append(f"<details><summary>All {len(rows)} observations</summary>")
+    out += matrix_table(columns, rows, arch, list(rows))
+    if differing and len(columns) > 1:
+        out.append("</details>")
+    return out
+
+
+def deviations_section(records: Sequence[BootRecord]) -> List[str]:
+    """The observations that contradict the architecture (Intel SDM / AMD APM) in any log, as a
+    matrix over the logs; a log whose `# deviations:` line lists more (truncated observation
+    lines) is named."""
+    columns, rows, arch = collect_observations(records)
+    keys = [k for k in rows if any(o.deviation for o in rows[k].values())]
+    out = []
+    for rec in records:
+        computed = {f"{t.name}.{o.name}" for t in rec.log.tests for o in t.records.observations if o.deviation}
+        listed = set(rec.log.deviations or [])
+        note = ("no <code># deviations:</code> line" if rec.log.deviations is None and computed else
+                f"the kernel lists {len(listed)}, the observation lines give {len(computed)}"
+                if listed != computed and rec.log.deviations is not None else "")
+        if note:
+            out.append(f"<p class='errors'>{esc(rec.name)}: {note}</p>")
+    if not keys:
+        return out + ["<p>None: every observation agrees with the architecture's verdict.</p>"]
+    per_log = ", ".join(f"{esc(r.name)} {sum(1 for k in keys if rows[k].get(c) and rows[k][c].deviation)}"
+                        for c, r in enumerate(columns))
+    out.insert(0, f"<p>{len(keys)} observations contradict the architecture in at least one log ({per_log}); "
+                  "a row outlined where the logs differ.</p>")
+    return out + matrix_table(columns, rows, arch, keys)
 
 
 def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
@@ -208,25 +371,19 @@ def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     body = ["<h1>racebed report</h1>",
             f"<p class='small'>{len(records)} log(s): {esc(', '.join(r.log_path for r in records))}</p>",
-            "<h2>Summary</h2>"]
+            "<p class='small'><a href='#summary'>summary</a> &middot; <a href='#deviations'>deviations</a> &middot; "
+            "<a href='#matrix'>platform matrix</a> &middot; <a href='#pairs'>races and CPU pairs</a> &middot; "
+            "<a href='#hists'>latency histograms</a> &middot; "
+            + " &middot; ".join(f"<a href='#log-{esc(safe_name(r.name))}'>{esc(r.name)}</a>" for r in records)
+            + "</p>",
+            "<h2 id='summary'>Summary</h2>"]
     body += summary_table(records)
+    body.append("<h2 id='deviations'>Deviations</h2>")
+    body += deviations_section(records)
+    body.append("<h2 id='matrix'>Platform matrix</h2>")
+    body += platform_matrix(records)
 
-
-    # histograms: one plot per (experiment, histogram name), every log that has it as a series
-    hists: Dict[Tuple[str, str], List[Tuple[str, Histogram]]] = {}
-    for rec in records:
-        for t in rec.log.tests:
-            for h in t.records.hists:
-                hists.setdefault((t.name, h.name), []).append((rec.name, h))
-    body.append("<h2>Latency histograms</h2>")
-    if not hists:
-        body.append("<p>No <code># hist</code> lines in these logs.</p>")
-    for (exp, name), series in hists.items():
-        png = f"hist-{safe_name(exp)}-{safe_name(name)}.png"
-        plot_histogram(f"{exp}: {name}", series, os.path.join(out_dir, png))
-        body.append(f"<img src='{esc(png)}' alt='histogram {esc(name)}'>")
-
-    body.append("<h2>CPU pairs</h2>")
+    body.append("<h2 id='pairs'>Races and CPU pairs</h2>")
     any_pairs = False
     for rec in records:
         for t in rec.log.tests:
@@ -234,13 +391,31 @@ def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
                 continue
             any_pairs = True
             png = f"pairs-{safe_name(rec.name)}-{safe_name(t.name)}.png"
-            plot_pairs(f"{rec.name}: {t.name} hits per (sender, victim)", t.records.pairs, os.path.join(out_dir, png))
-            body.append(f"<img src='{esc(png)}' alt='pairs {esc(t.name)}'>")
+            plot_pairs(f"{rec.name}: {t.name} per (sender, victim)", t.records.pairs, os.path.join(out_dir, png))
+            body.append(f"<div class='pairs'><img src='{esc(png)}' alt='pairs {esc(t.name)}'>"
+                        f"{race_summary(t, rec.name)}</div>")
     if not any_pairs:
         body.append("<p>No <code># pair</code> lines in these logs.</p>")
 
-    body.append("<h2>Platform matrix</h2>")
-    body += platform_matrix(records)
+    # histograms: one plot per (experiment, histogram name), every log that has it as a series
+    hists: Dict[str, Dict[str, List[Tuple[str, Histogram]]]] = {}
+    for rec in records:
+        for t in rec.log.tests:
+            for h in t.records.hists:
+                hists.setdefault(t.name, {}).setdefault(h.name, []).append((rec.name, h))
+    body.append("<h2 id='hists'>Latency histograms</h2>")
+    if not hists:
+        body.append("<p>No <code># hist</code> lines in these logs.</p>")
+    else:
+        body.append("<p class='small'>log2 buckets as the kernel counts them; bucket labels are lower bounds. "
+                    "With several logs the bars are shares of each log's samples.</p>")
+    body.append("<div class='grid'>")
+    for exp, by_name in hists.items():
+        for name, series in by_name.items():
+            png = f"hist-{safe_name(exp)}-{safe_name(name)}.png"
+            plot_histogram(f"{exp}: {name}", series, os.path.join(out_dir, png))
+            body.append(f"<img class='plot' src='{esc(png)}' alt='histogram {esc(exp)} {esc(name)}'>")
+    body.append("</div>")
 
     for rec in records:
         body.append(f"<h2 id='log-{esc(safe_name(rec.name))}'>{esc(rec.name)} "

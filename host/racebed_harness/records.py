@@ -21,6 +21,9 @@ HIST_RE = re.compile(r"^hist\s+(\S+)\s+(.*)$")
 BUCKET_RE = re.compile(r"^(z|\d+):(\d+)$")
 PAIR_RE = re.compile(r"^pair\s+(\d+)->(\d+)\s+(.*)$")
 RACE_RE = re.compile(r"^race\s+(.*)$")
+RACE_SHAPE_RE = re.compile(r"^race_shape\s+(\S+)\s+(.*)$")
+RACE_SCHEDULE_RE = re.compile(r"^race_schedule\s+(.*)$")
+DEVIATIONS_MORE_RE = re.compile(r"^\.\.\. \((\d+) in all\)$")
 RUNNING_RE = re.compile(r"^(\S+): running, budget (\d+) ms\s*$")
 DEVIATIONS_RE = re.compile(r"^deviations:\s*(.*)$")
 # `roundtrip_ns=min/median/p99/max 5941/13186/3985904/8334149`: named values, then the numbers
@@ -86,6 +89,15 @@ class Histogram:
                 rows.append((2 ** k, 2 ** (k + 1), count))
         return sorted(rows)
 
+    def quantile_bucket(self, q: float) -> Optional[tuple]:
+        """[low, high) of the bucket that holds the q-quantile (0 < q <= 1); None when empty."""
+        rank, seen = max(1, -(-int(q * 1000000) * self.n // 1000000)), 0
+        for low, high, count in self.bounds():
+            seen += count
+            if seen >= rank:
+                return (low, high)
+        return None
+
 
 @dataclasses.dataclass
 class Pair:
@@ -93,6 +105,9 @@ class Pair:
     victim: int
     trials: int
     hits: int
+    # the line's other key=value fields, typed (the race engine's blind_trials, blind_hits,
+    # aimed_trials, aimed_hits, shape, period_ns, delay_ns)
+    fields: Dict[str, Number] = dataclasses.field(default_factory=dict)
 
 
 def parse_observation(text: str) -> Optional[Observation]:
@@ -140,9 +155,12 @@ def parse_pair(text: str) -> Optional[Pair]:
         return None
     kv = key_values(m.group(3))
     try:
-        return Pair(int(m.group(1)), int(m.group(2)), int(kv["trials"]), int(kv["hits"]))
+        trials, hits = int(kv.pop("trials")), int(kv.pop("hits"))
     except (KeyError, ValueError):
         raise ValueError(f"pair {m.group(1)}->{m.group(2)}: expected trials=T hits=H") from None
+    if hits > trials:
+        raise ValueError(f"pair {m.group(1)}->{m.group(2)}: hits={hits} > trials={trials}")
+    return Pair(int(m.group(1)), int(m.group(2)), trials, hits, {k: number(v) for k, v in kv.items()})
 
 
 def parse_race(text: str) -> Optional[Dict[str, Number]]:
@@ -150,6 +168,14 @@ def parse_race(text: str) -> Optional[Dict[str, Number]]:
     if not m:
         return None
     return {k: number(v) for k, v in key_values(m.group(1)).items()}
+
+
+def parse_race_shape(text: str) -> Optional[Dict[str, Number]]:
+    """`race_shape NAME trials=T hits=H hits_per_s=S chosen_by_pairs=C` as a dict with name."""
+    m = RACE_SHAPE_RE.match(text)
+    if not m:
+        return None
+    return dict({"name": m.group(1)}, **{k: number(v) for k, v in key_values(m.group(2)).items()})
 
 
 def parse_platform(text: str) -> Optional[Dict[str, str]]:
@@ -162,7 +188,8 @@ def parse_deviations(text: str) -> Optional[List[str]]:
     if not m:
         return None
     value = m.group(1).strip()
-    return [] if value in ("", "none") else [v for v in value.split(",") if v]
+    # a list of more than 96 ends in `,... (N in all)`: the names printed are kept
+    return [] if value in ("", "none") else [v for v in value.split(",") if v and not DEVIATIONS_MORE_RE.match(v)]
 
 
 @dataclasses.dataclass
@@ -176,6 +203,8 @@ class Records:
     hists: List[Histogram] = dataclasses.field(default_factory=list)
     pairs: List[Pair] = dataclasses.field(default_factory=list)
     race: Optional[Dict[str, Number]] = None
+    race_shapes: List[Dict[str, Number]] = dataclasses.field(default_factory=list)
+    race_schedule: Optional[Dict[str, Number]] = None
     budget_ms: Optional[int] = None
     duration_ms: Optional[int] = None
     crash: List[str] = dataclasses.field(default_factory=list)
@@ -216,12 +245,23 @@ def parse_records(lines: List[str]) -> Records:
             rec.outcomes[m.group(1)] = int(m.group(2))
             continue
         m = CONTROL_RE.match(text)
-        if m:
-            rec.controls[m.group(1)] = int(m.group(2))
+        if m:  # a control printed again (a second phase) gets `.2`, `.3` as figures do
+            name, i = m.group(1), 2
+            while name in rec.controls:
+                name, i = f"{m.group(1)}.{i}", i + 1
+            rec.controls[name] = int(m.group(2))
             continue
         race = parse_race(text)
         if race is not None:
             rec.race = race
+            continue
+        shape = parse_race_shape(text)
+        if shape is not None:
+            rec.race_shapes.append(shape)
+            continue
+        m = RACE_SCHEDULE_RE.match(text)
+        if m:
+            rec.race_schedule = {k: number(v) for k, v in key_values(m.group(1)).items()}
             continue
         m = RUNNING_RE.match(text)
         if m:

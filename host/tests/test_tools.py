@@ -81,7 +81,11 @@ class TestReportTool(unittest.TestCase):
         self.assertIn("2 observations; 1 differ", page)
         self.assertIn("<tr class=differs><th>sti.y</th>", page)
         self.assertNotIn("<tr class=differs><th>sti.x</th>", page)
-        self.assertEqual(page.count("differs'>"), 1)  # only b's cell: the odd one out
+        # only b's cell is the odd one out: in the table of differing rows and in the full matrix
+        self.assertEqual(page.count("differs'>"), 2)
+        differing = page[page.index("Observations that differ"):page.index("<details>")]
+        self.assertIn("<th>sti.y</th>", differing)
+        self.assertNotIn("<th>sti.x</th>", differing)
         self.assertIn("<td class='Sometimes differs'>Sometimes 3/5</td>", page)
 
 
