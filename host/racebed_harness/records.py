@@ -36,10 +36,12 @@ VERDICTS = ("never", "always", "allowed", "model-specific", "control")
 
 def number(text: str) -> Number:
     """An int or float when text is one, else text itself."""
-    try:
-        return int(text, 0) if re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)", text) else float(text)
-    except ValueError:
-        return text
+    if re.fullmatch(r"-?0x[0-9a-fA-F]+", text):
+        return int(text, 16)
+    if re.fullmatch(r"-?\d+", text):
+        return int(text, 10)  # "08" too
+    # a decimal only: "inf" or "nan" stay strings (JSON has no infinity)
+    return float(text) if re.fullmatch(r"-?\d*\.\d+(e-?\d+)?|-?\d+e-?\d+", text) else text
 
 
 def key_values(text: str) -> Dict[str, str]:

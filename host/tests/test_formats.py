@@ -61,12 +61,52 @@ class TestSingleLines(unittest.TestCase):
 
     def test_malformed_lines_are_problems_not_crashes(self):
         for line, needle in (("# hist h unit=ns n=5 12:3", "add up to 3"), ("# hist h unit=ns 12:3", "no n=N"),
-                             ("# hist h unit=ns n=3 12-3", "not K:COUNT"), ("# pair 0->1 trials=x hits=1", "expected")):
+                             ("# hist h unit=ns n=3 12-3", "not K:COUNT"), ("# pair 0->1 trials=x hits=1", "expected"),
+                             ("# pair 0->1 trials=3 hits=4", "hits=4 > trials=3")):
             rec = parse_records([line])
             self.assertEqual(len(rec.problems), 1, line)
             self.assertIn(needle, rec.problems[0])
         self.assertIsNone(parse_hist("histogram x"))
         self.assertIsNone(parse_pair("pairs=6 pairs_hit=4"))
+
+    def test_race_engine_lines(self):
+        rec = parse_records([
+            "# race_schedule rounds=56 parallel_pairs=1",
+            "# race_shape plain trials=100 hits=4 hits_per_s=47 chosen_by_pairs=1",
+            "# race_shape cpuid64 trials=45 hits=14 hits_per_s=2270 chosen_by_pairs=1",
+            "# pair 0->5 trials=189 hits=30 blind_trials=0 blind_hits=0 aimed_trials=189 aimed_hits=30 "
+            "shape=cpuid64 period_ns=3298 delay_ns=309",
+            "# pair 0->1 trials=0 hits=0 zero_hits blind_trials=0 blind_hits=0 shape=cpuid64",
+            "# race mode=aimed hits_per_s=43 blind_hits_per_s=0 gain=inf shape=cpuid64 unacked=19"])
+        self.assertEqual(rec.problems, [])
+        self.assertEqual(rec.race_schedule, {"rounds": 56, "parallel_pairs": 1})
+        self.assertEqual([s["name"] for s in rec.race_shapes], ["plain", "cpuid64"])
+        self.assertEqual(rec.race_shapes[1]["hits_per_s"], 2270)
+        self.assertEqual(rec.pairs[0].fields, {"blind_trials": 0, "blind_hits": 0, "aimed_trials": 189,
+                                               "aimed_hits": 30, "shape": "cpuid64", "period_ns": 3298,
+                                               "delay_ns": 309})
+        self.assertEqual((rec.pairs[1].trials, rec.pairs[1].hits), (0, 0))
+        self.assertEqual((rec.race["gain"], rec.race["unacked"]), ("inf", 19))
+        self.assertNotIn("rounds", rec.figures)  # not mistaken for figures
+        self.assertNotIn("chosen_by_pairs", rec.figures)
+
+    def test_repeated_controls(self):
+        rec = parse_records(["# control writes_racing_calls=43", "# control writes_racing_calls=34"])
+        self.assertEqual(rec.controls, {"writes_racing_calls": 43, "writes_racing_calls.2": 34})
+
+    def test_quantile_buckets(self):
+        h = parse_hist("hist wake unit=ns n=10 z:1 3:5 4:3 20:1")
+        self.assertEqual(h.quantile_bucket(0.5), (8, 16))    # the 5th sample is in 2^3
+        self.assertEqual(h.quantile_bucket(0.6), (8, 16))    # the 6th too
+        self.assertEqual(h.quantile_bucket(0.7), (16, 32))
+        self.assertEqual(h.quantile_bucket(0.99), (2 ** 20, 2 ** 21))
+        self.assertEqual(h.quantile_bucket(0.1), (0, 1))
+        self.assertIsNone(parse_hist("hist e unit=ns n=0").quantile_bucket(0.5))
+
+    def test_truncated_deviations_line(self):
+        from racebed_harness.records import parse_deviations
+        self.assertEqual(parse_deviations("deviations: a.x,b.y,... (120 in all)"), ["a.x", "b.y"])
+        self.assertEqual(parse_deviations("deviations: none"), [])
 
     def test_repeated_figure_keys(self):
         rec = parse_records(["# desc_patches=59 writes=59", "# atomic_patches=93 writes=93", "# duration_ms=12"])

@@ -51,8 +51,59 @@ class TestBiosSmp8(unittest.TestCase):
         self.assertEqual(len(by_name["movss_db_next"].subtests), 18)
         self.assertEqual([s.name for s in by_name["poke_emulate_modes"].subtests],
                          ["desc", "atomic", "atomic_refuses_misaligned"])
+        self.assertEqual(len(by_name["ipi_nmi"].subtests), 8)
+        self.assertEqual([s.name for s in by_name["sti_shadow_nmi"].subtests], [f"victim_cpu{c}" for c in range(8)])
         leaves = self.log.leaf_counts()
-        self.assertEqual(leaves.total, len(self.log.tests) - 4 + 25 + 8 + 18 + 3)
+        self.assertEqual(leaves.total, len(self.log.tests) - 6 + 8 + 8 + 8 + 18 + 25 + 3)
+
+    def test_race_engine_lines(self):
+        """sti_shadow_nmi on the race engine: 56 ordered pairs of 8 CPUs, the race line, the
+        schedule, the shapes and the two acknowledgement histograms; every line parsed."""
+        t = {t.name: t for t in self.log.tests}["sti_shadow_nmi"]
+        r = t.records
+        self.assertEqual(r.problems, [])
+        self.assertEqual(sorted((p.sender, p.victim) for p in r.pairs),
+                         [(s, v) for s in range(8) for v in range(8) if s != v])
+        self.assertEqual(r.figures["pairs"], 56)
+        self.assertEqual(r.figures["pairs_hit"], sum(1 for p in r.pairs if p.hits))
+        self.assertEqual(r.figures["trials"], sum(p.trials for p in r.pairs))
+        for p in r.pairs:
+            self.assertEqual((p.fields["blind_trials"] + p.fields["aimed_trials"],
+                              p.fields["blind_hits"] + p.fields["aimed_hits"]), (p.trials, p.hits))
+            self.assertIn(p.fields["shape"], [s["name"] for s in r.race_shapes])
+        self.assertEqual(r.race["mode"], "aimed")
+        self.assertIn("gain", r.race)
+        self.assertEqual(r.race_schedule["rounds"], 56)
+        self.assertEqual([h.name for h in r.hists], ["race_ack_blind", "race_ack_aimed"])
+
+    def test_victim_subtests_add_up_to_the_pairs(self):
+        """Each victim CPU's case counts the NMIs that landed in its shadow: the same hits the
+        pair lines of that victim add up to, and together the experiment's hits."""
+        t = {t.name: t for t in self.log.tests}["sti_shadow_nmi"]
+        per_victim = {}
+        for p in t.records.pairs:
+            per_victim[p.victim] = per_victim.get(p.victim, 0) + p.hits
+        for case in t.subtests:
+            f = case.records.figures
+            cpu = int(case.name[len("victim_cpu"):])
+            self.assertEqual(case.outcome, "ok", case.name)
+            self.assertEqual((f["victim_turns"], f["nmis_in_shadow"]), (7, per_victim[cpu]), case.name)
+            self.assertGreater(f["iterations"], 0)
+        self.assertEqual(sum(per_victim.values()), t.records.figures["hits"])
+
+    def test_histograms_of_real_lines(self):
+        """Every `# NAME_ns=min/median/p99/max` summary has its histogram, whose median bucket
+        holds the printed median."""
+        checked = 0
+        for t in self.log.tests:
+            hists = {h.name: h for h in t.records.hists}
+            self.assertEqual(t.records.problems, [], t.name)
+            for key, value in t.records.figures.items():
+                if key.endswith("_ns.median") and key[:-len("_ns.median")] in hists:
+                    low, high = hists[key[:-len("_ns.median")]].quantile_bucket(0.5)
+                    self.assertTrue(low <= max(value, 0) < high or value == 0, (t.name, key, value, low, high))
+                    checked += 1
+        self.assertGreater(checked, 5)
 
     def test_diagnostics_kept_for_expectations(self):
         """The per-case diagnostics stay as they were: observation lines still
