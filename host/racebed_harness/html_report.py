@@ -18,7 +18,7 @@ h3 { font-size: 1.05em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #eee; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; } td.nowrap { white-space: nowrap; }
 .pass { background: #d9f2d9; } .fail { background: #f8d0d0; } .skip { background: #f3f3c8; }
 .crashed { background: #f0a0a0; font-weight: bold; } .incomplete { background: #f5c28c; font-weight: bold; }
 .complete { background: #d9f2d9; }
@@ -244,7 +244,7 @@ def experiments_table(rec: BootRecord) -> List[str]:
                 ctl += " <span class='deviation'>zero: " + esc(", ".join(zero)) + "</span>"
         reason = t.reason or failure_reason(t)
         out.append(f"<tr><td class='num'>{t.number}</td><td>{esc(t.name)}</td><td class='{cls}'>{esc(shown)}</td>"
-                   f"<td class='num'>{esc(r.duration_ms)}</td><td>{esc(cases)}</td><td>{obs}</td><td>{ctl}</td>"
+                   f"<td class='num'>{esc(r.duration_ms)}</td><td>{esc(cases)}</td><td>{obs}</td><td class='nowrap'>{ctl}</td>"
                    f"<td>{esc(reason)}</td></tr>")
     out.append("</table>")
     return out
@@ -429,8 +429,8 @@ def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
                                                                 else "") + ":</p>")
             body.append("<pre>" + esc("\n".join(lines[:30])) + "</pre>")
         if rec.log.deviations:
-            body.append("<p class='deviation'>Deviations from the architecture: "
-                        + esc(", ".join(rec.log.deviations)) + "</p>")
+            body.append(f"<p class='deviation'>{len(rec.log.deviations)} deviation(s) from the architecture "
+                        "(<a href='#deviations'>the deviations matrix</a>; per experiment below).</p>")
         body += experiments_table(rec)
 
     page = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>racebed report</title>"
