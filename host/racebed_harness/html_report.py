@@ -182,6 +182,16 @@ def race_summary(t, log_name: str) -> str:
     idle = [f"{p.sender}&rarr;{p.victim}" for p in pairs if not p.trials]
     parts.append(f"{len(pairs)} pairs, {hit} hit, {len(pairs) - hit} without a hit"
                  + (f"; <span class='deviation'>{len(idle)} sent no event</span> (hatched)" if idle else ""))
+    victims: Dict[int, int] = {}
+    for p in pairs:
+        victims[p.victim] = victims.get(p.victim, 0) + p.hits
+    cases = {c.name: c for c in t.subtests}
+    shown = []
+    for v, h in sorted(victims.items()):
+        case = cases.get(f"victim_cpu{v}")
+        bad = case is not None and case.outcome == "not-ok"
+        shown.append(f"<span class='deviation'>cpu{v} {h} (case not ok)</span>" if bad else f"cpu{v} {h}")
+    parts.append("hits per victim " + ", ".join(shown))
     if r.race_schedule:
         parts.append(f"{esc(r.race_schedule.get('rounds'))} rounds, {esc(r.race_schedule.get('parallel_pairs'))} "
                      "pair(s) at a time")
