@@ -371,9 +371,25 @@ def deviations_section(records: Sequence[BootRecord]) -> List[str]:
         return out + ["<p>None: every observation agrees with the architecture's verdict.</p>"]
     per_log = ", ".join(f"{esc(r.name)} {sum(1 for k in keys if rows[k].get(c) and rows[k][c].deviation)}"
                         for c, r in enumerate(columns))
-    out.insert(0, f"<p>{len(keys)} observations contradict the architecture in at least one log ({per_log}); "
-                  "a row outlined where the logs differ.</p>")
-    return out + matrix_table(columns, rows, arch, keys)
+    out.insert(0, f"<p>{len(keys)} observations contradict the architecture in at least one log ({per_log}).</p>")
+    # the rows where the logs disagree (a word or a deviation differs) as a matrix; the rest, the
+    # same in every log that has them, as a compact list
+    def same(k: str) -> bool:
+        cells = [o for o in rows[k].values() if o.word != "Unreached"]
+        return len({(o.word, o.deviation) for o in cells}) == 1
+    differ = [k for k in keys if not same(k)]
+    agree = [k for k in keys if same(k)]
+    if differ:
+        out.append(f"<h3>{len(differ)} that differ between the logs</h3>")
+        out += matrix_table(columns, rows, arch, differ)
+    if agree:
+        out.append(f"<h3>{len(agree)} the same in every log that has them</h3><p class='small'>"
+                   + "; ".join(f"<span class='deviation'>{esc(k)}</span> {esc(next(iter(rows[k].values())).word)} "
+                               f"(arch {esc(arch.get(k, (None, None))[0])}"
+                               + ("" if len(rows[k]) == len(columns) else
+                                  "; only in " + esc(", ".join(columns[c].name for c in sorted(rows[k]))))
+                               + ")" for k in agree) + "</p>")
+    return out
 
 
 def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
