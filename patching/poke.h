@@ -16,7 +16,7 @@
 #include "patching/insn.h"
 
 #define VEC_POKE_SYNC (VEC_EXP_FIRST + 0x38)
-#define POKE_MAX_BATCH 64
+#define POKE_MAX_BATCH 256 /* sites in one poke_batch() call */
 /* What a retired descriptor's target is overwritten with: canonical and never mapped. */
 #define POKE_POISON_TARGET 0xffffff00dead0000ull
 

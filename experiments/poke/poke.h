@@ -31,6 +31,9 @@
 #define PX_AFTER_CANARY 80
 
 #define POKE_NCALL_SITES 16
+/* poke_batch's sites: 16 bytes apart from poke_batch_sites_start + 3 (poke_seq.S) */
+#define POKE_NBATCH_SITES 256
+#define POKE_BATCH_SITE_STRIDE 16
 
 #ifndef __ASSEMBLER__
 #include "patching/poke.h"
@@ -55,6 +58,8 @@ struct poke_exec {
 extern const u64 poke_call_sites[POKE_NCALL_SITES];
 extern const char poke_jsite[], poke_xline_site[], poke_xpage_site[], poke_sdm_code[];
 extern const char poke_stub_page[], poke_exec_ret[], poke_exec_recover[];
+extern const char poke_batch_sites_start[];
+#define POKE_BATCH_SITE(k) (PADDR(poke_batch_sites_start) + POKE_BATCH_SITE_STRIDE * (k) + 3)
 #define PADDR(label) ((u64)(label))
 
 enum poke_out {
@@ -79,7 +84,7 @@ bool poke_sites_reset(const u64 *sites, u32 n, bool jmp_nop);
 
 enum poke_writer { WR_PROTOCOL, WR_BYTEWISE, WR_STORE };
 
-#define POKE_RUN_MAX_SITES 20
+#define POKE_RUN_MAX_SITES (POKE_NBATCH_SITES + 1)
 #define POKE_MAX_SAMPLES 4096
 
 struct poke_run {

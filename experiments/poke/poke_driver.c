@@ -52,7 +52,7 @@ static bool write_unsafe(struct poke_run *r, const struct poke_op *op)
 /* Flips sites [first, first + k) and writes them with the run's writer. */
 static bool write_group(struct poke_run *r, u32 first, u32 k, u8 *state)
 {
-	struct poke_op ops[POKE_RUN_MAX_SITES];
+	static struct poke_op ops[POKE_RUN_MAX_SITES]; /* one patcher at a time */
 	bool ok = true;
 	for (u32 i = 0; i < k; i++) {
 		u32 s = first + i;
@@ -94,6 +94,9 @@ static void patcher(struct poke_run *r)
 	u64 rng = r->seed * 0x9e3779b97f4a7c15ull + 7, t0 = rdtsc();
 	while (r->patches < r->max_patches && (s64)(rdtsc() - r->end_tsc) < 0) {
 		for (u32 i = 0; i < r->nsites; i += r->per_batch) {
+			/* one site at a time over many sites: stop mid-pass at the deadline */
+			if (i && (s64)(rdtsc() - r->end_tsc) >= 0)
+				break;
 			u32 k = MIN(r->per_batch, r->nsites - i);
 			u64 before = calls_now(), emul = emulations_now();
 			bool racing = calls_in_flight();

@@ -112,6 +112,22 @@ poke_sdm_code:
 	/* room for a mis-decoded jmp rel32 with a NOP tail (0x441f) to land on int3 */
 	.org 0x5000, 0xcc
 
+/*
+ * poke_batch's sites: POKE_NBATCH_SITES call sites 16 bytes apart on pages of their own,
+ * each at offset 3 of its slot (rel32 4-byte aligned), int3 between them.
+ */
+	.section .text.poke_bsites, "ax"
+	.balign 4096
+	.globl poke_batch_sites_start
+poke_batch_sites_start:
+	.rept POKE_NBATCH_SITES
+	.byte 0xcc, 0xcc, 0xcc
+	NOP5
+	ret
+	.fill 7, 1, 0xcc
+	.endr
+	.balign 4096, 0xcc
+
 	.section .rodata
 	.balign 8
 	.globl poke_call_sites
