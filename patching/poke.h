@@ -75,6 +75,8 @@ struct poke_cfg {
 	enum poke_mode mode;
 	u32 flags;                   /* POKE_SKIP_* / POKE_NO_REFCOUNT */
 	u64 *sync_samples;           /* optional: each sync's latency in TSC cycles */
+	u64 *ack_samples;            /* optional: its send to the last CPU's ack (0: unknown) */
+	u64 *wake_samples;           /* optional: its last ack to the patcher going on */
 	u32 max_samples;
 	/* optional: runs on the patching CPU after each write step, before its sync */
 	void (*step_hook)(enum poke_phase phase);

@@ -16,6 +16,7 @@
 
 static struct cpumask sync_mask;
 static volatile u64 sync_pending;
+static volatile u64 last_ack_tsc; /* when the last CPU of the current sync cleared its bit */
 
 static void sync_ack(enum poke_ack_ctx ctx)
 {
@@ -24,8 +25,10 @@ static void sync_ack(enum poke_ack_ctx ctx)
 	u64 old = __atomic_fetch_and(&sync_mask.bits[me / 64], ~bit, __ATOMIC_SEQ_CST);
 	if (old & bit)
 		inv_cleared(ctx);
-	if ((old & bit) && __atomic_sub_fetch(&sync_pending, 1, __ATOMIC_SEQ_CST) == 0)
+	if ((old & bit) && __atomic_sub_fetch(&sync_pending, 1, __ATOMIC_SEQ_CST) == 0) {
+		last_ack_tsc = rdtsc_ordered();
 		wake_cpu(poke_eng.patcher);
+	}
 }
 
 void poke_sync_ack(void) { sync_ack(ACK_BP); }
@@ -50,11 +53,19 @@ void poke_sync_install(void)
 	trap_set_handler(VEC_POKE_SYNC, on_sync_ipi);
 }
 
-static void record(u64 cycles)
+/* The sync's latency, and its two parts: send to the last ack, last ack to the patcher. */
+static void record(u64 t0, u64 t1)
 {
-	u64 i = poke_eng.nsamples++;
-	if (poke_eng.cfg.sync_samples && i < poke_eng.cfg.max_samples)
-		poke_eng.cfg.sync_samples[i] = cycles;
+	u64 i = poke_eng.nsamples++, ack = last_ack_tsc;
+	bool known = ack > t0 && ack <= t1;
+	if (i >= poke_eng.cfg.max_samples)
+		return;
+	if (poke_eng.cfg.sync_samples)
+		poke_eng.cfg.sync_samples[i] = t1 - t0;
+	if (poke_eng.cfg.ack_samples)
+		poke_eng.cfg.ack_samples[i] = known ? ack - t0 : t1 - t0;
+	if (poke_eng.cfg.wake_samples)
+		poke_eng.cfg.wake_samples[i] = known ? t1 - ack : 0;
 }
 
 /*
@@ -81,13 +92,14 @@ bool poke_sync(void)
 	if (!n)
 		return true;
 	inv_check_set(&sync_mask, me);
+	last_ack_tsc = 0;
 	__atomic_store_n(&sync_pending, n, __ATOMIC_SEQ_CST);
 	for_each_online_cpu(i)
 		if (i != me)
 			cpumask_set(&sync_mask, i);
 	send_sync_ipis(me, n);
 	bool ok = wait_eq_spin_halt(&sync_pending, 0, SYNC_SPIN_NS, SYNC_TIMEOUT_NS);
-	record(rdtsc_ordered() - t0);
+	record(t0, rdtsc_ordered());
 	inv_check_done(&sync_mask);
 	if (!ok) {
 		poke_eng.sync_timeouts++;

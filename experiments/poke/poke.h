@@ -112,6 +112,8 @@ struct poke_run {
 	enum poke_out bad_out;
 	struct poke_exec bad;
 	u64 samples[POKE_MAX_SAMPLES];
+	u64 ack_samples[POKE_MAX_SAMPLES], wake_samples[POKE_MAX_SAMPLES];
+	u64 sync_median_tsc;          /* set by poke_run_report */
 };
 
 /* Defaults: one call site, DESC mode, int3 protocol, until the budget's end. */
@@ -127,6 +129,10 @@ u64 poke_bad_outcomes(const struct poke_run *r);
  * or (need_emul) no #BP emulation. A stale int3 (executed after the sync that removed it) is
  * the platform breaking cross-modifying code, not the engine: reported, not failed.
  */
+/* Median sync with every other CPU idle (the broadcast round trip), TSC cycles; 0: failed. */
+u64 poke_idle_sync_median_tsc(void);
+/* `# PREFIXsync_vs_broadcast ...`: r's sync median against idle_tsc (after poke_run_report). */
+void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *prefix);
 enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, bool need_emul);
 
 #endif

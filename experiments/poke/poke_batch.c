@@ -48,6 +48,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 {
 	enum exp_result res = EXP_PASS;
 	u64 broken = 0, calls = 0, ratio_at = 0, batch_at = 0, single_at = 0;
+	u64 idle = poke_idle_sync_median_tsc();
 	u64 deadline = rdtsc() + ctx->budget_tsc;
 	for (u32 p = 0; p < NPOINTS; p++) {
 		u32 n = curve[p];
@@ -62,6 +63,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 			ksnprintf(prefix, sizeof(prefix), "%s%u_", mode ? "single" : "batch", n);
 			enum exp_result e = phase(ctx, n, mode ? 1 : n, share, prefix,
 						  &rates[mode]);
+			if (mode && n == 1)
+				poke_report_sync_vs_broadcast(&run_state, idle, prefix);
 			broken += poke_bad_outcomes(&run_state);
 			calls += run_state.calls;
 			if (res == EXP_PASS)

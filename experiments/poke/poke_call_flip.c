@@ -12,10 +12,12 @@ static struct poke_run run_state;
 static enum exp_result run(struct exp_ctx *ctx)
 {
 	struct poke_run *r = &run_state;
+	u64 idle = poke_idle_sync_median_tsc();
 	poke_run_init(r, ctx, 900);
 	if (!poke_run_exec(r))
 		return exp_fail(ctx, "could not set up the site or the target stubs");
 	poke_run_report(ctx, r, "");
+	poke_report_sync_vs_broadcast(r, idle, "");
 	observation("broken_call", poke_bad_outcomes(r), r->calls);
 	observation("stale_int3_after_sync", r->outcome[PO_STALE_BP], r->calls);
 	observation("both_targets_seen", r->outcome[PO_A] && r->outcome[PO_B], 1);

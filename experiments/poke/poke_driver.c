@@ -191,6 +191,7 @@ bool poke_run_exec(struct poke_run *r)
 	    !poke_sites_reset(r->sites, r->nsites, r->jmp_nop))
 		return false;
 	struct poke_cfg cfg = { .mode = r->mode, .flags = r->flags, .sync_samples = r->samples,
+		.ack_samples = r->ack_samples, .wake_samples = r->wake_samples,
 		.max_samples = POKE_MAX_SAMPLES, .step_hook = r->step_hook };
 	patcher_cpu = this_cpu_index();
 	r->stop = 0;
@@ -255,7 +256,14 @@ void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *
 	if (r->st.nsamples) {
 		char name[32];
 		ksnprintf(name, sizeof(name), "%ssync", p);
-		diag_latency(name, summarize(r->samples, MIN(r->st.nsamples, (u64)POKE_MAX_SAMPLES)));
+		u64 n = MIN(r->st.nsamples, (u64)POKE_MAX_SAMPLES);
+		struct summary sum = summarize(r->samples, n);
+		r->sync_median_tsc = sum.median;
+		diag_latency(name, sum);
+		ksnprintf(name, sizeof(name), "%ssync_last_ack", p);
+		diag_latency(name, summarize(r->ack_samples, n));
+		ksnprintf(name, sizeof(name), "%ssync_wakeup", p);
+		diag_latency(name, summarize(r->wake_samples, n));
 	}
 }
 
@@ -279,4 +287,40 @@ enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, 
 		return exp_fail(ctx, "positive control: no #BP was emulated in %lu patches",
 				r->patches);
 	return EXP_PASS;
+}
+
+/*
+ * The baseline of `# sync_vs_broadcast`: pokes of a site nobody executes while every other
+ * CPU is idle (halted, waiting for work), so each sync is the all-but-self IPI round trip of
+ * ipi_broadcast (one IPI, each CPU's handler counts down, the last one wakes the sender, which
+ * spins 50 us and then halts) on the poke's own vector and handler.
+ */
+#define IDLE_POKES 16
+static u64 idle_samples[3 * IDLE_POKES];
+
+u64 poke_idle_sync_median_tsc(void)
+{
+	u64 site = POKE_BATCH_SITE(POKE_NBATCH_SITES - 1);
+	struct poke_cfg cfg = { .mode = POKE_MODE_DESC, .sync_samples = idle_samples,
+		.max_samples = 3 * IDLE_POKES };
+	u8 insn[2][POKE_INSN_LEN];
+	if (!poke_fixture_init() || !poke_gen(POKE_CALL, site, POKE_TGT_A, insn[0]) ||
+	    !poke_gen(POKE_CALL, site, POKE_TGT_B, insn[1]) || !poke_text_set(site, insn[0]))
+		return 0;
+	poke_start(&cfg);
+	bool ok = true;
+	for (u32 i = 0; i < IDLE_POKES; i++)
+		ok &= poke_one(site, insn[(i + 1) % 2]);
+	poke_stop();
+	struct poke_stats st;
+	poke_stats_read(&st);
+	u64 n = MIN(st.nsamples, (u64)3 * IDLE_POKES);
+	return ok && n ? summarize(idle_samples, n).median : 0;
+}
+
+void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *p)
+{
+	u64 ratio100 = idle_tsc ? r->sync_median_tsc * 100 / idle_tsc : 0;
+	diag("%ssync_vs_broadcast sync_median_ns=%lu idle_sync_median_ns=%lu ratio=%lu.%02lu", p,
+	     tsc_to_ns(r->sync_median_tsc), tsc_to_ns(idle_tsc), ratio100 / 100, ratio100 % 100);
 }
