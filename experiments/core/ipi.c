@@ -280,6 +280,7 @@ static volatile u32 bcast_from;
 static volatile u64 bcast_pending; /* receivers of the current send yet to take it */
 static u64 bcast_samples[MAX_SAMPLES];
 static u64 nbcast_samples;
+u64 ipi_broadcast_median_ns; /* this boot's round-trip median, for poke's sync_vs_broadcast */
 
 /* Receivers count; the last one of a send wakes the sender (it may be halted). */
 static bool on_bcast(struct trap_frame *f)
@@ -344,7 +345,9 @@ static enum exp_result run_bcast(struct exp_ctx *ctx)
 	diag("broadcasts=%lu deliveries=%lu expected=%lu lost=%u send_errors=%u", sends, total,
 	     sends * (n_online - 1), lost, send_errors);
 	report_rate(ctx, sends, nbcast_samples);
-	diag_latency("broadcast_roundtrip", summarize(bcast_samples, nbcast_samples));
+	struct summary rt = summarize(bcast_samples, nbcast_samples);
+	ipi_broadcast_median_ns = tsc_to_ns(rt.median);
+	diag_latency("broadcast_roundtrip", rt);
 	if (lost || send_errors || total != sends * (n_online - 1))
 		return exp_fail(ctx, "%lu deliveries, expected %lu", total, sends * (n_online - 1));
 	return EXP_PASS;

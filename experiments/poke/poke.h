@@ -96,7 +96,7 @@ struct poke_run {
 	u32 nsites, per_batch;
 	u64 sites[POKE_RUN_MAX_SITES];
 	u64 max_patches, end_tsc, pause_cycles, seed;
-	u64 burst_ns, rest_ns;        /* executors call for burst_ns, then halt up to rest_ns */
+	u64 burst_ns, rest_ns;        /* executors call for burst_ns, then halt rest_ns each */
 	void (*step_hook)(enum poke_phase phase);
 	u32 driver_cpu;               /* runs driver() instead of executing (none: ~0u) */
 	void (*driver)(struct poke_run *r);
@@ -129,6 +129,8 @@ u64 poke_bad_outcomes(const struct poke_run *r);
  * or (need_emul) no #BP emulation. A stale int3 (executed after the sync that removed it) is
  * the platform breaking cross-modifying code, not the engine: reported, not failed.
  */
+/* ipi_broadcast's all-CPU round trip median in this boot (experiments/core/ipi.c; 0: not run) */
+extern u64 ipi_broadcast_median_ns;
 /* Median sync with every other CPU idle (the broadcast round trip), TSC cycles; 0: failed. */
 u64 poke_idle_sync_median_tsc(void);
 /* `# PREFIXsync_vs_broadcast ...`: r's sync median against idle_tsc (after poke_run_report). */

@@ -36,7 +36,7 @@ void poke_run_init(struct poke_run *r, const struct exp_ctx *ctx, u64 budget_sha
 {
 	*r = (struct poke_run){ .mode = POKE_MODE_DESC, .writer = WR_PROTOCOL, .nsites = 1,
 		.per_batch = 1, .driver_cpu = ~0u, .seed = ctx->seed, .burst_ns = 20000,
-		.rest_ns = 50000 };
+		.rest_ns = 70000 };
 	r->sites[0] = poke_call_sites[0];
 	r->max_patches = ctx->iterations;
 	r->end_tsc = rdtsc() + ctx->budget_tsc * budget_share_permille / 1000;
@@ -116,17 +116,34 @@ static void patcher(struct poke_run *r)
 /*
  * Under an emulator with fewer host cores than vCPUs, executors that never stop keep the
  * patcher's sync IPIs waiting for host time slices (TCG, 8 vCPUs on 2 cores: 10-70 ms per
- * sync); a short halt after each burst of calls, ended early by the sync IPI itself, brings
- * that down to a fraction of a millisecond. Runs with no syncs (rest_ns = 0) never halt.
+ * sync), so each burst of calls is followed by a halt. A sync IPI that wakes a resting
+ * executor is acked in its handler and the executor halts again, unless an int3 is live
+ * (the deploy and tail steps): then it goes back to calling, to race the int3. An executor
+ * that ran a burst after every sync IPI kept a host core from the CPUs still to ack (TCG,
+ * smp 8: 210-330 us from the IPI to the last ack, against 35-80 us with the CPUs idle).
+ * The rest grows with the number of executors (rest_ns each), so that they leave the host
+ * time to the patcher and to the CPUs being synced. Runs with no syncs (rest_ns = 0) never
+ * halt.
  */
+static bool int3_live(void)
+{
+	enum poke_phase ph = poke_phase_now();
+	return ph == POKE_PH_INT3 || ph == POKE_PH_TAIL;
+}
+
 static void rest(u64 ns)
 {
 	if (!ns || !timeinfo.apic_hz)
 		return;
+	u64 end = rdtsc() + ns_to_tsc(ns);
 	irq_disable();
 	apic_timer_oneshot(VEC_CALL, muldiv64(ns, timeinfo.apic_hz, 1000000000u) + 1);
-	safe_halt();
+	do {
+		safe_halt();
+		irq_disable();
+	} while ((s64)(rdtsc() - end) < 0 && !int3_live());
 	apic_timer_stop();
+	irq_enable();
 }
 
 /* Keeps the first broken call for the report. */
@@ -151,7 +168,7 @@ static void executor(struct poke_run *r)
 		last[i] = PO_N;
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		if (r->rest_ns && (s64)(rdtsc() - burst_end) > 0) {
-			rest(r->rest_ns);
+			rest(r->rest_ns * r->executors);
 			burst_end = rdtsc() + burst;
 		}
 		u32 s = (u32)(k++ % r->nsites);
@@ -320,7 +337,10 @@ u64 poke_idle_sync_median_tsc(void)
 
 void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *p)
 {
-	u64 ratio100 = idle_tsc ? r->sync_median_tsc * 100 / idle_tsc : 0;
-	diag("%ssync_vs_broadcast sync_median_ns=%lu idle_sync_median_ns=%lu ratio=%lu.%02lu", p,
-	     tsc_to_ns(r->sync_median_tsc), tsc_to_ns(idle_tsc), ratio100 / 100, ratio100 % 100);
+	u64 sync_ns = tsc_to_ns(r->sync_median_tsc), idle_ns = tsc_to_ns(idle_tsc);
+	u64 ratio100 = idle_ns ? sync_ns * 100 / idle_ns : 0;
+	u64 b = ipi_broadcast_median_ns, b100 = b ? sync_ns * 100 / b : 0;
+	diag("%ssync_vs_broadcast sync_median_ns=%lu idle_sync_median_ns=%lu ratio=%lu.%02lu "
+	     "ipi_broadcast_median_ns=%lu broadcast_ratio=%lu.%02lu", p, sync_ns, idle_ns,
+	     ratio100 / 100, ratio100 % 100, b, b100 / 100, b100 % 100);
 }
