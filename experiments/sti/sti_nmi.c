@@ -198,6 +198,6 @@ EXPERIMENT(exp_sti_shadow_nmi) = {
 	.description = "NMIs aimed and blind at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
 	.min_cpus = 2,
 	.default_iterations = 1000000,
-	.budget_ms = 600,
+	.budget_ms = 1500,
 	.run = run,
 };
