@@ -22,6 +22,7 @@ DEFAULT_TESTS = "ipi_*,sti_shadow_nmi,movss_shadow_*,nmi_storm,poke_call_flip,po
 RESULT = re.compile(r"^(not ok|ok) \d+ (\S+)")
 KV = re.compile(r"(\w+)=(\S+)")
 LATENCY = re.compile(r"^# (\w+)_ns=min/median/p99/max (\d+)/(\d+)/(\d+)/(\d+)")
+SYNC_VS = re.compile(r"^# (\w*?)sync_vs_broadcast ")
 HIST = re.compile(r"^# hist (\S+) unit=(\S+) n=(\d+)((?: \S+:\d+)*)")
 
 
@@ -56,6 +57,10 @@ def parse(log):
             cur.setdefault("figures", {}).update({k: number(v) for k, v in KV.findall(line)})
         elif line.startswith("# batch_curve "):
             cur.setdefault("curve", []).append({k: number(v) for k, v in KV.findall(line)})
+        elif SYNC_VS.match(line):
+            name = SYNC_VS.match(line).group(1) or "sync"
+            cur.setdefault("sync_vs_broadcast", {})[name.rstrip("_")] = {
+                k: number(v) for k, v in KV.findall(line)}
         m = LATENCY.match(line)
         if m:
             cur.setdefault("latency_ns", {})[m.group(1)] = {
@@ -147,6 +152,19 @@ def main():
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
     for row in table:
         print("  ".join(fmt(row.get(c)).ljust(w) for c, w in zip(cols, widths)))
+    for run in runs:
+        for name, e in run["experiments"].items():
+            for point in e.get("curve", []):
+                print("%s smp=%d run=%d batch_curve sites=%s single_per_s=%s batch_per_s=%s "
+                      "ratio=%s" % (name, run["smp"], run["run"], point.get("sites"),
+                                    point.get("single_per_s"), point.get("batch_per_s"),
+                                    point.get("ratio")))
+            for which, v in e.get("sync_vs_broadcast", {}).items():
+                print("%s smp=%d run=%d %s sync_median_ns=%s idle_sync_median_ns=%s ratio=%s "
+                      "ipi_broadcast_median_ns=%s broadcast_ratio=%s" % (
+                          name, run["smp"], run["run"], which, v.get("sync_median_ns"),
+                          v.get("idle_sync_median_ns"), v.get("ratio"),
+                          v.get("ipi_broadcast_median_ns"), v.get("broadcast_ratio")))
     with open(os.path.join(ROOT, args.out, "bench.json"), "w") as f:
         json.dump({"tests": args.tests, "accel": args.accel, "table": table, "runs": runs},
                   f, indent=1)
