@@ -366,9 +366,10 @@ static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tu
 }
 
 /*
- * Starts the clock once the victim loops steadily: WARM_ITERS publications in a row, each
- * within WARM_GAP_NS of the last (a round wakes every CPU from the barrier; under a hypervisor
- * the pair's vCPUs may wait for host time until the idle ones have halted again).
+ * Waits until the victim loops steadily: WARM_ITERS publications in a row, each within
+ * WARM_GAP_NS of the last (a round wakes every CPU from the barrier; under a hypervisor the
+ * pair's vCPUs may wait for host time until the idle ones have halted again). Bounded by
+ * WARM_TIMEOUT_NS and half the pair's time, and counted in the pair's time.
  */
 #define WARM_ITERS 16
 #define WARM_GAP_NS 100000ull
@@ -376,7 +377,8 @@ static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tu
 static void warm_up(struct slot *sl)
 {
 	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
-	u64 end = rdtsc() + ns_to_tsc(WARM_TIMEOUT_NS), gap = ns_to_tsc(WARM_GAP_NS);
+	u64 end = rdtsc() + MIN(ns_to_tsc(WARM_TIMEOUT_NS), seg.len / 2);
+	u64 gap = ns_to_tsc(WARM_GAP_NS);
 	for (u32 warm = 0; warm < WARM_ITERS;) {
 		u64 s = READ_ONCE(sl->seq), t = rdtsc();
 		if (!spin_seq_change(sl, s, end))
@@ -391,8 +393,10 @@ static void sender(u32 me, u32 vpos, u32 round)
 	struct sender_out *o = &outs[me];
 	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
 	*o = (struct sender_out){ 0 };
+	/* the pair's time includes its warm-up (on a loaded host 20-45 ms a pair at smp 8) */
+	u64 start = rdtsc();
 	warm_up(sl);
-	u64 start = rdtsc(), chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
+	u64 chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
 	struct tuner tn[RACE_MAX_SHAPES] = { 0 };
 	struct chunk c = { sl, cpu_of[vpos], o, start + seg.len, &rng };
 	/* exploring the shapes is aimed-mode time */
@@ -406,10 +410,15 @@ static void sender(u32 me, u32 vpos, u32 round)
 		c.end = MIN(rdtsc() + chunk_len, start + seg.len);
 		run_chunk(&c, k & 1 ? RACE_AIMED : RACE_BLIND, shape, &tn[shape]);
 	}
-	/* a pair that has not hit yet gets up to three more lengths, aimed */
+	/*
+	 * A pair that has not hit yet gets up to three more lengths, aimed, within the budget
+	 * (unbounded, pairs stuck on a loaded host took 3-4x a 1.4 s budget at smp 8).
+	 */
 	if (!o->hits[RACE_BLIND] && !o->hits[RACE_AIMED]) {
-		c.end = rdtsc() + 3 * seg.len;
-		run_chunk(&c, RACE_AIMED, shape, &tn[shape]);
+		u64 budget_end = cur_ctx->start_tsc + cur_ctx->budget_tsc;
+		c.end = MIN(rdtsc() + 3 * seg.len, budget_end);
+		if (before(c.end))
+			run_chunk(&c, RACE_AIMED, shape, &tn[shape]);
 	}
 	o->period = tn[shape].period;
 	o->delay = tn[shape].lo + tuner_best(&tn[shape]) * tn[shape].w + tn[shape].w / 2;

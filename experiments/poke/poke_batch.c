@@ -93,6 +93,6 @@ EXPERIMENT(exp_poke_batch) = {
 	.description = "1..256 live sites per batch (three syncs) vs one at a time: the throughput curve",
 	.min_cpus = 2,
 	.default_iterations = 1000000,
-	.budget_ms = 1500,
+	.budget_ms = 1100,
 	.run = run,
 };
