@@ -43,7 +43,7 @@ ISO := $(B)/racebed.iso
 ELF := $(B)/racebed.elf
 QEMU_OPTS = --smp $(SMP) --accel $(ACCEL) --machine $(MACHINE) $(if $(UEFI),--uefi)
 
-.PHONY: all run test debug unit deps clean bench check-layers list report
+.PHONY: all run test debug unit deps clean bench check-layers list report lab lab-deps
 all: $(ISO)
 
 deps:
@@ -95,9 +95,13 @@ bench: $(B)/racebed32.elf
 		--tests '$(BENCH_TESTS)' --repeat $(BENCH_REPEAT) --args '$(ARGS)'
 
 
-$(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h $(B)/gen/font.c kernel/fbcon.c
+# Sources a unit test links (default: UNIT_PURE).
+UNIT_SRCS_test_fbcon := kernel/fbcon.c $(B)/gen/font.c
+UNIT_SRCS_test_results_screen := kernel/results.c kernel/fbcon.c $(B)/gen/font.c lib/printf.c
+
+$(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h $(B)/gen/font.c kernel/fbcon.c kernel/results.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTCFLAGS) $< $(if $(filter test_fbcon,$*),kernel/fbcon.c $(B)/gen/font.c,$(UNIT_PURE)) $(UNIT_EXTRA_$*) -o $@
+	$(CC) $(HOSTCFLAGS) $< $(or $(UNIT_SRCS_$*),$(UNIT_PURE)) $(UNIT_EXTRA_$*) -o $@
 
 # the classification test includes the families' rule tables and classifier headers
 UNIT_EXTRA_test_classify := experiments/poke/poke_classify.c
@@ -117,11 +121,21 @@ $(KUNIT_PY): | $(B)/.deps-ok
 	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(B)/kunit --wildcards 'linux-source-6.1/tools/testing/kunit/*'
 	@touch $@
 
-test: $(ELF) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY)
+test: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY)
 	$(PYTHON) host/harness.py --self-test
 	$(PYTHON) -m unittest discover -s host/tests -t host -q
 	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
-		$(patsubst %,--unit %,$(UNIT_TESTS))
+		$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO))
+
+# LAVA (lab/): the QEMU job run by lava-run from Debian's lava-dispatcher, no LAVA server; its
+# test cases checked against the serial log. make test does the same when lava-run is there.
+LAVA_PYTHON ?= /usr/bin/python3
+lab-deps:
+	@sh tools/host-deps.sh lab
+
+lab: $(ISO) lab-deps
+	$(LAVA_PYTHON) lab/lava/lab.py validate
+	$(LAVA_PYTHON) lab/lava/lab.py run --iso $(ISO) --out $(B)/lab
 
 list: $(ELF)
 	@$(PYTHON) tools/list-experiments.py

@@ -180,3 +180,24 @@ u32 fbcon_rows(void)
 {
 	return con.rows;
 }
+
+void fbcon_page(const char *s, size_t n)
+{
+	if (con.cols == 0)
+		return;
+	memset(grid, BLANK, sizeof(grid));
+	u32 r = 0, c = 0;
+	for (size_t i = 0; i < n && r < con.rows; i++) {
+		u8 ch = (u8)s[i];
+		if (ch == '\n') {
+			r++;
+			c = 0;
+		} else if (ch >= 0x20 && c < con.cols) {
+			grid[r][c++] = ch < 0x7F ? ch : FONT_REPLACEMENT;
+		}
+	}
+	con.row = MIN(r, con.rows - 1);
+	con.col = 0;
+	mark(0, con.rows);
+	flush();
+}

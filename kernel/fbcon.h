@@ -8,6 +8,9 @@
 bool fbcon_init(const struct fb_info *fb);
 /* Draws n bytes ('\n' starts a new line; other control bytes are ignored). Caller serializes. */
 void fbcon_write(const char *s, size_t n);
+/* Replaces the whole screen with the lines of s ('\n'-separated), from the top: lines beyond the
+ * last row and characters beyond the last column are dropped, nothing scrolls. */
+void fbcon_page(const char *s, size_t n);
 /* Columns and rows of the text grid (0 when not initialised). */
 u32 fbcon_cols(void);
 u32 fbcon_rows(void);

@@ -192,6 +192,7 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	if (!user_init())
 		boot_problem("no memory for the ring-3 region");
 	find_firmware_tables();
+	console_find_uart(&fw);
 	setup_apic();
 	time_init(&fw);
 	kprintf("# tsc_hz=%lu source=%s apic_timer_hz=%lu\n", timeinfo.tsc_hz,

@@ -4,6 +4,7 @@
 #include "arch/x86/time.h"
 #include "kernel/arch_rules.h"
 #include "kernel/console.h"
+#include "kernel/results.h"
 #include "kernel/runner.h"
 #include "lib/lib.h"
 #include "lib/printf.h"
@@ -45,6 +46,7 @@ void observation(const char *name, u64 hits, u64 trials)
 		if (ndeviations < ARRAY_SIZE(deviations))
 			ksnprintf(deviations[ndeviations], sizeof(deviations[0]), "%s.%s", exp, name);
 		ndeviations++;
+		results_note_deviation(exp, name); /* for the results screen */
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "kernel/experiment.h"
 #include "kernel/ktap.h"
 #include "kernel/outcome.h"
+#include "kernel/results_screen.h"
 #include "lib/glob.h"
 #include "lib/lib.h"
 #include "lib/printf.h"
@@ -350,10 +351,12 @@ static bool watchdog_tick(struct trap_frame *f)
 	ktap_sub_abort("the run timed out");
 	kprintf("not ok %u %s # TIMEOUT after %lu s\n", wd_number, e->name,
 		tsc_to_ns(rdtsc() - current_ctx->start_tsc) / 1000000000u);
+	results_note_failure(e->name, "TIMEOUT (watchdog)");
 	nfailed++;
 	skip_rest(wd_number, "timed out", e->name);
 	deviations_print();
 	print_totals();
+	results_show(npassed, nfailed, nskipped);
 	run_exit(RUN_FAIL);
 }
 
@@ -462,10 +465,12 @@ NORETURN void runner_run(const struct cmdline *cl)
 		} else {
 			kprintf("# %s: failed: %s\nnot ok %u %s\n", e->name,
 				ctx.reason[0] ? ctx.reason : "(no reason given)", number, e->name);
+			results_note_failure(e->name, ctx.reason[0] ? ctx.reason : "(no reason given)");
 			nfailed++;
 		}
 	}
 	deviations_print();
 	print_totals();
+	results_show(npassed, nfailed, nskipped);
 	run_exit(nfailed ? RUN_FAIL : RUN_PASS);
 }

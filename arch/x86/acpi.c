@@ -1,6 +1,6 @@
 /*
  * ACPI table parsing: RSDP (legacy scan and checks), RSDT/XSDT walk, MADT (CPUs, I/O APICs,
- * overrides, NMIs), HPET and FADT (PM timer, reset register). Pure C, no hardware access:
+ * overrides, NMIs), HPET, FADT (PM timer, reset register) and SPCR (serial console). Pure C, no hardware access:
  * every physical byte is reached through the caller's map callback, so the same code runs in
  * the kernel and in the host unit test.
  */
@@ -319,6 +319,28 @@ static void parse_fadt(struct actx *c, const u8 *t, u32 len)
 		fadt_reset(c, t, len);
 }
 
+/* SPCR: interface type@36, base address GAS@40 (space, width, offset, access size, address). */
+#define SPCR_MIN_LEN 52
+static void parse_spcr(struct actx *c, const u8 *t, u32 len)
+{
+	struct fw_info *out = c->out;
+
+	if (len < SPCR_MIN_LEN) {
+		WARN(c, "SPCR: length %u too short", len);
+		return;
+	}
+	out->spcr_interface = rd8(t, 36);
+	out->spcr_space = rd8(t, 40);
+	out->spcr_access = rd8(t, 43);
+	out->spcr_addr = rd64(t, 44);
+	if (out->spcr_space > 1 || out->spcr_addr == 0 || (out->spcr_space == 1 && out->spcr_addr > 0xFFFF)) {
+		WARN(c, "SPCR: unusable base address (space %u, addr %#llx)", out->spcr_space,
+		     (unsigned long long)out->spcr_addr);
+		return;
+	}
+	out->have_spcr = true;
+}
+
 static void parse_table(struct actx *c, u64 pa)
 {
 	u32 len;
@@ -334,6 +356,9 @@ static void parse_table(struct actx *c, u64 pa)
 	} else if (memcmp(t, "HPET", 4) == 0) {
 		if (!c->out->have_hpet)
 			parse_hpet(c, t, len);
+	} else if (memcmp(t, "SPCR", 4) == 0) {
+		if (!c->out->have_spcr)
+			parse_spcr(c, t, len);
 	} else if (memcmp(t, "FACP", 4) == 0) {
 		if (!c->seen_fadt)
 			parse_fadt(c, t, len);

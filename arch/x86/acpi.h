@@ -1,4 +1,4 @@
-/* Firmware tables: ACPI (RSDP, RSDT/XSDT, MADT, HPET, FADT) and, as a fallback, the MP table. */
+/* Firmware tables: ACPI (RSDP, RSDT/XSDT, MADT, HPET, FADT, SPCR) and, as a fallback, the MP table. */
 #ifndef RACEBED_ACPI_H
 #define RACEBED_ACPI_H
 
@@ -56,6 +56,12 @@ struct fw_info {
 	u8 reset_space;       /* 0 memory, 1 I/O */
 	u64 reset_addr;
 	u8 reset_value;
+	/* SPCR: the firmware's serial console (a UART other than COM1 on many servers) */
+	bool have_spcr;
+	u8 spcr_interface;    /* 0 16550, 1 16450, 0x12 16550 with GAS access width; others unusable */
+	u8 spcr_space;        /* 0 memory, 1 I/O */
+	u8 spcr_access;       /* GAS access size: 1 byte, 2 word, 3 dword (0: byte) */
+	u64 spcr_addr;
 	u32 nwarn;            /* number of problems reported through the log callback */
 };
 

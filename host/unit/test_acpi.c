@@ -234,6 +234,7 @@ static void make_fadt(u64 pa, u32 len, u32 pm_tmr, u8 x_space, u64 x_pm_tmr, u32
 #define HPET_PA 0x102000
 #define FADT_PA 0x103000
 #define SSDT_PA 0x104000
+#define SPCR_PA 0x105000
 #define BIGM_PA 0x110000
 #define HI_XSDT HIGH_BASE
 #define HI_MADT (HIGH_BASE + 0x1000)
@@ -365,6 +366,51 @@ static void test_hpet(void)
 	make_hpet(HPET_PA, 1, 0xFED00000);  /* I/O space: not usable */
 	CHECK(parse_rsdt(t, 2));
 	CHECK(!fi.have_hpet && fi.nwarn == 1 && strncmp(last_log, "HPET:", 5) == 0);
+}
+
+/* SPCR: a 16550 at an I/O port or in memory (GAS access size: the register stride). */
+static void make_spcr(u64 pa, u32 len, u8 iface, u8 space, u8 access, u64 addr)
+{
+	sdt(pa, "SPCR", len);
+	w8(pa + 36, iface);
+	w8(pa + 40, space);
+	w8(pa + 41, 8);
+	w8(pa + 43, access);
+	w64(pa + 44, addr);
+	seal(pa);
+}
+
+static void test_spcr(void)
+{
+	u64 t[] = { MADT_PA, SPCR_PA };
+
+	reset();
+	simple_madt(MADT_PA, 0);
+	make_spcr(SPCR_PA, 80, 0, 1, 1, 0x2F8);
+	CHECK(parse_rsdt(t, 2));
+	CHECK(fi.have_spcr && fi.spcr_space == 1 && fi.spcr_addr == 0x2F8 && fi.spcr_interface == 0);
+	CHECK(fi.nwarn == 0);
+	reset();
+	simple_madt(MADT_PA, 0);
+	make_spcr(SPCR_PA, 80, 0x12, 0, 3, 0xFE030000ull);
+	CHECK(parse_rsdt(t, 2));
+	CHECK(fi.have_spcr && fi.spcr_space == 0 && fi.spcr_access == 3 && fi.spcr_addr == 0xFE030000ull);
+	/* unusable: PCI config space, an I/O port above 64 KiB, a truncated table */
+	reset();
+	simple_madt(MADT_PA, 0);
+	make_spcr(SPCR_PA, 80, 0, 2, 1, 0x1000);
+	CHECK(parse_rsdt(t, 2));
+	CHECK(!fi.have_spcr && fi.nwarn == 1 && strncmp(last_log, "SPCR:", 5) == 0);
+	reset();
+	simple_madt(MADT_PA, 0);
+	make_spcr(SPCR_PA, 80, 0, 1, 1, 0x12345);
+	CHECK(parse_rsdt(t, 2));
+	CHECK(!fi.have_spcr && fi.nwarn == 1);
+	reset();
+	simple_madt(MADT_PA, 0);
+	make_spcr(SPCR_PA, 48, 0, 1, 1, 0x2F8);
+	CHECK(parse_rsdt(t, 2));
+	CHECK(!fi.have_spcr && fi.nwarn == 1);
 }
 
 /* RSDP v2: RSDT -> MADT with APIC ID 7; XSDT above 4 GiB -> MADT with three CPUs. */
@@ -773,6 +819,7 @@ int main(void)
 	test_valid_rsdt();
 	test_fadt();
 	test_hpet();
+	test_spcr();
 	test_xsdt();
 	test_bad_rsdp();
 	test_bad_tables();

@@ -1,0 +1,154 @@
+/* Host unit test for kernel/results.c: renders the results page onto a framebuffer through
+ * kernel/fbcon.c (malloc'd, 32 bpp) and reads its lines back from the pixels. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kernel/fbcon.h"
+#include "kernel/font.h"
+#include "kernel/results.h"
+#include "host/unit/check.h"
+
+static struct fb_info fb;
+static u8 *mem;
+static char page[16384];
+
+static void setup(u32 cols, u32 rows)
+{
+	free(mem);
+	memset(&fb, 0, sizeof(fb));
+	fb.type = 1;
+	fb.bpp = 32;
+	fb.width = cols * font_width;
+	fb.height = rows * font_height;
+	fb.pitch = fb.width * 4;
+	fb.red_pos = 16, fb.red_size = 8, fb.green_pos = 8, fb.green_size = 8, fb.blue_size = 8;
+	mem = calloc(1, (size_t)fb.pitch * fb.height);
+	fb.addr = (u64)(uintptr_t)mem;
+	CHECK(fbcon_init(&fb));
+}
+
+/* The character a cell shows ('#' when its pixels match no glyph). */
+static char cell(u32 r, u32 c)
+{
+	for (u32 ch = FONT_FIRST; ch <= FONT_REPLACEMENT; ch++) {
+		const u8 *g = font_glyph(ch);
+		bool same = true;
+		for (u32 y = 0; y < font_height && same; y++)
+			for (u32 x = 0; x < font_width && same; x++) {
+				const u8 *p = mem + (size_t)(r * font_height + y) * fb.pitch +
+					      (size_t)(c * font_width + x) * 4;
+				bool on = p[0] | p[1] | p[2];
+				same = on == !!(g[y * font_rowbytes + x / 8] & (0x80 >> (x % 8)));
+			}
+		if (same)
+			return (char)ch;
+	}
+	return '#';
+}
+
+static const char *row(u32 r)
+{
+	static char buf[400];
+	u32 n = 0;
+	for (u32 c = 0; c < fbcon_cols(); c++)
+		buf[n++] = cell(r, c);
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = 0;
+	return buf;
+}
+
+/* The first screen row that starts with prefix, or -1. */
+static int find(const char *prefix)
+{
+	for (u32 r = 0; r < fbcon_rows(); r++)
+		if (strncmp(row(r), prefix, strlen(prefix)) == 0)
+			return (int)r;
+	return -1;
+}
+
+static const struct platform plat = {
+	.vendor = "GenuineIntel", .brand = "Intel(R)_Xeon(R)_Processor", .family = 6, .model = 0xa7,
+	.stepping = 1, .have_microcode = true, .microcode = 0x2b, .hypervisor = "KVMKVMKVM",
+	.apic_mode = "x2apic", .cpus_online = 2, .firmware = "bios",
+};
+
+static u32 show(u32 cols, u32 rows, u32 pass, u32 fail, u32 skip)
+{
+	setup(cols, rows);
+	struct results_totals t = { pass, fail, skip };
+	u32 lines = results_render(page, sizeof(page), cols, rows, &t, &plat);
+	fbcon_write("this text must be gone\n", 23);
+	fbcon_page(page, strlen(page));
+	return lines;
+}
+
+static void test_page(void)
+{
+	results_reset();
+	results_note_failure("exceptions", "KVM internal error (emulation failure) at int3");
+	results_note_failure("ring3", "crash: #UD in ring 3");
+	results_note_deviation("sti_shadow_nmi", "nmi_in_shadow");
+	u32 lines = show(100, 37, 30, 2, 9);
+	CHECK(lines <= 37);
+	CHECK_STR(row(0), "racebed results: FAILED");
+	CHECK_STR(row(1), "Totals: pass:30 fail:2 skip:9 total:41");
+	int f = find("Failing tests (2):");
+	CHECK(f > 0);
+	CHECK_STR(row(f + 1), "  exceptions: KVM internal error (emulation failure) at int3");
+	CHECK_STR(row(f + 2), "  ring3: crash: #UD in ring 3");
+	int d = find("Observations that disagree with the architecture (1):");
+	CHECK(d == f + 3);
+	CHECK_STR(row(d + 1), "  sti_shadow_nmi.nmi_in_shadow");
+	int p = find("Platform:");
+	CHECK(p > d);
+	CHECK_STR(row(p + 1), "  CPU GenuineIntel family 0x6 model 0xa7 stepping 1, microcode 0x2b");
+	CHECK_STR(row(p + 2), "  Intel(R) Xeon(R) Processor");
+	CHECK_STR(row(p + 3), "  hypervisor KVMKVMKVM, APIC x2apic, 2 CPUs online, firmware bios");
+	CHECK(find("Next:") > p);
+	CHECK(find("this text") < 0);
+}
+
+static void test_all_passed(void)
+{
+	results_reset();
+	show(80, 25, 5, 0, 1);
+	CHECK_STR(row(0), "racebed results: all passed");
+	CHECK(find("Failing tests (0): none") == 3);
+	CHECK(find("Observations that disagree with the architecture (0): none") == 4);
+}
+
+/* Long lists on a small screen: cut with "... and N more", nothing scrolls off the top. */
+static void test_small_screen(void)
+{
+	char name[32];
+	results_reset();
+	for (u32 i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "exp%u", i);
+		results_note_failure(name, "failed");
+		results_note_deviation(name, "obs");
+	}
+	u32 lines = show(40, 25, 1, 40, 0);
+	CHECK(lines == 25);
+	CHECK_STR(row(0), "racebed results: FAILED");
+	int f = find("Failing tests (40):");
+	int d = find("Observations that disagree");
+	CHECK(f == 3 && d > f);
+	CHECK(strncmp(row(d - 1), "  ... and ", 10) == 0);
+	CHECK(strstr(row(d - 1), "more") != NULL);
+	CHECK_STR(row(f + 1), "  exp0: failed");
+	CHECK(find("Next:") > d);
+	CHECK(strlen(row(d)) == 40); /* cut at the screen width */
+	/* a screen too small for any list still keeps its fixed lines in order */
+	lines = show(40, 12, 1, 40, 0);
+	CHECK(lines == 12 && find("Next:") < 0 && find("Platform:") > 0);
+}
+
+int main(void)
+{
+	test_page();
+	test_all_passed();
+	test_small_screen();
+	free(mem);
+	return check_report("results_screen");
+}

@@ -1,0 +1,140 @@
+/* The results page: failures and deviations noted during the run, rendered as fixed text. */
+#include "kernel/results.h"
+#include "lib/lib.h"
+#include "lib/printf.h"
+
+static struct { char name[40]; char reason[100]; } failures[RESULTS_MAX_FAILURES];
+static u32 nfailures; /* all noted, also those beyond the table */
+static char deviations[RESULTS_MAX_DEVIATIONS][64];
+static u32 ndeviations;
+
+void results_note_failure(const char *name, const char *reason)
+{
+	u32 i = __atomic_fetch_add(&nfailures, 1, __ATOMIC_RELAXED);
+	if (i >= RESULTS_MAX_FAILURES)
+		return;
+	ksnprintf(failures[i].name, sizeof(failures[i].name), "%s", name);
+	ksnprintf(failures[i].reason, sizeof(failures[i].reason), "%s", reason ? reason : "");
+}
+
+void results_note_deviation(const char *experiment, const char *observation)
+{
+	u32 i = __atomic_fetch_add(&ndeviations, 1, __ATOMIC_RELAXED);
+	if (i < RESULTS_MAX_DEVIATIONS)
+		ksnprintf(deviations[i], sizeof(deviations[i]), "%s.%s", experiment, observation);
+}
+
+void results_reset(void)
+{
+	nfailures = ndeviations = 0;
+}
+
+struct page {
+	char *out;
+	size_t len, used;
+	u32 cols, rows, lines;
+};
+
+/* Appends one line, cut at cols characters; false once the page is full. */
+static bool PRINTF_FMT(2, 3) line(struct page *pg, const char *fmt, ...)
+{
+	char buf[320];
+	va_list ap;
+	if (pg->lines >= pg->rows)
+		return false;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	size_t n = MIN(strlen(buf), (size_t)pg->cols);
+	if (pg->used + n + 2 > pg->len)
+		return false;
+	memcpy(pg->out + pg->used, buf, n);
+	pg->used += n;
+	pg->out[pg->used++] = '\n';
+	pg->out[pg->used] = 0;
+	pg->lines++;
+	return true;
+}
+
+/* Shows entries 0..n-1 (kept of them in the table) in at most `lines` lines: a list that does not
+ * fit ends with a "... and K more" line. */
+static void list(struct page *pg, u32 n, u32 kept, u32 lines, const char *(*entry)(u32, char *, size_t))
+{
+	char buf[160];
+	for (u32 i = 0; i < n && lines; i++) {
+		if ((n - i > lines && lines == 1) || i >= kept) {
+			line(pg, "  ... and %u more (see the serial log)", n - i);
+			return;
+		}
+		line(pg, "  %s", entry(i, buf, sizeof(buf)));
+		lines--;
+	}
+}
+
+static const char *failure_entry(u32 i, char *buf, size_t len)
+{
+	ksnprintf(buf, len, "%s: %s", failures[i].name, failures[i].reason);
+	return buf;
+}
+
+static const char *deviation_entry(u32 i, char *buf, size_t len)
+{
+	(void)buf, (void)len;
+	return deviations[i];
+}
+
+/* The brand string with its spaces back (the fingerprint stores them as '_'). */
+static void brand_text(char *out, size_t len, const char *brand)
+{
+	ksnprintf(out, len, "%s", brand[0] ? brand : "(not reported)");
+	for (char *c = out; *c; c++)
+		if (*c == '_')
+			*c = ' ';
+}
+
+/* Lines that are always there: title, totals, blank, two list titles, the expectation note,
+ * and the tail (blank, platform title and 3 lines, blank, next-steps title and 2 lines). */
+#define FIXED_LINES 15
+
+u32 results_render(char *out, size_t len, u32 cols, u32 rows, const struct results_totals *t,
+		   const struct platform *p)
+{
+	struct page pg = { out, len, 0, cols, rows, 0 };
+	if (len)
+		out[0] = 0;
+	u32 total = t->passed + t->failed + t->skipped;
+	line(&pg, "racebed results: %s", t->failed ? "FAILED" : "all passed");
+	line(&pg, "Totals: pass:%u fail:%u skip:%u total:%u", t->passed, t->failed, t->skipped,
+	     total);
+	line(&pg, "%s", "");
+
+	/* the list lines left once every fixed line is counted, shared by failures and deviations */
+	u32 avail = rows > FIXED_LINES ? rows - FIXED_LINES : 0;
+	u32 dev_lines = MIN(ndeviations, avail / 2);
+	u32 fail_lines = MIN(nfailures, avail - dev_lines);
+	dev_lines = MIN(ndeviations, avail - fail_lines);
+	line(&pg, "Failing tests (%u):%s", nfailures, nfailures ? "" : " none");
+	list(&pg, nfailures, MIN(nfailures, (u32)RESULTS_MAX_FAILURES), fail_lines, failure_entry);
+	line(&pg, "Observations that disagree with the architecture (%u):%s", ndeviations,
+	     ndeviations ? "" : " none");
+	list(&pg, ndeviations, MIN(ndeviations, (u32)RESULTS_MAX_DEVIATIONS), dev_lines,
+	     deviation_entry);
+	line(&pg, "  (against an expectation file: host/harness.py or tools/racebed-report on the log)");
+
+	char mc[16] = "unknown", brand[64];
+	if (p->have_microcode)
+		ksnprintf(mc, sizeof(mc), "0x%x", p->microcode);
+	brand_text(brand, sizeof(brand), p->brand);
+	line(&pg, "%s", "");
+	line(&pg, "Platform:");
+	line(&pg, "  CPU %s family 0x%x model 0x%x stepping %u, microcode %s", p->vendor, p->family,
+	     p->model, p->stepping, mc);
+	line(&pg, "  %s", brand);
+	line(&pg, "  hypervisor %s, APIC %s, %u CPUs online, firmware %s", p->hypervisor,
+	     p->apic_mode ? p->apic_mode : "?", p->cpus_online, p->firmware ? p->firmware : "?");
+	line(&pg, "%s", "");
+	line(&pg, "Next:");
+	line(&pg, "  The full KTAP log is on the serial port (COM1 or the SPCR UART, 115200 8N1).");
+	line(&pg, "  On a host: tools/racebed-report LOG; reboot for the GRUB menu of suites.");
+	return pg.lines;
+}
