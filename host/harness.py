@@ -27,15 +27,27 @@ Environment: ACCEL (tcg or kvm, default tcg), QEMU (the QEMU binary).
 
 Matrix file (host/matrix.txt), one configuration a line, `#` comments:
 
-    NAME MACHINE FIRMWARE SMP EXPECTED_EXIT [KERNEL_ARGS...]
+    NAME MACHINE FIRMWARE SMP EXPECTED_EXIT [KERNEL_ARGS...] [+OPTION[=VALUE]...]
 
-MACHINE is pc or q35, FIRMWARE bios or uefi, EXPECTED_EXIT pass, fail, crash
-or cmdline (the kernel's exit values 0, 1, 2, 3).
+MACHINE is pc or q35, FIRMWARE bios, uefi or multiboot1, EXPECTED_EXIT pass,
+fail, crash or cmdline (the kernel's exit values 0, 1, 2, 3).  Words starting
+with `+` are harness options, not kernel arguments: +keys=CHARS (sent on the
+serial line until the KTAP header appears: GRUB menu hotkeys), +screendump
+(QMP screendump of the results screen, checked; needs exit=halt),
++serial=com1|pci|spcr-com2 (where the UART is: no COM1 for pci and
+spcr-com2), +accel=tcg|kvm (boot this config only under that accelerator).
+
+When the platform stops a boot in the middle (a KVM internal error, a reset, a
+crash, or no serial output for 75 s), the running experiment is reported as
+failed in the platform's words and the rest runs in new boots (tests= the
+remainder); the boots are checked as one run (racebed_harness/platform_stop.py).
 
 Expectation file (host/expect/ACCEL.exp), one rule a line, `#` comments:
 
     CONFIG_GLOB TEST_GLOB ok|skip|not-ok
     CONFIG_GLOB TEST_GLOB observation NAME=VALUE
+    CONFIG_GLOB * log REGEX
+    CONFIG_GLOB * exit pass|fail|crash|cmdline   (instead of the matrix's exit)
 
 Globs are shell-style (fnmatch).  For each (configuration, test) the first
 matching result rule gives the expected result, `ok` when none matches.  For
@@ -54,6 +66,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # host/, next to
 import qemu as qemu_cli  # noqa: E402  (host/qemu.py)
 from racebed_harness.boot import run_boot_matrix  # noqa: E402  (host/racebed_harness/)
 from racebed_harness.inputs import HarnessError  # noqa: E402
+from racebed_harness.lab import run_lab  # noqa: E402
 from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY  # noqa: E402
 from racebed_harness.report import Reporter, Result  # noqa: E402
 from racebed_harness.selftest import run_self_test  # noqa: E402
@@ -76,6 +89,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--kunit", default=KUNIT_PY, metavar="KUNIT_PY",
                    help="Linux's tools/testing/kunit/kunit.py, run on every log (default: unpacked in build/)")
     p.add_argument("--no-boot", action="store_true", help="run the unit tests only")
+    p.add_argument("--lab", metavar="ISO", help="also validate the LAVA jobs and run the QEMU one on ISO "
+                   "(lab/lava/lab.py; the run is skipped where lava-run is not installed)")
     p.add_argument("--self-test", action="store_true",
                    help="check the harness itself against built-in samples, then exit")
     args = p.parse_args(argv)
@@ -107,6 +122,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 run_unit(path, opts.timeout, reporter)
             if not opts.no_boot:
                 run_boot_matrix(opts, reporter)
+            if opts.lab:
+                run_lab(opts.lab, opts.out, opts.timeout, reporter)
     except HarnessError as e:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", "harness", lines[0], lines[1:]))

@@ -7,6 +7,8 @@ As a library (used by host/harness.py):
     build_command(iso, smp=8, ...)  -> argv list for QEMU
     prepare_uefi_vars(path)         -> writable copy of the OVMF variable store
     decode_exit(status, stderr)     -> what QEMU's exit status means
+    kvm_plan(smp, machine)          -> the -cpu model and -smp count this KVM accepts
+    kvm_internal_error(text)        -> QEMU's "KVM internal error" report in its output, or ""
 
 As a CLI (used by `make run`):
 
@@ -29,13 +31,14 @@ $OVMF_CODE and $OVMF_VARS, or Debian's 4M builds.
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 DEFAULT_QEMU = "qemu-system-x86_64"
 DEFAULT_OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -57,6 +60,12 @@ STATUS_QEMU_ERROR = 125
 
 ACCELS = ("tcg", "kvm")
 MACHINES = ("pc", "q35")
+
+# -cpu models tried under KVM, in order: the host's own CPU, then the same without the
+# IA32_ARCH_CAPABILITIES MSR (0x10a), which some KVMs (nested, or software ones without
+# VMX/SVM) refuse to set: QEMU then aborts with "failed to set MSR 0x10a".
+KVM_CPU_MODELS = ("host", "host,-arch-capabilities")
+KVM_PROBE_TIMEOUT_S = 20
 
 
 def qemu_binary() -> str:
@@ -111,6 +120,7 @@ def build_command(
     qemu: Optional[str] = None,
     kernel: Optional[str] = None,
     append: str = "",
+    cpu: Optional[str] = None,
 ) -> list:
     """Returns the QEMU argv booting iso, or with kernel set (iso None),
     booting that ELF32 file through QEMU's Multiboot 1 loader with the
@@ -120,11 +130,13 @@ def build_command(
         OVMF, with that file as the writable variable store (see
         prepare_uefi_vars).  The machine type is not changed for UEFI.
     serial: "stdio" puts the serial port, multiplexed with the HMP monitor,
-        on standard I/O; "none" or "null" disconnect it; anything else is a
-        file name the serial output is written to.
+        on standard I/O; "none" or "null" disconnect it (no COM1 at all for
+        "none"); "chardev:ID" connects it to a -chardev given in extra;
+        anything else is a file name the serial output is written to.
     monitor: a unix socket path for a monitor server (HMP or QMP as given by
         monitor_proto) that a caller can connect to, e.g. for `screendump`.
     extra: more QEMU arguments, appended last.
+    cpu: the -cpu model (default: host under KVM, max under TCG; see kvm_plan).
     """
     if accel not in ACCELS:
         raise ValueError(f"accel must be one of {', '.join(ACCELS)}, not {accel!r}")
@@ -141,9 +153,9 @@ def build_command(
 
     cmd = [qemu or qemu_binary(), "-machine", machine]
     if accel == "kvm":
-        cmd += ["-accel", "kvm", "-cpu", "host"]
+        cmd += ["-accel", "kvm", "-cpu", cpu or "host"]
     else:
-        cmd += ["-accel", "tcg", "-cpu", "max"]
+        cmd += ["-accel", "tcg", "-cpu", cpu or "max"]
     cmd += ["-smp", str(smp), "-m", str(memory)]
 
     if uefi_vars is not None:
@@ -161,7 +173,7 @@ def build_command(
 
     if serial == "stdio":
         cmd += ["-serial", "mon:stdio"]
-    elif serial in ("none", "null"):
+    elif serial in ("none", "null") or serial.startswith("chardev:"):
         cmd += ["-serial", serial]
     else:
         cmd += ["-serial", f"file:{serial}"]
@@ -192,6 +204,102 @@ class ExitStatus(NamedTuple):
     value: Optional[int]
     text: str
     status: int
+
+
+class KvmPlan(NamedTuple):
+    """What this host's KVM accepts: the -cpu model, the -smp count, and one line per choice
+    that differs from what was asked (for the user), or error when KVM cannot run at all."""
+
+    cpu: str
+    smp: int
+    notes: tuple
+    error: str = ""
+
+
+_KVM_RECOMMENDED_RE = re.compile(r"exceeds the recommended cpus supported by KVM \((\d+)\)")
+_KVM_MAX_RE = re.compile(r"(?:exceeds the maximum cpus supported by KVM|max CPUs supported by machine "
+                         r"'[^']*' is) \(?(\d+)\)?")
+
+
+def _probe_kvm(cpu: str, smp: int, machine: str, qemu: Optional[str]) -> Tuple[bool, str]:
+    """Starts QEMU paused with this -cpu and -smp (the vCPUs are created and reset, which is
+    where a refused MSR aborts), quits it through the monitor; returns (ok, QEMU's output)."""
+    cmd = [qemu or qemu_binary(), "-machine", machine, "-accel", "kvm", "-cpu", cpu, "-smp", str(smp),
+           "-m", "64", "-display", "none", "-nodefaults", "-S", "-monitor", "stdio"]
+    try:
+        done = subprocess.run(cmd, input="quit\n", capture_output=True, text=True, timeout=KVM_PROBE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, str(e)
+    output = done.stderr.strip()
+    return done.returncode == 0 and "failed to set MSR" not in output, output
+
+
+_kvm_plans: dict = {}
+
+
+def kvm_plan(smp: int, machine: str = "pc", qemu: Optional[str] = None) -> KvmPlan:
+    """Finds the -cpu model (KVM_CPU_MODELS in order) and -smp count this KVM runs: more vCPUs
+    than KVM recommends (its KVM_CAP_NR_VCPUS, which QEMU names in a warning) or than the
+    machine allows are capped, with a note.  Probed once per (smp, machine, qemu)."""
+    key = (smp, machine, qemu)
+    if key in _kvm_plans:
+        return _kvm_plans[key]
+    notes = []
+    last = ""
+    for cpu in KVM_CPU_MODELS:
+        ok, output = _probe_kvm(cpu, smp, machine, qemu)
+        m = _KVM_MAX_RE.search(output)
+        if not ok and m and int(m.group(1)) < smp:
+            notes.append(f"-smp {smp} capped to {m.group(1)}: {_first_error(output)}")
+            smp = int(m.group(1))
+            ok, output = _probe_kvm(cpu, smp, machine, qemu)
+        if ok:
+            m = _KVM_RECOMMENDED_RE.search(output)
+            if m and int(m.group(1)) < smp:
+                notes.append(f"-smp {smp} capped to {m.group(1)}, the vCPUs this KVM recommends "
+                             f"(QEMU: {_first_error(output, warnings=True)})")
+                smp = int(m.group(1))
+            if cpu != KVM_CPU_MODELS[0]:
+                notes.append(f"-cpu {cpu}: -cpu {KVM_CPU_MODELS[0]} failed here ({last})")
+            plan = KvmPlan(cpu, smp, tuple(notes))
+            break
+        last = _first_error(output) or "QEMU did not start"
+    else:
+        plan = KvmPlan(KVM_CPU_MODELS[0], smp, tuple(notes), f"KVM cannot run: {last}")
+    _kvm_plans[key] = plan
+    return plan
+
+
+def _first_error(output: str, warnings: bool = False) -> str:
+    """The first QEMU error line (or warning, if asked) of output, without the program name."""
+    for line in output.splitlines():
+        if line.startswith("qemu-system") and (warnings or "warning:" not in line):
+            return line.split(": ", 1)[-1].strip()
+    return ""
+
+
+def kvm_internal_error(output: str) -> str:
+    """QEMU's report of a KVM internal error (it stops the guest and waits, it does not exit)
+    in its output: the `KVM internal error. Suberror: N` line, the `emulation failure` line,
+    the RIP and the instruction bytes at it (from Code=), joined with "; " (first report
+    only: every vCPU may print one).  "" when there is none."""
+    lines = output.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.startswith("KVM internal error")), None)
+    if start is None:
+        return ""
+    words = [lines[start].strip()]
+    for line in lines[start + 1:start + 40]:
+        if line.startswith("KVM internal error"):
+            break
+        if line.startswith("emulation failure"):
+            words.append(line.strip())
+        elif line.startswith("RIP="):
+            words.append(line.split()[0].replace("RIP=", "rip=0x"))
+        elif line.startswith("Code="):
+            m = re.search(r"<([0-9a-f]{2})>((?: [0-9a-f]{2}){0,3})", line)
+            if m:
+                words.append(f"instruction bytes {m.group(1)}{m.group(2)}")
+    return "; ".join(words)
 
 
 def qemu_reported_error(stderr_text: str) -> bool:
@@ -343,8 +451,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"qemu.py: error: {e}", file=sys.stderr)
                 return STATUS_QEMU_ERROR
 
+    cpu = None
+    if args.accel == "kvm" and not args.dry_run:
+        plan = kvm_plan(args.smp, args.machine)
+        if plan.error:
+            print(f"qemu.py: error: {plan.error}", file=sys.stderr)
+            return STATUS_QEMU_ERROR
+        for note in plan.notes:
+            print(f"qemu.py: {note}", file=sys.stderr)
+        cpu, args.smp = plan.cpu, plan.smp
     cmd = build_command(
-        args.iso, smp=args.smp, accel=args.accel, machine=args.machine, memory=args.memory,
+        args.iso, cpu=cpu, smp=args.smp, accel=args.accel, machine=args.machine, memory=args.memory,
         uefi_vars=uefi_vars, serial=args.serial, display=args.display, debug=args.debug,
         monitor=args.monitor, monitor_proto=args.monitor_proto, extra=args.extra,
         kernel=args.kernel, append=args.append or "",

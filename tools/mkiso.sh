@@ -1,8 +1,12 @@
 #!/bin/bash
-# mkiso.sh ELF OUT_ISO [ARGS...]
+# mkiso.sh [--menu-timeout SECONDS] ELF OUT_ISO [ARGS...]
+#
+# --menu-timeout: how long the GRUB menu waits before booting the default
+# entry (default 5; the test harness uses 0 where it does not pick an entry).
 #
 # Builds a hybrid BIOS + UEFI bootable ISO holding the racebed kernel ELF and a
-# grub.cfg made from iso/grub.cfg.in.  The kernel command line is ARGS joined
+# grub.cfg made from iso/grub.cfg.in (a menu of suites; ARGS make the default
+# entry, titled with them).  The kernel command line is ARGS joined
 # by spaces (it may be empty).  It is split into words at whitespace and each
 # word is written to grub.cfg as one single-quoted GRUB word, so quotes, '$',
 # ';' and the like cannot change the GRUB script.  GRUB joins the words with
@@ -22,7 +26,7 @@ die() {
 }
 
 usage() {
-	printf 'usage: %s ELF OUT_ISO [KERNEL_ARGS...]\n' "$prog" >&2
+	printf 'usage: %s [--menu-timeout SECONDS] ELF OUT_ISO [KERNEL_ARGS...]\n' "$prog" >&2
 	exit 2
 }
 
@@ -57,18 +61,34 @@ grub_args() {
 	printf '%s' "$out"
 }
 
-# render_cfg TEMPLATE ARGS_TEXT: prints TEMPLATE with @ARGS@ replaced.  Plain
-# string slicing, so no character of ARGS_TEXT is special (unlike sed's & \ /).
+# render_cfg TEMPLATE ARGS_TEXT TITLE_TEXT: prints TEMPLATE with @ARGS@ and
+# @DEFAULT_TITLE@ replaced.  Plain string slicing, so no character of the
+# replacements is special (unlike sed's & \ /).
 render_cfg() {
-	local template=$1 args=$2 line found=0
+	local template=$1 args=$2 title=$3 line found=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		while [[ $line == *@ARGS@* ]]; do
 			line="${line%%@ARGS@*}${args}${line#*@ARGS@}"
 			found=1
 		done
+		line=${line//@TIMEOUT@/$menu_timeout}
+		while [[ $line == *@DEFAULT_TITLE@* ]]; do
+			line="${line%%@DEFAULT_TITLE@*}${title}${line#*@DEFAULT_TITLE@}"
+		done
 		printf '%s\n' "$line"
 	done <"$template"
 	[ "$found" = 1 ] || die "$template has no @ARGS@ marker"
+}
+
+# default_title ARGS...: the default menu entry's title, quoted for GRUB: "all
+# experiments" without arguments, else the arguments themselves.
+default_title() {
+	local IFS=' '
+	if [ -z "${*//[[:space:]]/}" ]; then
+		grub_quote "all experiments"
+	else
+		grub_quote "default: $*"
+	fi
 }
 
 check_tools() {
@@ -84,6 +104,14 @@ check_tools() {
 }
 
 main() {
+	if [ "${1:-}" = --menu-timeout ]; then
+		[ $# -ge 2 ] || usage
+		case $2 in
+		'' | *[!0-9]*) die "--menu-timeout needs a number of seconds, not '$2'" ;;
+		esac
+		menu_timeout=$2
+		shift 2
+	fi
 	[ $# -ge 2 ] || usage
 	local elf=$1 out=$2
 	shift 2
@@ -114,7 +142,9 @@ main() {
 	args_text=$(grub_args "$@") # a plain assignment, so set -e sees failure
 	mkdir -p "$tmp/root/boot/grub"
 	cp "$elf" "$tmp/root/boot/racebed.elf"
-	render_cfg "$template" "$args_text" >"$tmp/root/boot/grub/grub.cfg"
+	local title_text
+	title_text=$(default_title "$@")
+	render_cfg "$template" "$args_text" "$title_text" >"$tmp/root/boot/grub/grub.cfg"
 	if command -v grub-script-check >/dev/null 2>&1; then
 		grub-script-check "$tmp/root/boot/grub/grub.cfg" >"$tmp/check.log" 2>&1 || {
 			cat "$tmp/check.log" >&2
@@ -145,4 +175,5 @@ main() {
 }
 
 tmp=
+menu_timeout=5
 main "$@"

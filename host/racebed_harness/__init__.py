@@ -14,6 +14,11 @@
     checks             checking a finished boot against the expectations
     iso                building (or reusing) the GRUB ISO for a command line
     boot               booting every selected config of the matrix
+    serial_line        UART layouts (COM1, PCI card, SPCR-named), keys sent on the serial line
+    screen             the results screen: QMP screendump and its check
+    platform_stop      a run the platform stopped: detection, resume in new boots, one log
+    menu               the GRUB menu's family entries against the experiments
+    lab                the LAVA jobs (lab/lava/lab.py)
     unit               running the host unit-test executables
     selftest*          `--self-test`: the harness checked against samples
 

@@ -1,10 +1,16 @@
-"""Booting the matrix: each selected config's ISO, QEMU run and checks."""
+"""Booting the matrix: each selected config's ISO, QEMU run(s) and checks.
+
+A config boots once; when the platform stops the run (a KVM internal error, a reset in the
+middle), the rest of its selection runs in new boots (platform_stop.py) and the boots are
+checked as one run.  Harness options (`+keys=`, `+screendump`, `+serial=`) add what the
+boot needs: serial keys, a QMP socket for the screendump, a UART layout without COM1."""
 
 import argparse
+import dataclasses
 import os
 import shlex
 import subprocess
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
 
@@ -13,11 +19,17 @@ from .export import BootRecord, write_junit, write_results_json
 from .kunit_check import check_kunit
 from .expectations import Expectations, load_expectations
 from .inputs import HarnessError
-from .iso import build_iso
-from .matrix import Config, parse_matrix, select_configs
+from .iso import PRODUCT_MENU_TIMEOUT, TEST_MENU_TIMEOUT, build_iso
+from .ktap import parse_ktap
+from .matrix import Config, for_accel, parse_matrix, select_configs
+from .menu import check_menu
 from .paths import shown_path
+from .platform_stop import (InternalErrorWatch, SilenceWatch, booted_args, kernel_registry, merge_boots, merge_logs, platform_stop,
+                            resume_args, selection, stopped_test, trimmed)
 from .report import Reporter, Result
-from .runner import read_log, run_qemu
+from .runner import BootOutcome, RunHook, read_log, run_qemu
+from .screen import ScreenDump, check_screendump
+from .serial_line import KeySender, serial_qemu_args, write_spcr
 
 
 def build_elf32(elf: str, out_dir: str) -> Tuple[str, bool]:
@@ -33,45 +45,132 @@ def build_elf32(elf: str, out_dir: str) -> Tuple[str, bool]:
 
 
 def boot_command(config: Config, iso: str, log_path: str, out_dir: str, accel: str,
-                 qemu: Optional[str]) -> List[str]:
+                 qemu: Optional[str], args: Optional[Sequence[str]] = None, cpu: Optional[str] = None,
+                 smp: Optional[int] = None, extra: Sequence[str] = (), serial: Optional[str] = None) -> List[str]:
     """The QEMU command line for one config (headless, serial to log_path); for firmware
-    multiboot1, iso is the ELF32 kernel and the args go on QEMU's -append."""
+    multiboot1, iso is the ELF32 kernel and args (default the config's) go on QEMU's -append.
+    serial "none" leaves COM1 out (extra then holds the UART)."""
+    args = config.args if args is None else args
+    smp = smp or config.smp
+    serial = serial or log_path
     if config.firmware == "multiboot1":
         return qemu_cli.build_command(
-            None, kernel=iso, append=" ".join(config.args), smp=config.smp, accel=accel,
-            machine=config.machine, serial=log_path, display=False, qemu=qemu)
+            None, kernel=iso, append=" ".join(args), smp=smp, accel=accel, cpu=cpu,
+            machine=config.machine, serial=serial, display=False, qemu=qemu, extra=extra)
     uefi_vars = None
     if config.firmware == "uefi":
         uefi_vars = qemu_cli.prepare_uefi_vars(os.path.join(out_dir, f"{config.name}.vars.fd"))
     return qemu_cli.build_command(
-        iso, smp=config.smp, accel=accel, machine=config.machine, uefi_vars=uefi_vars,
-        serial=log_path, display=False, qemu=qemu)
+        iso, smp=smp, accel=accel, cpu=cpu, machine=config.machine, uefi_vars=uefi_vars,
+        serial=serial, display=False, qemu=qemu, extra=extra)
 
 
-def run_config(config: Config, opts: argparse.Namespace, expectations: Expectations,
-               reporter: Reporter) -> Optional[BootRecord]:
-    """Builds, boots and checks one config, reporting its results; returns
-    what the exporters need (None when it could not boot)."""
-    reporter.info(f"== {config.name}: {config.describe()}")
+def _image(config: Config, args: Sequence[str], opts: argparse.Namespace, first: bool) -> Tuple[str, bool]:
+    if config.firmware == "multiboot1":
+        return build_elf32(opts.elf, opts.out)
+    picks = first and "keys" in config.options  # the menu as shipped: it waits for the keys
+    return build_iso(opts.elf, args, opts.out, PRODUCT_MENU_TIMEOUT if picks else TEST_MENU_TIMEOUT)
+
+
+@dataclasses.dataclass
+class Boot:
+    """One QEMU run of a config: its outcome, serial log and the hooks that watched it."""
+
+    outcome: BootOutcome
+    raw_log: str
+    screendump: Optional[ScreenDump] = None
+
+
+def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts: argparse.Namespace,
+              reporter: Reporter) -> Optional[Boot]:
+    """Builds and runs one boot with this command line; None after reporting a failure to
+    start.  Keys and the screendump belong to the config's first boot only."""
     try:
-        if config.firmware == "multiboot1":
-            iso, rebuilt = build_elf32(opts.elf, opts.out)
-        else:
-            iso, rebuilt = build_iso(opts.elf, config.args, opts.out)
+        image, rebuilt = _image(config, args, opts, first)
     except HarnessError as e:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", f"{config.name}: iso", lines[0], lines[1:]))
         return None
-    log_path = os.path.join(opts.out, f"{config.name}.log")
+    log_path = os.path.join(opts.out, f"{stem}.log")
+    if os.path.exists(log_path):
+        os.unlink(log_path)
+    cpu, smp = None, config.smp
+    if opts.accel == "kvm":
+        plan = qemu_cli.kvm_plan(config.smp, config.machine, opts.qemu)
+        if plan.error:
+            reporter.add(Result("FAIL", f"{config.name}: exit", plan.error))
+            return None
+        for note in plan.notes if first else ():
+            reporter.info(f"   KVM: {note}")
+        cpu, smp = plan.cpu, plan.smp
+    hooks: List[RunHook] = [InternalErrorWatch(), SilenceWatch()]
+    extra: List[str] = []
+    serial = None
+    layout = config.options.get("serial", "com1")
+    keys = config.options.get("keys") if first else None
+    if layout != "com1" or keys:
+        sock = os.path.join(opts.out, f"{stem}.serial.sock") if keys else None
+        if sock and os.path.exists(sock):
+            os.unlink(sock)
+        serial, serial_args = serial_qemu_args(layout, log_path, sock)
+        extra += serial_args
+        if sock:
+            hooks.append(KeySender(sock, keys, log_path))
+        if layout == "spcr-com2":
+            extra += ["-acpitable", "file=" + write_spcr(os.path.join(opts.out, f"{stem}.spcr.bin"))]
+    dump = None
+    if first and "screendump" in config.options:
+        qmp = os.path.join(opts.out, f"{stem}.qmp.sock")
+        if os.path.exists(qmp):
+            os.unlink(qmp)
+        extra += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+        dump = ScreenDump(qmp, os.path.join(opts.out, f"{stem}.screen.ppm"))
+        hooks.append(dump)
     try:
-        cmd = boot_command(config, iso, log_path, opts.out, opts.accel, opts.qemu)
+        cmd = boot_command(config, image, log_path, opts.out, opts.accel, opts.qemu, args=args, cpu=cpu,
+                           smp=smp, extra=extra, serial=serial)
     except OSError as e:
         reporter.add(Result("FAIL", f"{config.name}: exit", str(e)))
         return None
-    reporter.info(f"   {'built' if rebuilt else 'reusing'} {shown_path(iso)}; log {shown_path(log_path)}")
+    reporter.info(f"   {'built' if rebuilt else 'reusing'} {shown_path(image)}; log {shown_path(log_path)}")
     reporter.info(f"   {shlex.join(cmd)}")
-    boot = run_qemu(cmd, log_path, os.path.join(opts.out, f"{config.name}.qemu.txt"), opts.timeout)
-    log = evaluate_boot(config, boot, read_log(log_path), expectations, reporter)
+    outcome = run_qemu(cmd, log_path, os.path.join(opts.out, f"{stem}.qemu.txt"), opts.timeout, hooks)
+    reporter.info(f"   QEMU exit status {outcome.status}" + (f", stopped: {outcome.stopped_by}" if outcome.stopped_by else ""))
+    for hook in hooks:
+        if isinstance(hook, KeySender):
+            reporter.info(f"   sent {hook.keys!r} on the serial line {hook.sent} time(s)")
+    return Boot(outcome, read_log(log_path), dump)
+
+
+def run_config(config: Config, opts: argparse.Namespace, expectations: Expectations,
+               reporter: Reporter) -> Optional[BootRecord]:
+    """Boots (and resumes after platform stops) and checks one config, reporting its results;
+    returns what the exporters need (None when it could not boot)."""
+    reporter.info(f"== {config.name}: {config.describe()}")
+    # a crash ends the run for good only where the crash is the config's point (selftest-crash)
+    crashes = config.expected_exit != "crash"
+    expected_exit = expectations.expected_exit(config.name, config.expected_exit)
+    if expected_exit != config.expected_exit:
+        reporter.info(f"   expected exit under {opts.accel}: {expected_exit} (expectation file)")
+        config = dataclasses.replace(config, expected_exit=expected_exit)
+    first = boot_once(config, config.args, config.name, True, opts, reporter)
+    if first is None:
+        return None
+    if first.screendump is not None:
+        reporter.add(check_screendump(f"{config.name}: results screen", first.screendump))
+    log = parse_ktap(first.raw_log)
+    stop = platform_stop(first.outcome, log, crashes=crashes)
+    log_path, outcome = os.path.join(opts.out, f"{config.name}.log"), first.outcome
+    if stop is None:
+        log = evaluate_boot(config, first.outcome, first.raw_log, expectations, reporter)
+    else:
+        log, log_path, outcome = resume(config, first, log, stop, crashes, opts, expectations, reporter)
+    return boot_record(config, opts, expectations, reporter, log, log_path, outcome)
+
+
+def boot_record(config: Config, opts: argparse.Namespace, expectations: Expectations, reporter: Reporter,
+                log, log_path: str, boot: BootOutcome) -> BootRecord:
+    """The KUnit parser's check of the (merged) log, and what the exporters need."""
     if log.header_found and not boot.timed_out:
         reporter.add(check_kunit(config.name, opts.kunit, log_path, log))
     expected = {t.name: expectations.expected_result(config.name, t.name)[0] for t in log.tests}
@@ -82,6 +181,71 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
                       {k: v for k, v in mismatches.items() if v})
 
 
+def resume(config: Config, first: Boot, log, stop, crashes: bool, opts: argparse.Namespace,
+           expectations: Expectations, reporter: Reporter):
+    """Runs the rest of the selection after each platform stop, then checks all boots as one;
+    returns the checked log, its file and the outcome the exit check used."""
+    base_args = booted_args(log, config.args)  # what the first boot ran (a menu entry?)
+    try:
+        registry = kernel_registry(build_elf32(opts.elf, opts.out)[0], opts.qemu)
+        chosen = selection(registry, base_args)
+    except HarnessError as e:
+        reporter.add(Result("FAIL", f"{config.name}: resume", str(e)))
+        log = evaluate_boot(config, first.outcome, first.raw_log, expectations, reporter)
+        return log, os.path.join(opts.out, f"{config.name}.log"), first.outcome
+    parts, boots, stops = [], [first.outcome], [stop]
+    args, done, boot = list(base_args), 0, first
+    while True:
+        ran = selection(registry, args)
+        log = trimmed(log, stop)
+        idx = len(log.tests)
+        stopped = None
+        if stop is not None and stop.reported >= 0:
+            reporter.info(f"   kernel watchdog in this boot: {stop.words}")
+        elif stop is not None and idx < len(ran):
+            stopped = stopped_test(0, ran[idx], stop, log)
+            reporter.info(f"   platform stop in {ran[idx]} ({stop.kind}): {stop.words}")
+            idx += 1
+        parts.append((log, stopped))
+        done += idx
+        if stop is None or done >= len(chosen):
+            break
+        try:
+            args, rest = resume_args(registry, base_args, done)
+        except HarnessError as e:
+            reporter.add(Result("FAIL", f"{config.name}: resume", str(e)))
+            break
+        again = resume_config(config)
+        reporter.info(f"   resuming {len(rest)} experiment(s) in boot {len(boots) + 1}"
+                      f"{' (QEMU multiboot loader)' if again.firmware != config.firmware else ''}: {' '.join(args)}")
+        boot = boot_once(again, args, f"{config.name}.boot{len(boots) + 1}", False, opts, reporter)
+        if boot is None:
+            break
+        boots.append(boot.outcome)
+        log = parse_ktap(boot.raw_log)
+        stop = platform_stop(boot.outcome, log, crashes=crashes)
+        stops.append(stop)
+    merged = merge_logs(parts, len(chosen))
+    merged_path = os.path.join(opts.out, f"{config.name}.merged.log")
+    with open(merged_path, "w", encoding="utf-8") as f:
+        f.write(merged.text)
+    reporter.info(f"   {len(boots)} boots, {sum(1 for _, s in parts if s)} platform stop(s); "
+                  f"merged log {shown_path(merged_path)}")
+    outcome = merge_boots(boots, stops)
+    evaluate_boot(config, outcome, merged.text, expectations, reporter, log=merged)
+    return merged, merged_path, outcome
+
+
+def resume_config(config: Config) -> Config:
+    """How a BIOS config's resumed boots run: the same kernel through QEMU's multiboot loader
+    (machine, CPUs and UART layout unchanged), which skips the firmware and GRUB: those took
+    ~35 s a boot under this host's KVM, and the first boot exercised them already.  UEFI
+    configs resume through their ISO."""
+    if config.firmware == "bios":
+        return dataclasses.replace(config, firmware="multiboot1")
+    return config
+
+
 def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
     """Boots and checks every selected config."""
     try:
@@ -89,12 +253,18 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
             configs = select_configs(parse_matrix(f.read(), shown_path(opts.matrix)), opts.only)
     except OSError as e:
         raise HarnessError(f"cannot read matrix {opts.matrix}: {e.strerror}")
+    configs = for_accel(configs, opts.accel)
     expectations = load_expectations(opts.expect)
     if not os.path.isfile(opts.elf):
         raise HarnessError(f"kernel {opts.elf} not found (build it first)")
     os.makedirs(opts.out, exist_ok=True)
     reporter.info(f"== boot matrix: {len(configs)} configs, ACCEL={opts.accel}, "
                   f"expectations {shown_path(opts.expect)}, timeout {opts.timeout:g} s")
+    if not opts.only:
+        try:
+            reporter.add(check_menu(kernel_registry(build_elf32(opts.elf, opts.out)[0], opts.qemu)))
+        except HarnessError as e:
+            reporter.add(Result("FAIL", "menu: family entries", str(e)))
     records = []
     for config in configs:
         record = run_config(config, opts, expectations, reporter)

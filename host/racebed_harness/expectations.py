@@ -6,9 +6,14 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from .inputs import HarnessError, strip_comment
+from .matrix import EXIT_NAMES
 from .paths import shown_path
 
-RESULT_WORDS = ("ok", "skip", "not-ok")
+# ok|not-ok: this platform gives either from run to run (reported, not pinned; a skip, or no
+# result at all, still fails).
+RESULT_WORDS = ("ok", "skip", "not-ok", "ok|not-ok")
+# platform-stop (exit rules only): the platform stops the boot before the kernel's plan.
+EXIT_WORDS_EXTRA = ("platform-stop",)
 
 
 @dataclasses.dataclass
@@ -18,7 +23,9 @@ class Rule:
     expression the config's serial log must contain; the test glob is
     ignored), "deviation" (obs_name: an observation of the tests the glob
     matches that must be in the run's `# deviations:` list whenever such a
-    test ran) or "deviation?" (obs_name, a glob: may be in the list)."""
+    test ran), "deviation?" (obs_name, a glob: may be in the list) or "exit"
+    (value is the exit the config must end with under this accelerator,
+    instead of its host/matrix.txt one; the test glob is ignored)."""
 
     config_glob: str
     test_glob: str
@@ -55,6 +62,11 @@ def parse_expectations(text: str, source: str = "expectations") -> List[Rule]:
             if "." in name or not name:
                 raise HarnessError(f"{where}: {kind} takes an observation name (the test is the second word), not {name!r}")
             rules.append(Rule(config_glob, test_glob, kind, "", obs_name=name, where=where))
+        elif len(words) == 4 and words[2] == "exit":
+            if words[3] not in EXIT_NAMES and words[3] not in EXIT_WORDS_EXTRA:
+                raise HarnessError(f"{where}: exit must be one of "
+                                   f"{', '.join(list(EXIT_NAMES) + list(EXIT_WORDS_EXTRA))}, not {words[3]!r}")
+            rules.append(Rule(words[0], words[1], "exit", words[3], where=where))
         elif len(words) >= 4 and words[2] == "log":
             pattern = " ".join(words[3:])
             try:
@@ -65,7 +77,8 @@ def parse_expectations(text: str, source: str = "expectations") -> List[Rule]:
         else:
             raise HarnessError(
                 f"{where}: expected `CONFIG_GLOB TEST RESULT`, `CONFIG_GLOB TEST observation NAME=VALUE`,"
-                " `CONFIG_GLOB TEST deviation[?] NAME` or `CONFIG_GLOB * log REGEX`")
+                " `CONFIG_GLOB TEST deviation[?] NAME`, `CONFIG_GLOB * log REGEX`"
+                " or `CONFIG_GLOB * exit pass|fail|crash|cmdline|platform-stop`")
     return rules
 
 
@@ -81,6 +94,13 @@ class Expectations:
             if rule.kind == "result" and rule.matches(config, test):
                 return rule.value, rule
         return "ok", None
+
+    def expected_exit(self, config: str, default: str) -> str:
+        """The first matching exit rule's value, else default (the matrix's)."""
+        for rule in self.rules:
+            if rule.kind == "exit" and fnmatch.fnmatchcase(config, rule.config_glob):
+                return rule.value
+        return default
 
     def log_patterns(self, config: str) -> List[Rule]:
         """Every log rule whose config glob matches, in file order."""

@@ -2,12 +2,19 @@
 
 import dataclasses
 import re
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from .inputs import HarnessError, strip_comment
 
 EXIT_NAMES = {"pass": 0, "fail": 1, "crash": 2, "cmdline": 3}
 EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
+# Harness options: words `+KEY=VALUE` (or `+KEY`) among a config's arguments, not given to the
+# kernel.  keys: characters sent on the serial line until the KTAP header appears (GRUB hotkeys);
+# screendump: a QEMU screendump once the run ended (the kernel must halt: exit=halt), checked
+# for the results screen; serial: where the console UART is (com1, pci: a PCI 16550 and no COM1,
+# spcr-com2: a UART at 0x2f8 named by an ACPI SPCR table, no COM1); accel: boot this config only
+# under that accelerator.
+OPTIONS = {"keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm"}
 MACHINES = ("pc", "q35")
 FIRMWARES = ("bios", "uefi", "multiboot1")  # multiboot1: QEMU -kernel, no GRUB, no ISO
 
@@ -22,11 +29,13 @@ class Config:
     smp: int
     expected_exit: str
     args: List[str]
+    options: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     def describe(self) -> str:
         args = " ".join(self.args) if self.args else "(none)"
+        opts = "".join(f" +{k}{'=' + v if v else ''}" for k, v in self.options.items())
         return (f"{self.machine}, {self.firmware}, smp {self.smp}, "
-                f"expect exit {EXIT_NAMES[self.expected_exit]} ({self.expected_exit}), args: {args}")
+                f"expect exit {EXIT_NAMES[self.expected_exit]} ({self.expected_exit}), args: {args}{opts}")
 
 
 def parse_matrix(text: str, source: str = "matrix") -> List[Config]:
@@ -54,8 +63,28 @@ def parse_matrix(text: str, source: str = "matrix") -> List[Config]:
         if expected not in EXIT_NAMES:
             raise HarnessError(f"{where}: expected exit must be one of {', '.join(EXIT_NAMES)}, not {expected!r}")
         seen.add(name)
-        configs.append(Config(name, machine, firmware, int(smp), expected, words[5:]))
+        args = [w for w in words[5:] if not w.startswith("+")]
+        configs.append(Config(name, machine, firmware, int(smp), expected, args,
+                              parse_options([w for w in words[5:] if w.startswith("+")], where)))
     return configs
+
+
+def parse_options(words: List[str], where: str) -> Dict[str, str]:
+    """The `+KEY=VALUE` harness options of a config line (see OPTIONS)."""
+    options: Dict[str, str] = {}
+    for word in words:
+        key, _, value = word[1:].partition("=")
+        if key not in OPTIONS:
+            raise HarnessError(f"{where}: unknown harness option {word!r} (known: {', '.join('+' + k for k in OPTIONS)})")
+        if not re.fullmatch(OPTIONS[key], value):
+            raise HarnessError(f"{where}: bad value in {word!r}")
+        options[key] = value
+    return options
+
+
+def for_accel(configs: List[Config], accel: str) -> List[Config]:
+    """The configs that run under accel (those without +accel=, and those naming it)."""
+    return [c for c in configs if c.options.get("accel", accel) == accel]
 
 
 def select_configs(configs: List[Config], only: Optional[str]) -> List[Config]:

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import time
-from typing import Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from .ktap import KTAP_HEADER
 
@@ -25,6 +25,22 @@ class BootOutcome:
     qemu_output: str = ""
     error: str = ""  # why QEMU could not be started
     timeout_s: float = 0.0
+    stopped_by: str = ""  # a hook stopped QEMU: its words (e.g. QEMU's "KVM internal error" lines)
+    quit_by_harness: bool = False  # a hook ended the run on purpose (screendump taken, then quit)
+
+
+class RunHook:
+    """Something that watches a running QEMU (serial bytes so far, QEMU's output file) and
+    may act on it: send keys, take a screendump, or stop QEMU.  poll() returns a reason to
+    kill QEMU now ("" to go on); finish() is called once QEMU is gone."""
+
+    quit_on_purpose = False
+
+    def poll(self, serial: bytes, qemu_output_path: str, elapsed: float) -> str:
+        return ""
+
+    def finish(self) -> None:
+        pass
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -71,9 +87,11 @@ class SerialWatcher:
             self._file.close()
 
 
-def run_qemu(cmd: Sequence[str], log_path: str, output_path: str, timeout: float) -> BootOutcome:
+def run_qemu(cmd: Sequence[str], log_path: str, output_path: str, timeout: float,
+             hooks: Sequence[RunHook] = ()) -> BootOutcome:
     """Runs cmd (which writes the serial port to log_path), killing it after
-    timeout seconds.  QEMU's own stdout/stderr go to output_path."""
+    timeout seconds.  QEMU's own stdout/stderr go to output_path.  Each hook is
+    polled while QEMU runs; the first that gives a reason has QEMU killed."""
     for path in (log_path, output_path):
         if os.path.exists(path):
             os.unlink(path)
@@ -86,10 +104,20 @@ def run_qemu(cmd: Sequence[str], log_path: str, output_path: str, timeout: float
             return BootOutcome(None, error=f"cannot run {cmd[0]}: {e.strerror}", timeout_s=timeout)
         watcher = SerialWatcher(log_path, start)
         timed_out = False
+        stopped_by, on_purpose = "", False
         try:
             while proc.poll() is None:
                 watcher.poll()
-                if time.monotonic() - start > timeout:
+                elapsed = time.monotonic() - start
+                for hook in hooks:
+                    stopped_by = hook.poll(watcher.data, output_path, elapsed)
+                    if stopped_by:
+                        on_purpose = hook.quit_on_purpose
+                        break
+                if stopped_by:
+                    kill_group(proc)
+                    break
+                if elapsed > timeout:
                     timed_out = True
                     kill_group(proc)
                     break
@@ -97,12 +125,15 @@ def run_qemu(cmd: Sequence[str], log_path: str, output_path: str, timeout: float
         finally:
             if proc.poll() is None:  # interrupted (e.g. Ctrl-C): never leave QEMU behind
                 kill_group(proc)
+            for hook in hooks:
+                hook.finish()
             watcher.poll()
             watcher.close()
     wall = time.monotonic() - start
     with open(output_path, "rb") as f:
         qemu_output = f.read().decode("utf-8", "replace")
-    return BootOutcome(proc.returncode, timed_out, wall, watcher.header_s, qemu_output, timeout_s=timeout)
+    return BootOutcome(proc.returncode, timed_out, wall, watcher.header_s, qemu_output, timeout_s=timeout,
+                       stopped_by="" if on_purpose else stopped_by, quit_by_harness=on_purpose)
 
 
 def read_log(path: str) -> str:

@@ -5,6 +5,7 @@ from typing import Callable, List, Tuple
 from .report import Reporter, Result
 from .selftest_arch import st_arch_verdicts
 from .selftest_boot import st_exit_decoding, st_fake_qemu
+from .selftest_labs import st_kvm_plan, st_matrix_options, st_menu, st_resume, st_screendump, st_spcr
 from .selftest_parsing import (
     st_crashed_log, st_first_rule_wins, st_good_log, st_junk_before_header, st_log_patterns, st_observations,
     st_parse_errors, st_repo_files, st_skips, st_structural_errors, st_timeout_result)
@@ -24,6 +25,12 @@ SELF_TESTS: List[Tuple[str, Callable[[], None]]] = [
     ("arch verdicts, controls, deviations", st_arch_verdicts),
     ("exit status decoding", st_exit_decoding),
     ("fake QEMU boots", st_fake_qemu),
+    ("matrix harness options", st_matrix_options),
+    ("resume after a platform stop", st_resume),
+    ("screendump check", st_screendump),
+    ("GRUB menu family entries", st_menu),
+    ("SPCR table", st_spcr),
+    ("KVM -cpu fallback and -smp cap", st_kvm_plan),
 ]
 
 

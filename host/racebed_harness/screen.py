@@ -1,0 +1,146 @@
+"""The results screen, checked from outside: a QEMU `screendump` (QMP) once the kernel has put
+its results page up, then a look at the picture: the summary text region must not be blank.
+
+A `+screendump` config boots with exit=halt, so the guest stays on its last screen; the
+harness takes the picture and quits QEMU itself (BootOutcome.quit_by_harness)."""
+
+import json
+import os
+import socket
+import struct
+import time
+import zlib
+from typing import List, Optional, Tuple
+
+from .report import Result
+from .runner import RunHook
+
+RESULTS_LINE = b"# results screen:"
+SETTLE_S = 0.5          # after the kernel said the page is up, before the picture
+QMP_TIMEOUT_S = 10.0
+# The summary region: the results page starts at the top left; its first two text lines are
+# the verdict and the totals. 16-pixel cells (the console font) make that the top 32 rows.
+SUMMARY_ROWS = 32
+SUMMARY_COLS = 320
+MIN_LIT_FRACTION = 0.02  # glyphs light a few percent of a text line's pixels
+
+
+class ScreenDump(RunHook):
+    """Takes the screendump once the results page is up, then has QEMU stopped."""
+
+    quit_on_purpose = True
+
+    def __init__(self, qmp_path: str, ppm_path: str):
+        self.qmp_path = qmp_path
+        self.ppm_path = ppm_path
+        self.seen_at: Optional[float] = None
+        self.error = ""
+
+    def poll(self, serial: bytes, qemu_output_path: str, elapsed: float) -> str:
+        if self.seen_at is None:
+            if RESULTS_LINE in serial:
+                self.seen_at = elapsed
+            return ""
+        if elapsed - self.seen_at < SETTLE_S:
+            return ""
+        try:
+            qmp_command(self.qmp_path, "screendump", {"filename": os.path.abspath(self.ppm_path)})
+        except (OSError, ValueError) as e:
+            self.error = f"screendump failed: {e}"
+        return "screendump taken"
+
+
+def qmp_command(path: str, command: str, arguments: dict) -> dict:
+    """Runs one QMP command on the socket at path; returns its reply (raises on an error)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(QMP_TIMEOUT_S)
+        s.connect(path)
+        f = s.makefile("rwb")
+
+        def reply() -> dict:
+            while True:
+                line = f.readline()
+                if not line:
+                    raise OSError("QMP connection closed")
+                msg = json.loads(line)
+                if "return" in msg or "error" in msg:
+                    return msg
+
+        json.loads(f.readline())  # greeting
+        for cmd, args in (("qmp_capabilities", {}), (command, arguments)):
+            f.write(json.dumps({"execute": cmd, "arguments": args}).encode() + b"\n")
+            f.flush()
+            msg = reply()
+            if "error" in msg:
+                raise ValueError(f"{cmd}: {msg['error'].get('desc', msg['error'])}")
+        return msg
+
+
+def read_ppm(path: str) -> Tuple[int, int, bytes]:
+    """Width, height and RGB bytes of a binary (P6, maxval 255) PPM file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    fields: List[bytes] = []
+    pos = 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError(f"not a P6 PPM with maxval 255 ({fields[0]!r}, {fields[3]!r})")
+    w, h = int(fields[1]), int(fields[2])
+    pixels = data[pos + 1:pos + 1 + w * h * 3]
+    if len(pixels) != w * h * 3:
+        raise ValueError("PPM pixel data truncated")
+    return w, h, pixels
+
+
+def write_png(path: str, w: int, h: int, rgb: bytes) -> None:
+    """Writes RGB pixels as a PNG (to look at the screendump)."""
+    raw = b"".join(b"\0" + rgb[y * w * 3:(y + 1) * w * 3] for y in range(h))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def lit_fraction(w: int, h: int, rgb: bytes, rows: int, cols: int) -> float:
+    """The fraction of non-black pixels in the top-left rows x cols region."""
+    rows, cols = min(rows, h), min(cols, w)
+    lit = 0
+    for y in range(rows):
+        line = rgb[y * w * 3:(y * w + cols) * 3]
+        lit += sum(1 for x in range(cols) if line[3 * x] | line[3 * x + 1] | line[3 * x + 2])
+    return lit / float(rows * cols) if rows and cols else 0.0
+
+
+def check_screendump(label: str, hook: ScreenDump) -> Result:
+    """The summary text region of the picture is not blank (and the picture is saved as PNG)."""
+    if hook.seen_at is None:
+        return Result("FAIL", label, "the kernel never said the results screen was up (`# results screen:`)")
+    if hook.error:
+        return Result("FAIL", label, hook.error)
+    try:
+        w, h, rgb = read_ppm(hook.ppm_path)
+    except (OSError, ValueError) as e:
+        return Result("FAIL", label, f"cannot read the screendump {hook.ppm_path}: {e}")
+    png = os.path.splitext(hook.ppm_path)[0] + ".png"
+    write_png(png, w, h, rgb)
+    summary = lit_fraction(w, h, rgb, SUMMARY_ROWS, SUMMARY_COLS)
+    whole = lit_fraction(w, h, rgb, h, w)
+    if summary < MIN_LIT_FRACTION:
+        return Result("FAIL", label, f"summary region blank: {summary:.1%} of its pixels lit "
+                      f"(want >= {MIN_LIT_FRACTION:.0%}); picture {png}")
+    if whole > 0.5:
+        return Result("FAIL", label, f"{whole:.0%} of the screen lit: not text on black; picture {png}")
+    return Result("PASS", label, f"{w}x{h}, summary region {summary:.1%} lit; picture {png}")
