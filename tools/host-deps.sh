@@ -1,6 +1,9 @@
 #!/bin/sh
 # Checks the host tools the build and the QEMU runs need; installs the missing Debian packages
 # with apt-get when running as root, otherwise prints the exact install line and fails.
+#   host-deps.sh        what make and make test need (lava-common: LAVA's job schema)
+#   host-deps.sh lab    also lava-dispatcher (lava-run, for make lab); heavy: it pulls in
+#                       libguestfs and systemd
 set -u
 
 missing=""
@@ -28,6 +31,8 @@ need console-setup-linux /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 need linux-source-6.1 /usr/src/linux-source-6.1.tar.xz
 need python3-matplotlib /usr/lib/python3/dist-packages/matplotlib/__init__.py
 need chromium chromium
+need lava-common /usr/lib/python3/dist-packages/lava_common/schemas/__init__.py
+[ "${1:-}" = lab ] && need lava-dispatcher lava-run
 
 [ -z "$missing" ] && exit 0
 pkgs=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
