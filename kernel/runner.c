@@ -330,11 +330,13 @@ NORETURN void runner_crash_end(void)
 	}
 	kprintf("# %s: failed: the run crashed (see the crash report above)\n"
 		"not ok %u %s\n", name, current_number ? current_number : 1, name);
+	results_note_failure(name, "the run crashed (crash report on serial)");
 	nfailed++;
 	if (plan_printed)
 		skip_rest(current_number, "crashed", name);
 	deviations_print();
 	print_totals();
+	results_show(npassed, nfailed, nskipped);
 	run_exit(RUN_CRASH);
 }
 

@@ -26,7 +26,7 @@ from .runner import BootOutcome, RunHook
 # How long QEMU may take to write its register dump (ending in Code=) after the first
 # internal-error line.
 DUMP_GRACE_S = 3.0
-LIST_LINE_RE = re.compile(r"^# experiment (\S+): .*?(, runs only when named)?\)\s*$")
+LIST_LINE_RE = re.compile(r"^# experiment (\S+?)(?: family=\S+)?: .*?(, runs only when named)?\)\s*$")
 MAX_CMDLINE_WORD = 255  # the kernel's tests= field holds 255 characters
 
 
@@ -86,8 +86,9 @@ class PlatformStop:
     #                     rest as not run from this result index on (dropped, then resumed)
 
 
-# How the kernel's watchdog reports the experiments after one that timed out (kernel/runner.c).
-NOT_RUN_REASON = "not run: an earlier experiment timed out"
+# How the kernel reports the experiments after one that timed out or crashed (kernel/runner.c:
+# "not run: the run timed out in NAME" / "... crashed in NAME"; older kernels said the first).
+NOT_RUN_PREFIXES = ("not run: the run ", "not run: an earlier experiment timed out")
 
 
 CRASH_RE = re.compile(r"^# crash: (.*)$", re.MULTILINE)
@@ -98,10 +99,15 @@ def platform_stop(boot: BootOutcome, log: KtapLog, crashes: bool = True) -> Opti
     error, silence, and with crashes also a crash the kernel reported (a `# crash:` line), a
     reset (QEMU exit 0 under -no-reboot) or any other end in the middle of the plan.  (A config
     that expects its crash passes crashes=False: that end is its result.)"""
-    not_run = next((i for i, t in enumerate(log.tests) if t.directive == "SKIP" and t.reason == NOT_RUN_REASON), None)
+    not_run = next((i for i, t in enumerate(log.tests)
+                    if t.directive == "SKIP" and t.reason.startswith(NOT_RUN_PREFIXES)), None)
     if not_run is not None and crashes:
-        hung = log.tests[not_run - 1].name if not_run else "?"
-        return PlatformStop("timeout", f"{hung} timed out (kernel watchdog); the rest was not run", 1, not_run)
+        ended = log.tests[not_run - 1].name if not_run else "?"
+        if "crashed" in log.tests[not_run].reason:
+            crash = CRASH_RE.search(log.text)
+            words = "crash: " + crash.group(1).strip() if crash else f"the run crashed in {ended}"
+            return PlatformStop("crash", words, 2, not_run)
+        return PlatformStop("timeout", f"{ended} timed out (kernel watchdog); the rest was not run", 1, not_run)
     if log.plan is None or len(log.tests) >= log.plan or log.summary is not None:
         return None  # stopped before the kernel's plan (firmware, GRUB): no experiment to blame
     if boot.stopped_by.startswith("KVM internal error"):

@@ -113,11 +113,19 @@ def st_resume() -> None:
     assert_eq(platform_stop(BootOutcome(5), crash_log).kind, "crash", "a crash in the middle")
     assert_eq(platform_stop(BootOutcome(5), crash_log, crashes=False), None, "an expected crash")
     timed = parse_ktap("KTAP version 1\n1..3\nok 1 boot\nnot ok 2 exceptions # TIMEOUT after 60 s\n"
-                       "ok 3 ring3 # SKIP not run: an earlier experiment timed out\n"
-                       "# summary: 1 passed, 1 failed, 1 skipped\n")
+                       "ok 3 ring3 # SKIP not run: the run timed out in exceptions\n"
+                       "# Totals: pass:1 fail:1 skip:1 total:3\n")
     stop_t = platform_stop(BootOutcome(3), timed)
     assert_eq((stop_t.kind, stop_t.reported), ("timeout", 2), "a kernel TIMEOUT resumes the not-run rest")
     assert_eq([t.name for t in trimmed(timed, stop_t).tests], ["boot", "exceptions"], "not-run results dropped")
+    crashed = parse_ktap("KTAP version 1\n1..3\nok 1 boot\n# crash: unexpected exception on cpu 1 during ring3\n"
+                         "# ring3: failed: the run crashed (see the crash report above)\nnot ok 2 ring3\n"
+                         "ok 3 sti_a # SKIP not run: the run crashed in ring3\n"
+                         "# Totals: pass:1 fail:1 skip:1 total:3\n")
+    stop_c = platform_stop(BootOutcome(5), crashed)
+    assert_eq((stop_c.kind, stop_c.value, stop_c.reported), ("crash", 2, 2), "a reported crash resumes the rest")
+    assert_true(stop_c.words.startswith("crash: unexpected exception on cpu 1"), stop_c.words)
+    assert_eq(platform_stop(BootOutcome(5), crashed, crashes=False), None, "unless the crash is the point")
     failed = stopped_test(0, "exceptions", stop, first)
     assert_true(failed.outcome == "not-ok" and "KVM internal error" in failed.reason, "stopped test fails")
     assert_true(any("raising #BP" in d for d in failed.diagnostics), "its diagnostics kept")
