@@ -271,8 +271,9 @@ def stopped_test(number: int, name: str, stop: PlatformStop, log: KtapLog) -> Kt
 
 def merge_logs(parts: Sequence[Tuple[KtapLog, Optional[KtapTest]]], total: int) -> KtapLog:
     """One log from the boots of a resumed run: each boot's results in order, the stopped
-    experiment's synthesized result after its boot's, renumbered from 1.  Structural errors
-    are the last boot's (the earlier ones ended early on purpose), plus a plan check over all."""
+    experiment's synthesized result after its boot's, renumbered from 1, and the union of their
+    deviation lists.  Structural errors are the last boot's (the earlier ones ended early on
+    purpose), plus a plan check over all."""
     tests: List[KtapTest] = []
     texts = []
     for i, (log, stopped) in enumerate(parts):
@@ -286,8 +287,13 @@ def merge_logs(parts: Sequence[Tuple[KtapLog, Optional[KtapTest]]], total: int) 
     errors = [] if last_stopped else [e for e in last.errors if not e.startswith("plan says")]
     if len(tests) != total:
         errors.append(f"the boots together gave {len(tests)} results for {total} selected experiments")
+    deviations = None  # every boot's `# deviations:` list, in order, once each
+    for log, _ in parts:
+        if log.deviations is not None:
+            deviations = (deviations or []) + [d for d in log.deviations if d not in (deviations or [])]
     return dataclasses.replace(last, text="\n".join(texts), plan=total, tests=tests, errors=errors,
-                               boot_ms=parts[0][0].boot_ms, header_found=parts[0][0].header_found)
+                               boot_ms=parts[0][0].boot_ms, header_found=parts[0][0].header_found,
+                               deviations=deviations)
 
 
 def merge_boots(boots: Sequence[BootOutcome], stops: Sequence[Optional[PlatformStop]]) -> BootOutcome:
