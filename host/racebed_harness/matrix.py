@@ -35,7 +35,7 @@ class Config:
         args = " ".join(self.args) if self.args else "(none)"
         opts = "".join(f" +{k}{'=' + v if v else ''}" for k, v in self.options.items())
         return (f"{self.machine}, {self.firmware}, smp {self.smp}, "
-                f"expect exit {EXIT_NAMES[self.expected_exit]} ({self.expected_exit}), args: {args}{opts}")
+                f"expect exit {EXIT_NAMES.get(self.expected_exit, '-')} ({self.expected_exit}), args: {args}{opts}")
 
 
 def parse_matrix(text: str, source: str = "matrix") -> List[Config]:
