@@ -20,6 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
 
 from .inputs import HarnessError
+from .arch_verdicts import deviates, parse_observations
 from .ktap import KTAP_HEADER, KtapLog, KtapTest
 from .runner import BootOutcome, RunHook
 
@@ -92,6 +93,7 @@ NOT_RUN_PREFIXES = ("not run: the run ", "not run: an earlier experiment timed o
 
 
 CRASH_RE = re.compile(r"^# crash: (.*)$", re.MULTILINE)
+DEVIATIONS_LINE_RE = re.compile(r"^#\s*deviations:.*\n?", re.MULTILINE)
 
 
 def platform_stop(boot: BootOutcome, log: KtapLog, crashes: bool = True) -> Optional[PlatformStop]:
@@ -287,13 +289,19 @@ def merge_logs(parts: Sequence[Tuple[KtapLog, Optional[KtapTest]]], total: int) 
     errors = [] if last_stopped else [e for e in last.errors if not e.startswith("plan says")]
     if len(tests) != total:
         errors.append(f"the boots together gave {len(tests)} results for {total} selected experiments")
-    deviations = None  # every boot's `# deviations:` list, in order, once each
-    for log, _ in parts:
-        if log.deviations is not None:
-            deviations = (deviations or []) + [d for d in log.deviations if d not in (deviations or [])]
-    return dataclasses.replace(last, text="\n".join(texts), plan=total, tests=tests, errors=errors,
-                               boot_ms=parts[0][0].boot_ms, header_found=parts[0][0].header_found,
-                               deviations=deviations)
+    # The kernel prints its `# deviations:` list at the end of a run, which a stopped boot never
+    # reached: the merged log gets one list, computed from every boot's observation lines.
+    merged = dataclasses.replace(last, plan=total, tests=tests, errors=errors, boot_ms=parts[0][0].boot_ms,
+                                 header_found=parts[0][0].header_found)
+    observations, _ = parse_observations(merged)
+    deviations = []
+    for o in observations:
+        if deviates(o.verdict, o.hits, o.trials) and o.key not in deviations:
+            deviations.append(o.key)
+    text = DEVIATIONS_LINE_RE.sub("", "\n".join(texts))
+    text += ("\n# harness: the deviation list below is computed over all boots\n# deviations: "
+             + (",".join(deviations) if deviations else "none") + "\n")
+    return dataclasses.replace(merged, text=text, deviations=deviations)
 
 
 def merge_boots(boots: Sequence[BootOutcome], stops: Sequence[Optional[PlatformStop]]) -> BootOutcome:
