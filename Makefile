@@ -99,7 +99,7 @@ bench: $(B)/racebed32.elf
 UNIT_SRCS_test_fbcon := kernel/fbcon.c $(B)/gen/font.c
 UNIT_SRCS_test_results_screen := kernel/results.c kernel/fbcon.c $(B)/gen/font.c lib/printf.c
 
-$(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h $(B)/gen/font.c kernel/fbcon.c kernel/results.c
+$(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h host/unit/screen_text.h $(B)/gen/font.c kernel/fbcon.c kernel/results.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTCFLAGS) $< $(or $(UNIT_SRCS_$*),$(UNIT_PURE)) $(UNIT_EXTRA_$*) -o $@
 

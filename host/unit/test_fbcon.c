@@ -5,6 +5,7 @@
 #include "kernel/fbcon.h"
 #include "kernel/font.h"
 #include "host/unit/check.h"
+#include "host/unit/screen_text.h"
 
 #define FG_RGB 0xAAAAAAu /* light grey at 24/32 bpp (8-bit channels) */
 #define FG_565 0xAD55u   /* light grey at 16 bpp 5:6:5: (21 << 11) | (42 << 5) | 21 */
@@ -93,17 +94,7 @@ static char cell_char(u32 r, u32 c)
 }
 
 /* The text of screen row r, trailing blanks removed. */
-static const char *row(u32 r)
-{
-	static char buf[400];
-	u32 n = 0;
-	for (u32 c = 0; c < fbcon_cols(); c++)
-		buf[n++] = cell_char(r, c);
-	while (n > 0 && buf[n - 1] == ' ')
-		n--;
-	buf[n] = 0;
-	return buf;
-}
+static const char *row(u32 r) { return screen_row(r, cell_char); }
 
 static void put(const char *s)
 {

@@ -7,6 +7,7 @@
 #include "kernel/font.h"
 #include "kernel/results.h"
 #include "host/unit/check.h"
+#include "host/unit/screen_text.h"
 
 static struct fb_info fb;
 static u8 *mem;
@@ -46,17 +47,8 @@ static char cell(u32 r, u32 c)
 	return '#';
 }
 
-static const char *row(u32 r)
-{
-	static char buf[400];
-	u32 n = 0;
-	for (u32 c = 0; c < fbcon_cols(); c++)
-		buf[n++] = cell(r, c);
-	while (n > 0 && buf[n - 1] == ' ')
-		n--;
-	buf[n] = 0;
-	return buf;
-}
+/* The text of screen row r, trailing blanks removed. */
+static const char *row(u32 r) { return screen_row(r, cell); }
 
 /* The first screen row that starts with prefix, or -1. */
 static int find(const char *prefix)
