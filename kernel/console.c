@@ -80,7 +80,21 @@ void console_set_mode(enum console_mode m)
 	use_fb = m != CONSOLE_SERIAL;
 }
 
-void console_break_lock(void) { broken = true; }
+/* Output state for console_break_lock(): a write in progress, or a line left unfinished. */
+static volatile bool writing, line_open;
+static void emit(const char *s, size_t n);
+
+/*
+ * After a crash: stop waiting for the lock holder (it may be halted mid-line by the stop NMI);
+ * end its unfinished line, so what follows starts a line (KTAP readers split on newlines).
+ */
+void console_break_lock(void)
+{
+	broken = true;
+	if (writing || line_open)
+		emit("\n", 1);
+	writing = line_open = false;
+}
 
 /* The SPCR's UART: 16550/16450 register layout only; access size 3 (dword) spaces registers 4 apart. */
 static bool spcr_port(const struct fw_info *fw, struct uart_port *p)
@@ -172,7 +186,11 @@ static void console_write(const char *buf, size_t len)
 			owner = me;
 	}
 	u64 t0 = rdtsc();
+	writing = true;
 	emit(buf, len);
+	if (len)
+		line_open = buf[len - 1] != '\n';
+	writing = false;
 	__atomic_add_fetch(&print_cycles, rdtsc() - t0, __ATOMIC_RELAXED);
 	if (locked) {
 		owner = NO_OWNER;

@@ -13,7 +13,7 @@ struct fw_info;
  * (class 07/00); what was printed so far is replayed there. Call once the tables are read. */
 void console_find_uart(const struct fw_info *fw);
 void console_set_mode(enum console_mode m);
-/* After a crash: stop waiting for the lock holder (it may never return). */
+/* After a crash: stop waiting for the lock holder (it may never return); ends a cut-off line. */
 void console_break_lock(void);
 bool console_has_fb(void); /* a framebuffer console that output goes to (not console=serial) */
 /* The framebuffer's text grid (0 x 0 without one). */
