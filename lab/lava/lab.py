@@ -174,11 +174,12 @@ def run(iso: str, out_dir: str, timeout: float) -> None:
 
 def compare(records, results) -> None:
     """LAVA's test cases against the KTAP results the harness's parser finds in the serial
-    output LAVA recorded (its `target` lines)."""
+    output LAVA recorded: its `target` lines, and the `feedback` lines it read from the serial
+    line after the monitor's end pattern matched (the totals can arrive there)."""
     sys.path.insert(0, os.path.join(REPO_DIR, "host"))
     from racebed_harness.ktap import parse_ktap  # noqa: E402
 
-    serial = "\n".join(str(r.get("msg")) for r in records if r.get("lvl") == "target")
+    serial = "\n".join(str(r.get("msg")) for r in records if r.get("lvl") in ("target", "feedback"))
     log = parse_ktap(serial)
     want = [(t.name, {"ok": "pass", "not-ok": "fail", "skip": "skip"}[t.outcome]) for t in log.tests]
     got = [(r["case"], r["result"]) for r in results if r.get("definition") == "racebed"]
