@@ -24,11 +24,6 @@ static bool stop_nmi(struct trap_frame *f)
 	return false;
 }
 
-static bool under_hypervisor(void)
-{
-	return (cpuid(1, 0).ecx >> 31) & 1;
-}
-
 static void reboot(void)
 {
 	if (exit_reset_port)
@@ -57,7 +52,7 @@ bool run_stop_others(void)
 NORETURN void run_exit(enum run_result code)
 {
 	run_stop_others();
-	if (mode == EXIT_QEMU || (mode == EXIT_AUTO && under_hypervisor()))
+	if (mode == EXIT_QEMU || (mode == EXIT_AUTO && cpu_under_hypervisor()))
 		outl(QEMU_DEBUG_EXIT_PORT, (u32)code);
 	if (mode == EXIT_REBOOT)
 		reboot();

@@ -42,7 +42,7 @@ void platform_collect(struct platform *p, bool efi_boot, bool multiboot1)
 	p->model = (base_family == 0x6 || base_family == 0xf) ? base_model | ((r.eax >> 12) & 0xf0)
 							      : base_model;
 	p->stepping = r.eax & 0xf;
-	bool hv = (r.ecx >> 31) & 1;
+	bool hv = cpu_under_hypervisor();
 	if (cpuid(0x80000000, 0).eax >= 0x80000004) {
 		u32 b[12];
 		for (u32 i = 0; i < 3; i++) {

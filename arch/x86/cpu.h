@@ -54,6 +54,9 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 sub)
 	return r;
 }
 
+/* CPUID.1:ECX[31], which hypervisors set and CPUs leave clear. */
+static inline bool cpu_under_hypervisor(void) { return (cpuid(1, 0).ecx >> 31) & 1; }
+
 static inline u64 rdtsc(void)
 {
 	u32 lo, hi;

@@ -128,7 +128,7 @@ static u32 parallel_pairs(const struct race *r)
 {
 	if (r->max_parallel)
 		return r->max_parallel;
-	return (cpuid(1, 0).ecx >> 31) & 1 ? 1 : RACE_MAX_CPUS / 2;
+	return cpu_under_hypervisor() ? 1 : RACE_MAX_CPUS / 2;
 }
 
 static bool before(u64 end) { return (s64)(rdtsc() - end) < 0; }
