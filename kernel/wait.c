@@ -47,9 +47,11 @@ bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns)
 {
 	u64 end = rdtsc() + ns_to_tsc(spin_ns);
-	while ((s64)(rdtsc() - end) < 0)
+	while ((s64)(rdtsc() - end) < 0) {
 		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
 			return true;
+		cpu_relax();
+	}
 	return wait_eq_halt(p, want, timeout_ns > spin_ns ? timeout_ns - spin_ns : 0);
 }
 
