@@ -12,7 +12,7 @@ u64 sweep_aps(const struct sweep *s)
 	struct cpumask victims;
 	cpumask_online(&victims);
 	cpumask_unset(&victims, 0);
-	*s->stop = 0;
+	*s->stop = SWEEP_RUN;
 	smp_call(&victims, s->victim, NULL, false);
 	u64 rng = s->seed, sent = 0, end = rdtsc() + s->budget_tsc;
 	for (u64 n = 0; n < s->rounds && (s64)(rdtsc() - end) < 0; n++) {
@@ -22,9 +22,11 @@ u64 sweep_aps(const struct sweep *s)
 			sent++;
 		}
 	}
-	*s->stop = 1;
+	*s->stop = SWEEP_STOP;
 	for_each_cpu_in(c, &victims, ncpus_possible)
 		ipi_send_cpu(c, ICR_FIXED | VEC_CALL); /* a victim may be halted */
 	smp_wait(&victims);
+	*s->stop = SWEEP_DRAIN;
+	udelay(SWEEP_DRAIN_US);
 	return sent;
 }

@@ -38,13 +38,11 @@ static bool use_nmi;
 
 static u32 bucket(u64 rip) { return shadow_bucket(&labels[loop_kind], rip); }
 
-static volatile bool draining; /* after the sweeps: late events are taken, not counted */
-
 static bool on_event(struct trap_frame *f)
 {
 	if (f->vector == VEC_NMI && this_cpu()->sample_request)
 		return false;
-	if (!draining)
+	if (stop != SWEEP_DRAIN) /* a late event of the last sweep: taken, not counted */
 		__atomic_add_fetch(&hist[loop_kind][bucket(f->rip)], 1, __ATOMIC_RELAXED);
 	if (f->vector != VEC_NMI)
 		apic_eoi();
@@ -101,15 +99,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u32 vec = use_nmi ? VEC_NMI : VEC_MSS_IRQ;
 	trap_set_handler(vec, on_event);
 	u64 sent = 0;
-	draining = false;
 	for (u32 k = 0; k < NK; k++)
 		sent += drive(ctx, k);
-	/*
-	 * An IPI sent just before the sweep stopped can still be in flight (seen under KVM): keep
-	 * the handler a while, without counting, so it is not an unexpected interrupt later.
-	 */
-	draining = true;
-	udelay(2000);
 	trap_set_handler(vec, NULL);
 	static const u32 single[] = { SB_AT_INSN, SB_IN_WINDOW, SB_AFTER_NEXT, SB_ELSEWHERE };
 	static const u32 twice[] = { SB_AT_INSN, SB_BETWEEN, SB_AFTER_SECOND, SB_AFTER_NEXT,
