@@ -206,7 +206,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (not_pending || lost_irq)
 		return exp_fail(ctx, "%lu trials without a pending IRQ, %lu with the IRQ not taken once",
 				not_pending, lost_irq);
-	if (near == 0)
+	/* the window is reached when NMIs land at STI, in the shadow or after HLT (a CPU may hold
+	 * NMIs in the shadow: then none lands inside, which is an observation, not a miss) */
+	if (!control("nmis_near_window", near))
 		return exp_fail(ctx, "positive control: no NMI landed at STI, HLT or after HLT");
 	return EXP_PASS;
 }
