@@ -2,6 +2,7 @@
 #   make          build build/racebed.elf and build/racebed.iso
 #   make run      boot the ISO in QEMU (serial on this terminal; Ctrl-A X quits)
 #   make test     unit tests + boot matrix, checked against host/expect/$(ACCEL).exp
+#   make test-full  the same, the whole suite in every config (make test boots subsets in some)
 #   make debug    QEMU waiting for GDB on :1234
 #   make list     the experiments (name, family, description), read from the sources: no boot
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
@@ -121,10 +122,29 @@ $(KUNIT_PY): | $(B)/.deps-ok
 	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(B)/kunit --wildcards 'linux-source-6.1/tools/testing/kunit/*'
 	@touch $@
 
-test: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY)
+# make test: everything the boots need is built in parallel (kernel, ISO, unit tests, kunit.py,
+# the host-side tests), then the boot matrix runs alone, as its experiments are timed.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+# The LAVA job make test runs under lava-run: a subset proves the job and its monitor against
+# real output (make lab runs the whole suite).
+LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,poke_strategy_mce
+
+.PHONY: test-prep host-tests test-full
+test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) host-tests
+
+# The harness's self-test and the host tests (some read build/racebed.elf and kunit.py).
+host-tests: $(ELF) $(KUNIT_PY) | $(B)/.deps-ok
 	$(PYTHON) host/harness.py --self-test
 	$(PYTHON) -m unittest discover -s host/tests -t host -q
+
+test:
+	@$(MAKE) --no-print-directory --output-sync=target -j$(NPROC) test-prep
 	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
+		$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO) --lab-tests '$(LAB_TESTS)')
+
+# The same with the whole suite in every config (+quick= subsets off) and in the LAVA job.
+test-full: test-prep
+	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --full --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
 		$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO))
 
 # LAVA (lab/): the QEMU job run by lava-run from Debian's lava-dispatcher, no LAVA server; its

@@ -35,7 +35,8 @@ with `+` are harness options, not kernel arguments: +keys=CHARS (sent on the
 serial line until the KTAP header appears: GRUB menu hotkeys), +screendump
 (QMP screendump of the results screen, checked; needs exit=halt),
 +serial=com1|pci|spcr-com2 (where the UART is: no COM1 for pci and
-spcr-com2), +accel=tcg|kvm (boot this config only under that accelerator).
+spcr-com2), +accel=tcg|kvm (boot this config only under that accelerator),
++quick=GLOBS (boots tests=GLOBS unless --full: the whole suite runs elsewhere).
 
 When the platform stops a boot in the middle (a KVM internal error, a reset, a
 crash, or no serial output for 75 s), the running experiment is reported as
@@ -66,6 +67,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # host/, next to
 import qemu as qemu_cli  # noqa: E402  (host/qemu.py)
 from racebed_harness.boot import run_boot_matrix  # noqa: E402  (host/racebed_harness/)
 from racebed_harness.inputs import HarnessError  # noqa: E402
+from racebed_harness.iso import build_iso  # noqa: E402
 from racebed_harness.lab import run_lab  # noqa: E402
 from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY  # noqa: E402
 from racebed_harness.report import Reporter, Result  # noqa: E402
@@ -88,9 +90,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--qemu", help="QEMU binary (default $QEMU or qemu-system-x86_64)")
     p.add_argument("--kunit", default=KUNIT_PY, metavar="KUNIT_PY",
                    help="Linux's tools/testing/kunit/kunit.py, run on every log (default: unpacked in build/)")
+    p.add_argument("--full", action="store_true", help="boot the whole suite in every config (a +quick= config "
+                   "boots only its subset otherwise) and run the LAVA job on --lab's ISO, not --lab-tests")
     p.add_argument("--no-boot", action="store_true", help="run the unit tests only")
     p.add_argument("--lab", metavar="ISO", help="also validate the LAVA jobs and run the QEMU one on ISO "
                    "(lab/lava/lab.py; the run is skipped where lava-run is not installed)")
+    p.add_argument("--lab-tests", metavar="GLOBS", help="the LAVA run boots an ISO of --elf with tests=GLOBS "
+                   "instead of --lab's ISO (built and cached like the matrix's)")
     p.add_argument("--self-test", action="store_true",
                    help="check the harness itself against built-in samples, then exit")
     args = p.parse_args(argv)
@@ -123,7 +129,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if not opts.no_boot:
                 run_boot_matrix(opts, reporter)
             if opts.lab:
-                run_lab(opts.lab, opts.out, opts.timeout, reporter)
+                iso = opts.lab
+                if opts.lab_tests and not opts.full:
+                    iso, _ = build_iso(opts.elf, [f"tests={opts.lab_tests}"], opts.out)
+                run_lab(iso, opts.out, opts.timeout, reporter)
     except HarnessError as e:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", "harness", lines[0], lines[1:]))

@@ -21,7 +21,7 @@ from .expectations import Expectations, load_expectations
 from .inputs import HarnessError
 from .iso import PRODUCT_MENU_TIMEOUT, TEST_MENU_TIMEOUT, build_iso
 from .ktap import parse_ktap
-from .matrix import Config, for_accel, parse_matrix, select_configs
+from .matrix import Config, for_accel, for_scope, parse_matrix, select_configs
 from .menu import check_menu
 from .paths import shown_path
 from .platform_stop import (InternalErrorWatch, SilenceWatch, booted_args, kernel_registry, merge_boots, merge_logs, platform_stop,
@@ -257,7 +257,7 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
             configs = select_configs(parse_matrix(f.read(), shown_path(opts.matrix)), opts.only)
     except OSError as e:
         raise HarnessError(f"cannot read matrix {opts.matrix}: {e.strerror}")
-    configs = for_accel(configs, opts.accel)
+    configs = for_scope(for_accel(configs, opts.accel), opts.full)
     expectations = load_expectations(opts.expect)
     if not os.path.isfile(opts.elf):
         raise HarnessError(f"kernel {opts.elf} not found (build it first)")

@@ -13,8 +13,10 @@ EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
 # screendump: a QEMU screendump once the run ended (the kernel must halt: exit=halt), checked
 # for the results screen; serial: where the console UART is (com1, pci: a PCI 16550 and no COM1,
 # spcr-com2: a UART at 0x2f8 named by an ACPI SPCR table, no COM1); accel: boot this config only
-# under that accelerator.
-OPTIONS = {"keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm"}
+# under that accelerator; quick: the experiments (a tests= value) the config boots in make test,
+# where the whole suite runs in another config already (the harness's --full boots them all).
+OPTIONS = {"keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm",
+           "quick": r"[A-Za-z0-9_*?,\[\]-]+"}
 MACHINES = ("pc", "q35")
 FIRMWARES = ("bios", "uefi", "multiboot1")  # multiboot1: QEMU -kernel, no GRUB, no ISO
 
@@ -85,6 +87,12 @@ def parse_options(words: List[str], where: str) -> Dict[str, str]:
 def for_accel(configs: List[Config], accel: str) -> List[Config]:
     """The configs that run under accel (those without +accel=, and those naming it)."""
     return [c for c in configs if c.options.get("accel", accel) == accel]
+
+
+def for_scope(configs: List[Config], full: bool) -> List[Config]:
+    """The configs as booted: a +quick=GLOBS config gets tests=GLOBS unless full."""
+    return [c if full or "quick" not in c.options else
+            dataclasses.replace(c, args=[*c.args, f"tests={c.options['quick']}"]) for c in configs]
 
 
 def select_configs(configs: List[Config], only: Optional[str]) -> List[Config]:

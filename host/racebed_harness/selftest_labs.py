@@ -11,7 +11,7 @@ from .checks import check_test
 from .expectations import Expectations, parse_expectations
 from .inputs import HarnessError
 from .ktap import parse_ktap
-from .matrix import for_accel, parse_matrix
+from .matrix import for_accel, for_scope, parse_matrix
 from .menu import check_menu
 from .platform_stop import (PlatformStop, booted_args, merge_boots, merge_logs, parse_list, platform_stop, resume_args,
                             selection, stopped_test, trimmed)
@@ -68,6 +68,9 @@ def st_matrix_options() -> None:
     assert_eq((configs[0].args, configs[0].options), (["tests=boot"], {"keys": "1"}), "options not kernel args")
     assert_eq([c.name for c in for_accel(configs, "tcg")], ["a", "c"], "+accel=kvm left out under tcg")
     assert_eq(configs[2].options, {"screendump": "", "serial": "pci"}, "flag and value options")
+    quick = parse_matrix("q q35 uefi 8 pass seed=1 +quick=boot,ipi_*\n", "m")
+    assert_eq(for_scope(quick, False)[0].args, ["seed=1", "tests=boot,ipi_*"], "+quick= boots its subset")
+    assert_eq(for_scope(quick, True)[0].args, ["seed=1"], "--full boots the whole suite")
     for bad in ("x pc bios 2 pass +bogus", "x pc bios 2 pass +serial=com9", "x pc bios 2 pass +keys="):
         try:
             parse_matrix(bad, "m")
