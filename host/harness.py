@@ -36,7 +36,8 @@ serial line until the KTAP header appears: GRUB menu hotkeys), +screendump
 (QMP screendump of the results screen, checked; needs exit=halt),
 +serial=com1|pci|spcr-com2 (where the UART is: no COM1 for pci and
 spcr-com2), +accel=tcg|kvm (boot this config only under that accelerator),
-+quick=GLOBS (boots tests=GLOBS unless --full: the whole suite runs elsewhere).
++quick=GLOBS (boots tests=GLOBS unless --full: the whole suite runs elsewhere),
++alone (booted first, nothing beside it; the other configs boot --jobs at once).
 
 When the platform stops a boot in the middle (a KVM internal error, a reset, a
 crash, or no serial output for 75 s), the running experiment is reported as
@@ -90,6 +91,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--qemu", help="QEMU binary (default $QEMU or qemu-system-x86_64)")
     p.add_argument("--kunit", default=KUNIT_PY, metavar="KUNIT_PY",
                    help="Linux's tools/testing/kunit/kunit.py, run on every log (default: unpacked in build/)")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="configs without +alone booted side by side, N at once (default 2)")
     p.add_argument("--full", action="store_true", help="boot the whole suite in every config (a +quick= config "
                    "boots only its subset otherwise) and run the LAVA job on --lab's ISO, not --lab-tests")
     p.add_argument("--no-boot", action="store_true", help="run the unit tests only")
@@ -103,6 +106,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args.accel = os.environ.get("ACCEL") or "tcg"
     if args.accel not in qemu_cli.ACCELS:
         p.error(f"ACCEL must be one of {', '.join(qemu_cli.ACCELS)}, not {args.accel!r}")
+    if args.jobs < 1:
+        p.error("--jobs must be at least 1")
     if args.timeout <= 0:
         p.error("--timeout must be positive")
     args.expect = args.expect or os.path.join(EXPECT_DIR, f"{args.accel}.exp")

@@ -2,7 +2,9 @@
 
 A config boots once; when the platform stops the run (a KVM internal error, a reset in the
 middle), the rest of its selection runs in new boots (platform_stop.py) and the boots are
-checked as one run.  Harness options (`+keys=`, `+screendump`, `+serial=`) add what the
+checked as one run.  Configs marked +alone boot first, one at a time (their experiments are
+timed); the others then boot side by side (--jobs at once; pool.py keeps the output in order).
+Harness options (`+keys=`, `+screendump`, `+serial=`) add what the
 boot needs: serial keys, a QMP socket for the screendump, a UART layout without COM1."""
 
 import argparse
@@ -24,6 +26,7 @@ from .ktap import parse_ktap
 from .matrix import Config, for_accel, for_scope, parse_matrix, select_configs
 from .menu import check_menu
 from .paths import shown_path
+from .pool import run_side_by_side
 from .platform_stop import (InternalErrorWatch, SilenceWatch, booted_args, kernel_registry, merge_boots, merge_logs, platform_stop,
                             resume_args, selection, stopped_test, trimmed)
 from .report import Reporter, Result
@@ -270,10 +273,19 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
         except HarnessError as e:
             reporter.add(Result("FAIL", "menu: family entries", str(e)))
     records = []
-    for config in configs:
+    for config in [c for c in configs if "alone" in c.options]:
         record = run_config(config, opts, expectations, reporter)
         if record:
             records.append(record)
+    # the rest boot side by side (opts.jobs at once), their images built here first (one writer)
+    shared = [c for c in configs if "alone" not in c.options]
+    for config in shared:
+        try:
+            _image(config, config.args, opts, True)
+        except HarnessError:
+            pass  # reported by the config's own boot
+    jobs = [lambda r, c=config: run_config(c, opts, expectations, r) for config in shared]
+    records += [r for r in run_side_by_side(jobs, opts.jobs, reporter) if r]
     junit = os.path.join(opts.out, "junit.xml")
     results = os.path.join(opts.out, "results.json")
     write_junit(records, junit)

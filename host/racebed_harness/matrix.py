@@ -14,8 +14,9 @@ EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
 # for the results screen; serial: where the console UART is (com1, pci: a PCI 16550 and no COM1,
 # spcr-com2: a UART at 0x2f8 named by an ACPI SPCR table, no COM1); accel: boot this config only
 # under that accelerator; quick: the experiments (a tests= value) the config boots in make test,
-# where the whole suite runs in another config already (the harness's --full boots them all).
-OPTIONS = {"keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm",
+# where the whole suite runs in another config already (the harness's --full boots them all);
+# alone: nothing boots beside this config (its timed experiments get the host to themselves).
+OPTIONS = {"alone": r"", "keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm",
            "quick": r"[A-Za-z0-9_*?,\[\]-]+"}
 MACHINES = ("pc", "q35")
 FIRMWARES = ("bios", "uefi", "multiboot1")  # multiboot1: QEMU -kernel, no GRUB, no ISO

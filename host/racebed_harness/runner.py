@@ -5,6 +5,7 @@ import dataclasses
 import os
 import signal
 import subprocess
+import threading
 import time
 from typing import Callable, List, Optional, Sequence
 
@@ -41,6 +42,11 @@ class RunHook:
 
     def finish(self) -> None:
         pass
+
+
+# Set by the harness when interrupted while configs boot in worker threads (which get no
+# KeyboardInterrupt of their own): every running boot kills its QEMU and unwinds.
+CANCEL = threading.Event()
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -107,6 +113,8 @@ def run_qemu(cmd: Sequence[str], log_path: str, output_path: str, timeout: float
         stopped_by, on_purpose = "", False
         try:
             while proc.poll() is None:
+                if CANCEL.is_set():
+                    raise KeyboardInterrupt
                 watcher.poll()
                 elapsed = time.monotonic() - start
                 for hook in hooks:
