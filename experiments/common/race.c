@@ -22,6 +22,7 @@
 #define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
 #define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
 #define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
+#define RETRY_SHARE 4          /* retries may run a quarter of the budget beyond its end */
 
 /* Per victim: what it publishes for its sender (one cache line each). */
 struct slot {
@@ -43,14 +44,15 @@ struct sender_out {
 
 struct round { u32 npairs; u8 s[MAX_ROUND_PAIRS], v[MAX_ROUND_PAIRS]; };
 
-struct pair_stat { u64 trials[RACE_MODES], hits[RACE_MODES], period, delay; u32 shape; };
+struct pair_stat { u64 trials[RACE_MODES], hits[RACE_MODES], period, delay; u32 shape, retried; };
 
 static struct slot slots[RACE_MAX_CPUS];
 static struct sender_out outs[RACE_MAX_CPUS];
 static u8 pos_of[MAX_CPUS];
 static u32 cpu_of[RACE_MAX_CPUS], n;
 static struct round rounds[MAX_ROUNDS];
-static u32 nrounds;
+static u32 nrounds, nsched, nretries; /* rounds in all, of the schedule, retries appended */
+static bool retries_added;
 static struct pair_stat pairs[RACE_MAX_CPUS][RACE_MAX_CPUS];
 static struct hist ack_hist[RACE_MODES];
 static struct cpu_barrier bar;
@@ -387,6 +389,12 @@ static void warm_up(struct slot *sl)
 	}
 }
 
+/* Where the budget ends: for the retries, a quarter of it later. */
+static u64 budget_end(bool retry)
+{
+	return cur_ctx->start_tsc + cur_ctx->budget_tsc + (retry ? cur_ctx->budget_tsc / RETRY_SHARE : 0);
+}
+
 static void sender(u32 me, u32 vpos, u32 round)
 {
 	struct slot *sl = &slots[vpos];
@@ -415,8 +423,7 @@ static void sender(u32 me, u32 vpos, u32 round)
 	 * (unbounded, pairs stuck on a loaded host took 3-4x a 1.4 s budget at smp 8).
 	 */
 	if (!o->hits[RACE_BLIND] && !o->hits[RACE_AIMED]) {
-		u64 budget_end = cur_ctx->start_tsc + cur_ctx->budget_tsc;
-		c.end = MIN(rdtsc() + 3 * seg.len, budget_end);
+		c.end = MIN(rdtsc() + 3 * seg.len, budget_end(seg.round >= nsched));
 		if (before(c.end))
 			run_chunk(&c, RACE_AIMED, shape, &tn[shape]);
 	}
@@ -468,16 +475,41 @@ static void account(void)
 		cur->tsc[m] += mode_tsc[m];
 }
 
+/*
+ * After the schedule, every pair that saw no hit (its vCPUs descheduled through its turn, or
+ * the budget spent by the pairs before it) takes one more turn, alone in its round.
+ */
+static void add_retries(void)
+{
+	nretries = 0;
+	for (u32 s = 0; s < n; s++)
+		for (u32 v = 0; v < n; v++) {
+			struct pair_stat *p = &pairs[s][v];
+			if (s == v || p->hits[RACE_BLIND] || p->hits[RACE_AIMED] || nrounds == MAX_ROUNDS)
+				continue;
+			struct round *rd = &rounds[nrounds++];
+			*rd = (struct round){ .npairs = 1, .s = { (u8)s }, .v = { (u8)v } };
+			p->retried = 1;
+			nretries++;
+		}
+}
+
 /* The leader plans the next round: what is left of the budget, shared by the rounds left. */
 static void plan_next(void)
 {
+	if (seg.round == nsched && !retries_added) {
+		retries_added = true;
+		add_retries();
+	}
 	if (seg.round >= nrounds) {
 		seg.done = true;
 		return;
 	}
-	u64 now = rdtsc(), budget_end = cur_ctx->start_tsc + cur_ctx->budget_tsc;
-	u64 left = (s64)(budget_end - now) > 0 ? budget_end - now : 0;
+	u64 now = rdtsc(), end = budget_end(seg.round >= nsched);
+	u64 left = (s64)(end - now) > 0 ? end - now : 0;
 	seg.len = MAX(left / (nrounds - seg.round), ns_to_tsc(MIN_PAIR_NS));
+	if (seg.round >= nsched) /* a retry needs a turn, not the rest of the budget */
+		seg.len = MIN(seg.len, ns_to_tsc(3 * MIN_PAIR_NS));
 	seg.cap = MAX(cur_ctx->iterations / (2 * (u64)cur->npairs), 1ull);
 	for (u32 i = 0; i < n; i++) {
 		slots[i].seq = slots[i].res_seq = slots[i].hits = 0;
@@ -537,13 +569,14 @@ static void report(void)
 			const struct pair_stat *p = &pairs[s][v];
 			u64 t = p->trials[0] + p->trials[1], h = p->hits[0] + p->hits[1];
 			cur->pairs_hit += h != 0;
-			diag("pair %u->%u trials=%lu hits=%lu%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu",
-			     cpu_of[s], cpu_of[v], t, h, h ? "" : " zero_hits", p->trials[0], p->hits[0],
+			diag("pair %u->%u trials=%lu hits=%lu%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu",
+			     cpu_of[s], cpu_of[v], t, h, h ? "" : " zero_hits", p->retried ? " retried" : "",
+			     p->trials[0], p->hits[0],
 			     p->trials[1], p->hits[1], cur->shape_name[p->shape],
 			     tsc_to_ns(p->period), tsc_to_ns(p->delay));
 		}
-	diag("pairs=%u pairs_hit=%u pairs_zero=%u", cur->npairs, cur->pairs_hit,
-	     cur->npairs - cur->pairs_hit);
+	diag("pairs=%u pairs_hit=%u pairs_zero=%u pairs_retried=%u", cur->npairs, cur->pairs_hit,
+	     cur->npairs - cur->pairs_hit, nretries);
 	hist_print("race_ack_blind", "ns", &ack_hist[RACE_BLIND]);
 	hist_print("race_ack_aimed", "ns", &ack_hist[RACE_AIMED]);
 	u64 ha = rate(cur->hits[1], cur->tsc[1]), hb = rate(cur->hits[0], cur->tsc[0]);
@@ -593,6 +626,9 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 	seg.round = 0;
 	u32 par = parallel_pairs(r);
 	build_schedule(par);
+	nsched = nrounds;
+	nretries = 0;
+	retries_added = false;
 	diag("race_schedule rounds=%u parallel_pairs=%u", nrounds, MIN(par, n / 2));
 	cpu_barrier_init(&bar, n);
 	struct cpumask used;
