@@ -23,6 +23,7 @@
 #define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
 #define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
 #define RETRY_SHARE 4          /* retries may run a quarter of the budget beyond its end */
+#define RETRY_PASSES 2         /* turns a pair without a hit may retry */
 
 /* Per victim: what it publishes for its sender (one cache line each). */
 struct slot {
@@ -52,7 +53,7 @@ static u8 pos_of[MAX_CPUS];
 static u32 cpu_of[RACE_MAX_CPUS], n;
 static struct round rounds[MAX_ROUNDS];
 static u32 nrounds, nsched, nretries; /* rounds in all, of the schedule, retries appended */
-static bool retries_added;
+static u32 retry_passes, pass_end;    /* retry passes begun; the round the current one ends at */
 static struct pair_stat pairs[RACE_MAX_CPUS][RACE_MAX_CPUS];
 static struct hist ack_hist[RACE_MODES];
 static struct cpu_barrier bar;
@@ -477,11 +478,11 @@ static void account(void)
 
 /*
  * After the schedule, every pair that saw no hit (its vCPUs descheduled through its turn, or
- * the budget spent by the pairs before it) takes one more turn, alone in its round.
+ * the budget spent by the pairs before it) takes one more turn, alone in its round; those
+ * still without one after that turn, another (RETRY_PASSES in all).
  */
 static void add_retries(void)
 {
-	nretries = 0;
 	for (u32 s = 0; s < n; s++)
 		for (u32 v = 0; v < n; v++) {
 			struct pair_stat *p = &pairs[s][v];
@@ -489,17 +490,18 @@ static void add_retries(void)
 				continue;
 			struct round *rd = &rounds[nrounds++];
 			*rd = (struct round){ .npairs = 1, .s = { (u8)s }, .v = { (u8)v } };
-			p->retried = 1;
-			nretries++;
+			nretries += !p->retried;
+			p->retried++;
 		}
 }
 
 /* The leader plans the next round: what is left of the budget, shared by the rounds left. */
 static void plan_next(void)
 {
-	if (seg.round == nsched && !retries_added) {
-		retries_added = true;
+	if (seg.round == pass_end && retry_passes < RETRY_PASSES) {
+		retry_passes++;
 		add_retries();
+		pass_end = nrounds;
 	}
 	if (seg.round >= nrounds) {
 		seg.done = true;
@@ -570,7 +572,8 @@ static void report(void)
 			u64 t = p->trials[0] + p->trials[1], h = p->hits[0] + p->hits[1];
 			cur->pairs_hit += h != 0;
 			diag("pair %u->%u trials=%lu hits=%lu%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu",
-			     cpu_of[s], cpu_of[v], t, h, h ? "" : " zero_hits", p->retried ? " retried" : "",
+			     cpu_of[s], cpu_of[v], t, h, h ? "" : " zero_hits",
+			     p->retried > 1 ? " retried_twice" : p->retried ? " retried" : "",
 			     p->trials[0], p->hits[0],
 			     p->trials[1], p->hits[1], cur->shape_name[p->shape],
 			     tsc_to_ns(p->period), tsc_to_ns(p->delay));
@@ -627,8 +630,8 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 	u32 par = parallel_pairs(r);
 	build_schedule(par);
 	nsched = nrounds;
-	nretries = 0;
-	retries_added = false;
+	nretries = retry_passes = 0;
+	pass_end = nsched;
 	diag("race_schedule rounds=%u parallel_pairs=%u", nrounds, MIN(par, n / 2));
 	cpu_barrier_init(&bar, n);
 	struct cpumask used;

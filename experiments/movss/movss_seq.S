@@ -162,46 +162,75 @@ G(\name\()_after)
 G(movss_ublob_end)
 
 	.text
-/* Loops for the shadow experiments: rdi = &stop. Events are placed by interrupted RIP. */
-	.balign 16
-G(mss_loop1)
-1:	cmpl $0, (%rdi)
-	jne 2f
+/*
+ * The race engine's victim windows (movss_shadow_*): one per loop kind, `mov ss; nop` (single),
+ * `mov ss; mov ss; nop` (double) and `popfq; nop` (control: no shadow), each behind 256 CPUID
+ * of padding that the loop shapes jump into, as sti_seq.S's race window does (the padding takes
+ * time inside one translation block under TCG, which notices events at block boundaries only).
+ * Each window sits in a 1 KiB block of its own, so the padding never crosses a page. rbx is
+ * saved for CPUID; events are placed by their interrupted RIP.
+ */
+.macro MSS_PAD name
+	.balign 1024
+G(\name\()_pad)
+	.rept 256
+	cpuid
+	.endr
+G(\name\()_pre)
+.endm
+	MSS_PAD mss_w1
 	movw %ss, %ax
-G(mss_loop1_movss)
+G(mss_w1_movss)
 	movw %ax, %ss
-G(mss_loop1_next)
+G(mss_w1_next)
 	nop
-G(mss_loop1_after)
-	jmp 1b
-2:	ret
+G(mss_w1_after)
+	popq %rbx
+	ret
 
-	.balign 16
-G(mss_loop2)
-1:	cmpl $0, (%rdi)
-	jne 2f
+	MSS_PAD mss_w2
 	movw %ss, %ax
-G(mss_loop2_movss)
+G(mss_w2_movss)
 	movw %ax, %ss
-G(mss_loop2_between)
+G(mss_w2_between)
 	movw %ax, %ss
-G(mss_loop2_next)
+G(mss_w2_next)
 	nop
-G(mss_loop2_after)
-	jmp 1b
-2:	ret
+G(mss_w2_after)
+	popq %rbx
+	ret
 
-/* control for the shadow loops: the same shape with popfq, which has no shadow, in the
- * window; events right after it show the sweep and the classifier can see that boundary */
-	.balign 16
-G(mss_loopc)
-1:	cmpl $0, (%rdi)
-	jne 2f
+	MSS_PAD mss_wc
 	pushfq
-G(mss_loopc_insn)
+G(mss_wc_insn)
 	popfq
-G(mss_loopc_next)
+G(mss_wc_next)
 	nop
-G(mss_loopc_after)
-	jmp 1b
-2:	ret
+G(mss_wc_after)
+	popq %rbx
+	ret
+
+/* SHAPE name, window, ncpuid: an entry running the last ncpuid CPUIDs of the window's padding */
+.macro MSS_SHAPE name, win, ncpuid
+G(\name)
+	pushq %rbx
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	jmp \win\()_pre - 2 * \ncpuid
+.endm
+	.balign 16
+	MSS_SHAPE mss_w1_plain, mss_w1, 0
+	MSS_SHAPE mss_w1_cpuid4, mss_w1, 4
+	MSS_SHAPE mss_w1_cpuid16, mss_w1, 16
+	MSS_SHAPE mss_w1_cpuid64, mss_w1, 64
+	MSS_SHAPE mss_w1_cpuid256, mss_w1, 256
+	MSS_SHAPE mss_w2_plain, mss_w2, 0
+	MSS_SHAPE mss_w2_cpuid4, mss_w2, 4
+	MSS_SHAPE mss_w2_cpuid16, mss_w2, 16
+	MSS_SHAPE mss_w2_cpuid64, mss_w2, 64
+	MSS_SHAPE mss_w2_cpuid256, mss_w2, 256
+	MSS_SHAPE mss_wc_plain, mss_wc, 0
+	MSS_SHAPE mss_wc_cpuid4, mss_wc, 4
+	MSS_SHAPE mss_wc_cpuid16, mss_wc, 16
+	MSS_SHAPE mss_wc_cpuid64, mss_wc, 64
+	MSS_SHAPE mss_wc_cpuid256, mss_wc, 256

@@ -1,12 +1,15 @@
 /*
- * movss_shadow_nmi / movss_shadow_irq: victims loop `mov ss, ax; nop` (and `mov ss; mov ss;
- * nop`) with interrupts on, while driver CPUs send NMIs or fixed IPIs at seeded random times.
- * The handler places each event by its interrupted RIP (experiments/movss/shadow_classify.h):
- * at the instruction after MOV SS means it was delivered inside the shadow. In the double loop,
- * an event right after the second MOV SS (event_after_second_movss) says the second MOV SS,
- * run inside the first one's shadow, opened no shadow of its own. Positive controls: events
- * landed at the neighbouring boundaries of the loop, and, in a loop of the same shape with
- * popfq (no shadow) in the window, right after the window instruction.
+ * movss_shadow_nmi / movss_shadow_irq: on the race engine (experiments/common/race.h), every
+ * ordered pair of CPUs takes a turn: the victim runs one window an iteration, in turn
+ * `mov ss, ax; nop` (single), `mov ss; mov ss; nop` (double) and `popfq; nop` (control, no
+ * shadow), behind the padding of the loop shape, while the sender fires NMIs or fixed IPIs at
+ * it, blind and aimed. The handler places each event by its interrupted RIP
+ * (experiments/movss/shadow_classify.h): at the instruction after MOV SS means it was
+ * delivered inside the shadow. In the double window, an event right after the second MOV SS
+ * says the second MOV SS, run inside the first one's shadow, opened no shadow of its own.
+ * The engine's hit is an event taken at one of the window's boundaries (not in the padding or
+ * the loop around it). Positive controls: events landed next to the MOV SS window, and right
+ * after popfq in the control window.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -16,102 +19,108 @@
 #include "kernel/outcome.h"
 #include "kernel/experiment.h"
 #include "lib/lib.h"
-#include "experiments/common/sweep.h"
+#include "experiments/common/race.h"
 #include "experiments/movss/shadow_classify.h"
 
 #define VEC_MSS_IRQ (VEC_EXP_FIRST + 0x30)
-extern const char mss_loop1_movss[], mss_loop1_next[], mss_loop1_after[];
-extern const char mss_loop2_movss[], mss_loop2_between[], mss_loop2_next[], mss_loop2_after[];
-extern const char mss_loopc_insn[], mss_loopc_next[], mss_loopc_after[];
-extern void mss_loop1_fn(volatile u32 *stop) __asm__("mss_loop1");
-extern void mss_loop2_fn(volatile u32 *stop) __asm__("mss_loop2");
-extern void mss_loopc_fn(volatile u32 *stop) __asm__("mss_loopc");
+#define NSHAPES 5
+#define PAIR_BUDGET_MS 12
 
-enum { K_SINGLE, K_DOUBLE, K_CONTROL, NK }; /* loop kinds */
+enum { K_SINGLE, K_DOUBLE, K_CONTROL, NK }; /* window kinds, run in turn */
+
+extern const char mss_w1_movss[], mss_w1_next[], mss_w1_after[];
+extern const char mss_w2_movss[], mss_w2_between[], mss_w2_next[], mss_w2_after[];
+extern const char mss_wc_insn[], mss_wc_next[], mss_wc_after[];
+#define SHAPES(w)                                                                             \
+	extern void w##_plain(void), w##_cpuid4(void), w##_cpuid16(void), w##_cpuid64(void),  \
+		w##_cpuid256(void)
+SHAPES(mss_w1);
+SHAPES(mss_w2);
+SHAPES(mss_wc);
+typedef void (*window_fn)(void);
+static const window_fn windows[NK][NSHAPES] = {
+	{ mss_w1_plain, mss_w1_cpuid4, mss_w1_cpuid16, mss_w1_cpuid64, mss_w1_cpuid256 },
+	{ mss_w2_plain, mss_w2_cpuid4, mss_w2_cpuid16, mss_w2_cpuid64, mss_w2_cpuid256 },
+	{ mss_wc_plain, mss_wc_cpuid4, mss_wc_cpuid16, mss_wc_cpuid64, mss_wc_cpuid256 },
+};
+
 static const char *const bucket_name[SB_N] = {
 	"at_movss", "in_shadow", "after_next", "between_movss", "after_second_movss", "elsewhere",
 };
 static struct shadow_labels labels[NK];
-static volatile u64 hist[NK][SB_N]; /* [loop kind][bucket] */
-static volatile u32 loop_kind, stop;
+static volatile u64 hist[NK][SB_N]; /* [window kind][bucket] */
 static bool use_nmi;
 
-static u32 bucket(u64 rip) { return shadow_bucket(&labels[loop_kind], rip); }
+/* Per victim CPU (written by that CPU only): the kind its current iteration runs, whether its
+ * loop is on, the events it placed at a window boundary. */
+static struct vstate { u32 kind, on; u64 iters, near; } __attribute__((aligned(64))) vs[MAX_CPUS];
 
 static bool on_event(struct trap_frame *f)
 {
 	if (f->vector == VEC_NMI && this_cpu()->sample_request)
 		return false;
-	if (stop != SWEEP_DRAIN) /* a late event of the last sweep: taken, not counted */
-		__atomic_add_fetch(&hist[loop_kind][bucket(f->rip)], 1, __ATOMIC_RELAXED);
+	struct vstate *v = &vs[this_cpu_index()];
+	if (v->on) { /* an event still in flight after the loop ended is taken, not counted */
+		u32 b = shadow_bucket(&labels[v->kind], f->rip);
+		__atomic_add_fetch(&hist[v->kind][b], 1, __ATOMIC_RELAXED);
+		v->near += b != SB_ELSEWHERE;
+	}
+	race_event_seen();
 	if (f->vector != VEC_NMI)
 		apic_eoi();
 	return true;
 }
 
-static void victim(void *arg)
+static void victim_begin(void)
 {
-	(void)arg;
-	irq_enable();
-	if (loop_kind == K_SINGLE)
-		mss_loop1_fn(&stop);
-	else if (loop_kind == K_DOUBLE)
-		mss_loop2_fn(&stop);
-	else
-		mss_loopc_fn(&stop);
+	vs[this_cpu_index()].on = 1;
+	irq_enable(); /* the IRQ case needs IF=1 in the window (the engine restores IF after) */
 }
 
-static u64 taken_in(u32 kind)
+static void victim_end(void)
 {
-	u64 n = 0;
-	for (u32 b = 0; b < SB_N; b++)
-		n += hist[kind][b];
-	return n;
+	irq_disable();
+	vs[this_cpu_index()].on = 0;
 }
 
-/*
- * Sweeps one loop kind. On a loaded host a victim vCPU may hardly run while the sender's
- * rounds go by (the events merge), so sweeps repeat, with fresh seeds, until a sixth of the
- * rounds were taken or this kind's share of the budget is spent.
- */
-static u64 drive(struct exp_ctx *ctx, u32 kind)
+static bool victim_iter(u32 shape)
 {
-	loop_kind = kind;
-	u64 sent = 0, share = ctx->budget_tsc / NK, t0 = rdtsc();
-	for (u64 pass = 0; taken_in(kind) < ctx->iterations / 6 && rdtsc() - t0 < share; pass++) {
-		struct sweep sw = { victim, &stop, use_nmi ? ICR_NMI : (ICR_FIXED | VEC_MSS_IRQ),
-				    ctx->iterations, share - (rdtsc() - t0), ns_to_tsc(5000),
-				    ctx->seed * 0x9e3779b97f4a7c15ull + 31 + kind + 7 * pass };
-		sent += sweep_aps(&sw);
-	}
-	return sent;
+	struct vstate *v = &vs[this_cpu_index()];
+	u32 kind = (u32)(v->iters++ % NK);
+	u64 near0 = v->near;
+	WRITE_ONCE(v->kind, kind);
+	race_publish();
+	windows[kind][shape]();
+	barrier();
+	return READ_ONCE(v->near) != near0;
 }
 
-static enum exp_result run(struct exp_ctx *ctx)
+static struct race race = {
+	.nshapes = NSHAPES,
+	.shape_name = { "plain", "cpuid4", "cpuid16", "cpuid64", "cpuid256" },
+	.victim_begin = victim_begin,
+	.victim_end = victim_end,
+	.victim_iter = victim_iter,
+};
+
+/* Every ordered pair needs its turn: the budget grows to PAIR_BUDGET_MS a pair if that is more. */
+static void budget_for_pairs(struct exp_ctx *ctx)
 {
-	labels[K_SINGLE] = (struct shadow_labels){ RIP(mss_loop1_movss), 0, RIP(mss_loop1_next),
-						   RIP(mss_loop1_after) };
-	labels[K_DOUBLE] = (struct shadow_labels){ RIP(mss_loop2_movss), RIP(mss_loop2_between),
-						   RIP(mss_loop2_next), RIP(mss_loop2_after) };
-	labels[K_CONTROL] = (struct shadow_labels){ RIP(mss_loopc_insn), 0, RIP(mss_loopc_next),
-						    RIP(mss_loopc_after) };
-	memset((void *)hist, 0, sizeof(hist));
-	u32 vec = use_nmi ? VEC_NMI : VEC_MSS_IRQ;
-	trap_set_handler(vec, on_event);
-	u64 sent = 0;
-	for (u32 k = 0; k < NK; k++)
-		sent += drive(ctx, k);
-	trap_set_handler(vec, NULL);
+	u64 n = MIN(ctx->ncpus, (u32)RACE_MAX_CPUS), pairs = n * (n - 1);
+	u64 need = ns_to_tsc(pairs * PAIR_BUDGET_MS * 1000000ull);
+	if (need <= ctx->budget_tsc)
+		return;
+	ctx->budget_tsc = need;
+	diag("budget_raised_ms=%lu pairs=%lu per_pair_ms=%u", pairs * PAIR_BUDGET_MS, pairs,
+	     PAIR_BUDGET_MS);
+}
+
+static void print_outcomes(void)
+{
 	static const u32 single[] = { SB_AT_INSN, SB_IN_WINDOW, SB_AFTER_NEXT, SB_ELSEWHERE };
 	static const u32 twice[] = { SB_AT_INSN, SB_BETWEEN, SB_AFTER_SECOND, SB_AFTER_NEXT,
 				     SB_ELSEWHERE };
 	static const char *const prefix[NK] = { "single", "double", "control_popf" };
-	u64 total[NK] = { 0, 0, 0 }, taken = 0;
-	for (u32 k = 0; k < NK; k++) {
-		for (u32 b = 0; b < SB_N; b++)
-			total[k] += hist[k][b];
-		taken += total[k];
-	}
 	for (u32 k = 0; k < NK; k++) {
 		const u32 *list = k == K_DOUBLE ? twice : single;
 		u32 n = k == K_DOUBLE ? ARRAY_SIZE(twice) : ARRAY_SIZE(single);
@@ -121,25 +130,51 @@ static enum exp_result run(struct exp_ctx *ctx)
 			     : k == K_CONTROL && list[i] == SB_AT_INSN ? "at_popf" : bucket_name[list[i]],
 			     hist[k][list[i]]);
 	}
+}
+
+static enum exp_result run(struct exp_ctx *ctx)
+{
+	labels[K_SINGLE] = (struct shadow_labels){ RIP(mss_w1_movss), 0, RIP(mss_w1_next),
+						   RIP(mss_w1_after) };
+	labels[K_DOUBLE] = (struct shadow_labels){ RIP(mss_w2_movss), RIP(mss_w2_between),
+						   RIP(mss_w2_next), RIP(mss_w2_after) };
+	labels[K_CONTROL] = (struct shadow_labels){ RIP(mss_wc_insn), 0, RIP(mss_wc_next),
+						    RIP(mss_wc_after) };
+	memset((void *)hist, 0, sizeof(hist));
+	memset(vs, 0, sizeof(vs));
+	budget_for_pairs(ctx);
+	u32 vec = use_nmi ? VEC_NMI : VEC_MSS_IRQ;
+	race.icr = use_nmi ? ICR_NMI : (ICR_FIXED | VEC_MSS_IRQ);
+	trap_set_handler(vec, on_event);
+	race_run(&race, ctx);
+	trap_set_handler(vec, NULL);
+
+	u64 total[NK] = { 0, 0, 0 }, taken = 0;
+	for (u32 k = 0; k < NK; k++) {
+		for (u32 b = 0; b < SB_N; b++)
+			total[k] += hist[k][b];
+		taken += total[k];
+	}
+	print_outcomes();
 	observation("event_in_movss_shadow", hist[K_SINGLE][SB_IN_WINDOW], total[K_SINGLE]);
 	observation("event_between_two_movss", hist[K_DOUBLE][SB_BETWEEN], total[K_DOUBLE]);
 	observation("event_after_second_movss", hist[K_DOUBLE][SB_AFTER_SECOND], total[K_DOUBLE]);
-	/* an event sent while the previous one is still pending merges with it (IRR, NMI latch) */
-	diag("events_sent=%lu events_taken=%lu merged=%lu", sent, taken, sent - taken);
-	report_rate(ctx, taken, hist[K_SINGLE][SB_IN_WINDOW] + hist[K_DOUBLE][SB_BETWEEN]);
-	/* positive controls: events land next to the window, and right after a one-instruction
-	 * window that has no shadow (the boundary the MOV SS case asks about) */
+	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
+	diag("events_sent=%lu events_taken=%lu unacked=%lu", sent, taken, race.unacked);
+	report_rate(ctx, sent, hist[K_SINGLE][SB_IN_WINDOW] + hist[K_DOUBLE][SB_BETWEEN]);
 	u64 near = hist[K_SINGLE][SB_AT_INSN] + hist[K_SINGLE][SB_AFTER_NEXT] +
-		   hist[K_DOUBLE][SB_AT_INSN] + hist[K_DOUBLE][SB_AFTER_NEXT];
-	bool near_ok = control("event_next_to_movss", near);
+		   hist[K_DOUBLE][SB_AT_INSN] + hist[K_DOUBLE][SB_AFTER_NEXT] +
+		   hist[K_SINGLE][SB_IN_WINDOW] + hist[K_DOUBLE][SB_BETWEEN] +
+		   hist[K_DOUBLE][SB_AFTER_SECOND];
+	bool near_ok = control("event_at_movss_window", near);
 	bool window_ok = control("event_right_after_popf", hist[K_CONTROL][SB_IN_WINDOW]);
 	if (!near_ok)
-		return exp_fail(ctx, "positive control: no event landed next to the mov ss window");
+		return exp_fail(ctx, "positive control: no event landed at a boundary of the mov ss window");
 	if (!window_ok)
 		return exp_fail(ctx, "positive control: no event landed right after popfq, so an "
 				"event inside the mov ss shadow could not have been seen either");
 	if (taken > sent)
-		return exp_fail(ctx, "more events taken (%lu) than sent (%lu)", taken, sent);
+		return exp_fail(ctx, "more events counted (%lu) than sent (%lu)", taken, sent);
 	return EXP_PASS;
 }
 
@@ -149,19 +184,19 @@ static enum exp_result run_irq(struct exp_ctx *ctx) { use_nmi = false; return ru
 EXPERIMENT(exp_movss_shadow_nmi) = {
 	.order = EXP_ORDER(FAMILY_MOVSS, 50),
 	.name = "movss_shadow_nmi",
-	.description = "NMIs swept across mov ss; nop loops: delivered inside the MOV SS shadow?",
+	.description = "NMIs aimed and blind at mov ss; nop windows, every CPU pair: delivered inside the MOV SS shadow?",
 	.min_cpus = 2,
-	.default_iterations = 3000,
-	.budget_ms = 3000,
+	.default_iterations = 1000000,
+	.budget_ms = 400,
 	.run = run_nmi,
 };
 
 EXPERIMENT(exp_movss_shadow_irq) = {
 	.order = EXP_ORDER(FAMILY_MOVSS, 60),
 	.name = "movss_shadow_irq",
-	.description = "fixed IPIs swept across mov ss; nop loops: delivered inside the MOV SS shadow?",
+	.description = "fixed IPIs aimed and blind at mov ss; nop windows, every CPU pair: delivered inside the MOV SS shadow?",
 	.min_cpus = 2,
-	.default_iterations = 3000,
-	.budget_ms = 3000,
+	.default_iterations = 1000000,
+	.budget_ms = 400,
 	.run = run_irq,
 };
