@@ -139,9 +139,10 @@ static void report_victims(void)
 	for_each_online_cpu(c) {
 		if (k++ == n)
 			break;
-		ktap_sub_diag(&sub, "victim_turns=%lu of %u iterations=%lu nmis_in_shadow=%lu",
+		/* a pair without a hit retries (race.h): more turns than pairs then */
+		ktap_sub_diag(&sub, "victim_turns=%lu pairs=%u iterations=%lu nmis_in_shadow=%lu",
 			      vs[c].turns, n - 1, vs[c].iters, vs[c].hits);
-		const char *why = vs[c].turns != n - 1 ? "not every pair with this victim took its turn"
+		const char *why = vs[c].turns < n - 1 ? "not every pair with this victim took its turn"
 				  : !vs[c].iters       ? "its victim loop never ran"
 						       : NULL;
 		ktap_sub_result(&sub, why ? EXP_FAIL : EXP_PASS, why, "victim_cpu%u", c);
