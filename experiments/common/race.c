@@ -18,7 +18,7 @@
 #define ACK_TIMEOUT_NS 2000000ull   /* an event not handled by then is counted as unacked */
 #define START_TIMEOUT_NS 200000000ull
 #define CHUNKS 4               /* blind/aimed alternations per pair */
-#define EXPLORE_TRIALS 48      /* aimed trials per shape while a pair explores the shapes */
+#define EXPLORE_TRIALS 192     /* aimed trials per shape while a pair explores the shapes */
 #define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
 #define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
 #define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
