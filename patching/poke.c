@@ -109,6 +109,8 @@ bool poke_start(const struct poke_cfg *cfg)
 	return true;
 }
 
+void poke_set_patcher(u32 cpu) { poke_eng.patcher = cpu; }
+
 void poke_stop(void)
 {
 	trap_set_handler(VEC_BP, poke_eng.prev_bp);

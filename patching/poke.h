@@ -118,6 +118,8 @@ struct poke_stats {
 bool poke_start(const struct poke_cfg *cfg);
 /* Puts back the #BP handler found by poke_start. */
 void poke_stop(void);
+/* Hands the patcher's role to another CPU (after poke_start, before it patches). */
+void poke_set_patcher(u32 cpu);
 /* Patches n sites (any order, each once) with three syncs. False: bad op or a sync timed out. */
 bool poke_batch(const struct poke_op *ops, u32 n);
 bool poke_one(u64 addr, const u8 insn[POKE_INSN_LEN]);

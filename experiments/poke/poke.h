@@ -98,6 +98,7 @@ struct poke_run {
 	u64 max_patches, end_tsc, pause_cycles, seed;
 	u64 burst_ns, rest_ns;        /* executors call for burst_ns, then halt rest_ns each */
 	void (*step_hook)(enum poke_phase phase);
+	u32 patcher_cpu;              /* patches (~0u: the CPU calling poke_run_exec) */
 	u32 driver_cpu;               /* runs driver() instead of executing (none: ~0u) */
 	void (*driver)(struct poke_run *r);
 	/* results */
@@ -118,8 +119,11 @@ struct poke_run {
 
 /* Defaults: one call site, DESC mode, int3 protocol, until the budget's end. */
 void poke_run_init(struct poke_run *r, const struct exp_ctx *ctx, u64 budget_share_permille);
-/* The calling CPU patches; every other online CPU executes (or drives). */
+/* The patcher CPU (default: the calling one) patches; every other online CPU executes (or
+ * drives). */
 bool poke_run_exec(struct poke_run *r);
+/* Calls an executor CPU has made through the sites, all runs added up. */
+u64 poke_exec_calls(u32 cpu);
 /* Outcome histogram, patches/s, emulations per patch, sync latency. */
 void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *prefix);
 /* Calls that went wrong, stale int3s (PO_STALE_BP) not counted. */

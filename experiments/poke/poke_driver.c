@@ -16,6 +16,8 @@
 static struct { volatile u64 n, inflight; u8 pad[48]; } exec_calls[MAX_CPUS];
 static u32 patcher_cpu;
 
+u64 poke_exec_calls(u32 cpu) { return cpu < MAX_CPUS ? exec_calls[cpu].n : 0; }
+
 static bool calls_in_flight(void)
 {
 	for_each_online_cpu(i)
@@ -35,7 +37,7 @@ static u64 calls_now(void)
 void poke_run_init(struct poke_run *r, const struct exp_ctx *ctx, u64 budget_share_permille)
 {
 	*r = (struct poke_run){ .mode = POKE_MODE_DESC, .writer = WR_PROTOCOL, .nsites = 1,
-		.per_batch = 1, .driver_cpu = ~0u, .seed = ctx->seed, .burst_ns = 20000,
+		.per_batch = 1, .patcher_cpu = ~0u, .driver_cpu = ~0u, .seed = ctx->seed, .burst_ns = 20000,
 		.rest_ns = 70000 };
 	r->sites[0] = poke_call_sites[0];
 	r->max_patches = ctx->iterations;
@@ -211,12 +213,16 @@ bool poke_run_exec(struct poke_run *r)
 		.ack_samples = r->ack_samples, .wake_samples = r->wake_samples,
 		.max_samples = POKE_MAX_SAMPLES, .step_hook = r->step_hook };
 	patcher_cpu = this_cpu_index();
+	for_each_online_cpu(i)
+		if (i == r->patcher_cpu)
+			patcher_cpu = i;
 	r->stop = 0;
 	r->executors = 0;
 	for_each_online_cpu(i)
 		r->executors += i != patcher_cpu && i != r->driver_cpu;
 	r->bad_taken = 0;
 	poke_start(&cfg);
+	poke_set_patcher(patcher_cpu);
 	poke_traps_install();
 	struct cpumask all;
 	cpumask_online(&all);
