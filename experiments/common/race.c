@@ -468,6 +468,10 @@ static void account(void)
 			mode_tsc[m] = MAX(mode_tsc[m], o->tsc[m]);
 		}
 		cur->unacked += o->unacked;
+		if (seg.round >= nsched) { /* a retry turn */
+			nretries += !p->retried;
+			p->retried++;
+		}
 		p->period = o->period;
 		p->delay = o->delay;
 		p->shape = o->shape;
@@ -490,8 +494,6 @@ static void add_retries(void)
 				continue;
 			struct round *rd = &rounds[nrounds++];
 			*rd = (struct round){ .npairs = 1, .s = { (u8)s }, .v = { (u8)v } };
-			nretries += !p->retried;
-			p->retried++;
 		}
 }
 
@@ -509,6 +511,10 @@ static void plan_next(void)
 	}
 	u64 now = rdtsc(), end = budget_end(seg.round >= nsched);
 	u64 left = (s64)(end - now) > 0 ? end - now : 0;
+	if (seg.round >= nsched && !left) { /* the retries' time is spent: the rest stay unhit */
+		seg.done = true;
+		return;
+	}
 	seg.len = MAX(left / (nrounds - seg.round), ns_to_tsc(MIN_PAIR_NS));
 	if (seg.round >= nsched) /* a retry needs a turn, not the rest of the budget */
 		seg.len = MIN(seg.len, ns_to_tsc(3 * MIN_PAIR_NS));
