@@ -22,7 +22,7 @@
 #define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
 #define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
 #define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
-#define RETRY_SHARE 4          /* retries may run a quarter of the budget beyond its end */
+#define RETRY_SHARE 4          /* the retries may run for a quarter of the budget */
 #define RETRY_PASSES 2         /* turns a pair without a hit may retry */
 
 /* Per victim: what it publishes for its sender (one cache line each). */
@@ -56,7 +56,6 @@ static u32 nrounds, nsched, nretries; /* rounds in all, of the schedule, retries
 static u32 retry_passes, pass_end;    /* retry passes begun; the round the current one ends at */
 static struct pair_stat pairs[RACE_MAX_CPUS][RACE_MAX_CPUS];
 static struct hist ack_hist[RACE_MODES];
-static struct cpu_barrier bar;
 static u64 shape_trials[RACE_MAX_SHAPES], shape_hits[RACE_MAX_SHAPES], shape_tsc[RACE_MAX_SHAPES];
 static u32 shape_chosen[RACE_MAX_SHAPES];
 
@@ -370,16 +369,14 @@ static void run_chunk(struct chunk *c, enum race_mode mode, u32 shape, struct tu
 
 /*
  * Waits until the victim loops steadily: WARM_ITERS publications in a row, each within
- * WARM_GAP_NS of the last (a round wakes every CPU from the barrier; under a hypervisor the
- * pair's vCPUs may wait for host time until the idle ones have halted again). Bounded by
- * WARM_TIMEOUT_NS and half the pair's time, and counted in the pair's time.
+ * WARM_GAP_NS of the last (under a hypervisor the pair's vCPUs may wait for host time).
+ * Bounded by WARM_TIMEOUT_NS and half the pair's time, and counted in the pair's time.
  */
 #define WARM_ITERS 16
 #define WARM_GAP_NS 100000ull
 #define WARM_TIMEOUT_NS 20000000ull
 static void warm_up(struct slot *sl)
 {
-	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
 	u64 end = rdtsc() + MIN(ns_to_tsc(WARM_TIMEOUT_NS), seg.len / 2);
 	u64 gap = ns_to_tsc(WARM_GAP_NS);
 	for (u32 warm = 0; warm < WARM_ITERS;) {
@@ -390,10 +387,14 @@ static void warm_up(struct slot *sl)
 	}
 }
 
-/* Where the budget ends: for the retries, a quarter of it later. */
+/*
+ * Where the budget ends; for the retries, a quarter of the budget after they began (the
+ * schedule may have overrun the budget: every pair gets MIN_PAIR_NS and its start).
+ */
+static u64 retry_end;
 static u64 budget_end(bool retry)
 {
-	return cur_ctx->start_tsc + cur_ctx->budget_tsc + (retry ? cur_ctx->budget_tsc / RETRY_SHARE : 0);
+	return retry ? retry_end : cur_ctx->start_tsc + cur_ctx->budget_tsc;
 }
 
 static void sender(u32 me, u32 vpos, u32 round)
@@ -402,7 +403,12 @@ static void sender(u32 me, u32 vpos, u32 round)
 	struct sender_out *o = &outs[me];
 	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
 	*o = (struct sender_out){ 0 };
-	/* the pair's time includes its warm-up (on a loaded host 20-45 ms a pair at smp 8) */
+	/*
+	 * The pair's time starts at the victim's first publication (bounded by START_TIMEOUT_NS):
+	 * a victim vCPU woken by its doorbell took 11-35 ms to run in ~5% of the turns at smp 8
+	 * under TCG, which spent a whole 10 ms turn; it includes the warm-up.
+	 */
+	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
 	u64 start = rdtsc();
 	warm_up(sl);
 	u64 chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
@@ -501,6 +507,8 @@ static void add_retries(void)
 static void plan_next(void)
 {
 	if (seg.round == pass_end && retry_passes < RETRY_PASSES) {
+		if (!retry_passes)
+			retry_end = rdtsc() + cur_ctx->budget_tsc / RETRY_SHARE;
 		retry_passes++;
 		add_retries();
 		pass_end = nrounds;
@@ -525,29 +533,90 @@ static void plan_next(void)
 	}
 }
 
+#define FOLLOW_SPIN_NS 20000ull
+/* How long a CPU may wait for its next round, or the leader for a round's end. */
+static u64 follow_timeout_ns(void)
+{
+	return 2 * tsc_to_ns(cur_ctx->budget_tsc) + 10 * START_TIMEOUT_NS;
+}
+
+/* Runs this CPU's role in the current round, if it has one. */
+static void play(u32 me)
+{
+	const struct round *rd = &rounds[seg.round];
+	for (u32 i = 0; i < rd->npairs; i++) {
+		if (rd->s[i] == me)
+			sender(me, rd->v[i], seg.round);
+		else if (rd->v[i] == me)
+			victim(me);
+	}
+}
+
+/*
+ * Rounds are started by doorbells: the leader (position 0, the boot CPU) rings only the CPUs
+ * of the next round and waits for them; the others stay halted (a barrier waking every CPU
+ * each round put 6 idle vCPUs of 8 in the host's run queue beside the pair, for nothing).
+ */
+static struct { volatile u64 ring; } __attribute__((aligned(64))) bell[RACE_MAX_CPUS];
+static volatile u64 round_left; /* CPUs of the round still playing */
+
+static void ring(u32 pos)
+{
+	__atomic_store_n(&bell[pos].ring, 1, __ATOMIC_RELEASE);
+	wake_cpu(cpu_of[pos]);
+}
+
+static void lead(void)
+{
+	for (;;) {
+		plan_next();
+		if (seg.done)
+			break;
+		const struct round *rd = &rounds[seg.round];
+		bool mine = false;
+		__atomic_store_n(&round_left, 2 * rd->npairs, __ATOMIC_RELEASE);
+		for (u32 i = 0; i < rd->npairs; i++) {
+			u32 s = rd->s[i], v = rd->v[i];
+			mine |= s == 0 || v == 0;
+			if (s != 0)
+				ring(s);
+			if (v != 0)
+				ring(v);
+		}
+		if (mine) {
+			play(0);
+			__atomic_sub_fetch(&round_left, 1, __ATOMIC_ACQ_REL);
+		}
+		wait_eq_spin_halt(&round_left, 0, FOLLOW_SPIN_NS, follow_timeout_ns());
+		account();
+		seg.round++;
+	}
+	for (u32 p = 1; p < n; p++)
+		ring(p);
+}
+
+static void follow(u32 me)
+{
+	for (;;) {
+		if (!wait_eq_halt(&bell[me].ring, 1, follow_timeout_ns()))
+			return; /* never rung again: its rounds go unplayed (zero_hits) */
+		__atomic_store_n(&bell[me].ring, 0, __ATOMIC_RELEASE);
+		if (seg.done)
+			return;
+		play(me);
+		if (__atomic_sub_fetch(&round_left, 1, __ATOMIC_ACQ_REL) == 0)
+			wake_cpu(cpu_of[0]);
+	}
+}
+
 static void worker(void *arg)
 {
 	(void)arg;
 	u32 me = pos_of[this_cpu_index()];
-	for (;;) {
-		if (me == 0)
-			plan_next();
-		cpu_barrier_wait_halt(&bar);
-		if (seg.done)
-			return;
-		const struct round *rd = &rounds[seg.round];
-		for (u32 i = 0; i < rd->npairs; i++) {
-			if (rd->s[i] == me)
-				sender(me, rd->v[i], seg.round);
-			else if (rd->v[i] == me)
-				victim(me);
-		}
-		cpu_barrier_wait_halt(&bar);
-		if (me == 0) {
-			account();
-			seg.round++;
-		}
-	}
+	if (me == 0)
+		lead();
+	else
+		follow(me);
 }
 
 static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
@@ -639,7 +708,8 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 	nretries = retry_passes = 0;
 	pass_end = nsched;
 	diag("race_schedule rounds=%u parallel_pairs=%u", nrounds, MIN(par, n / 2));
-	cpu_barrier_init(&bar, n);
+	for (u32 i = 0; i < n; i++)
+		bell[i].ring = 0;
 	struct cpumask used;
 	cpumask_clear(&used);
 	for (u32 i = 0; i < n; i++)
