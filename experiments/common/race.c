@@ -20,6 +20,7 @@
 #define CHUNKS 4               /* blind/aimed alternations per pair */
 #define EXPLORE_TRIALS 192     /* aimed trials per shape while a pair explores the shapes */
 #define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
+#define MAX_EXPLORING_PAIRS 6  /* ... or top up the shapes short of EXPLORE_TRIALS */
 #define MIN_PAIR_NS 10000000ull /* every pair gets at least this long */
 #define MIN_CHUNK_NS 3000000ull /* a chunk shorter than a host time slice measures the host */
 #define RETRY_SHARE 4          /* the retries may run for a quarter of the budget */
@@ -318,18 +319,30 @@ static u32 best_explored_shape(void)
 	return best;
 }
 
-/* The first pairs try every shape for EXPLORE_TRIALS aimed trials; returns the best. */
+/*
+ * The first pairs try every shape for EXPLORE_TRIALS aimed trials; the pairs after them try the
+ * shapes still short of that many (a slow pair can run out of time before its last shapes),
+ * up to MAX_EXPLORING_PAIRS pairs in all. Returns the shape this pair uses.
+ */
+static u32 explored_pairs;
 static u32 choose_shape(const struct chunk *c, struct tuner *tn)
 {
 	u32 chosen = 0, best = 0;
-	for (u32 k = 0; k < cur->nshapes; k++)
+	bool short_of = false;
+	for (u32 k = 0; k < cur->nshapes; k++) {
 		chosen += READ_ONCE(shape_chosen[k]);
+		short_of |= READ_ONCE(shape_trials[k]) < EXPLORE_TRIALS;
+	}
 	if (cur->nshapes < 2)
 		return 0;
-	if (chosen >= EXPLORING_PAIRS)
+	if ((chosen >= EXPLORING_PAIRS && !short_of) || explored_pairs >= MAX_EXPLORING_PAIRS)
 		return best_explored_shape();
+	explored_pairs++;
+	bool topping_up = chosen >= EXPLORING_PAIRS;
 	u64 best_rate = 0, end = c->end;
 	for (u32 k = 0; k < cur->nshapes; k++) {
+		if (topping_up && READ_ONCE(shape_trials[k]) >= EXPLORE_TRIALS)
+			continue;
 		/* at most half of the pair's time (but MIN_CHUNK_NS a shape) goes to exploring */
 		struct chunk ck = *c;
 		ck.end = MIN(end, rdtsc() + MAX(seg.len / (2 * cur->nshapes), ns_to_tsc(MIN_CHUNK_NS)));
@@ -345,6 +358,8 @@ static u32 choose_shape(const struct chunk *c, struct tuner *tn)
 			best = k;
 		}
 	}
+	if (topping_up) /* it explored a few shapes only: the best of all so far */
+		return best_explored_shape();
 	if (best_rate) /* a pair that saw no hit leaves the choice to the next one */
 		__atomic_add_fetch(&shape_chosen[best], 1, __ATOMIC_RELAXED);
 	return best;
@@ -700,6 +715,7 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 	if (r->nshapes == 0)
 		r->nshapes = 1;
 	r->best_shape = 0;
+	explored_pairs = 0;
 	seg.done = false;
 	seg.round = 0;
 	u32 par = parallel_pairs(r);
