@@ -61,17 +61,13 @@ void idt_set_dpl(u32 vector, u32 dpl)
 	((struct idt_gate *)this_cpu()->idt)[vector & 0xff].type_attr = *attr;
 }
 
-void idt_set_entry_on(u32 cpu, u32 vector, u64 addr)
+void idt_set_entry(u32 vector, u64 addr)
 {
-	if (cpu >= MAX_CPUS || !cpus[cpu].idt)
-		return;
-	struct idt_gate *g = &((struct idt_gate *)cpus[cpu].idt)[vector & 0xff];
+	struct idt_gate *g = &((struct idt_gate *)this_cpu()->idt)[vector & 0xff];
 	g->off_lo = addr & 0xffff;
 	g->off_mid = (addr >> 16) & 0xffff;
 	g->off_hi = addr >> 32;
 }
-
-void idt_set_entry(u32 vector, u64 addr) { idt_set_entry_on(this_cpu_index(), vector, addr); }
 
 u64 idt_default_entry(u32 vector) { return (u64)trap_stubs + 16 * (vector & 0xff); }
 

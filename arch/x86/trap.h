@@ -42,8 +42,6 @@ void idt_set_dpl(u32 vector, u32 dpl);
 /* Points a gate of this CPU's IDT at another entry (IST and type unchanged); and the default. */
 void idt_set_entry(u32 vector, u64 addr);
 u64 idt_default_entry(u32 vector);
-/* The same in another CPU's IDT (safe while no event of that vector is being delivered there). */
-void idt_set_entry_on(u32 cpu, u32 vector, u64 addr);
 /* Changes the IST index of a vector's gate on this CPU only (0 = no IST). */
 void idt_set_ist(u32 vector, u32 ist);
 
