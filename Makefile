@@ -89,7 +89,7 @@ debug: $(ISO)
 
 # Throughput benchmark: boots with `bench` (10x budgets) at SMP=2 and SMP=8, prints one table
 # and writes build/bench/bench.json (host/bench.py; BENCH_TESTS, BENCH_REPEAT override).
-BENCH_TESTS ?= ipi_*,sti_shadow_nmi,movss_shadow_*,nmi_storm,poke_call_flip,poke_batch
+BENCH_TESTS ?= ipi_*,sti_shadow_nmi,movss_shadow_*,nmi_storm,nmi_nested_bp,poke_call_flip,poke_batch,poke_patcher_pairs
 BENCH_REPEAT ?= 1
 bench: $(B)/racebed32.elf
 	$(PYTHON) host/bench.py --kernel $(B)/racebed32.elf --smp 2,8 --accel $(ACCEL) \
