@@ -682,6 +682,16 @@ static void report(void)
 	     cur->shape_name[cur->best_shape], cur->unacked);
 }
 
+void race_budget_for_pairs(struct exp_ctx *ctx, u32 per_pair_ms)
+{
+	u64 n = MIN(ctx->ncpus, (u32)RACE_MAX_CPUS), pairs = n * (n - 1);
+	u64 need = ns_to_tsc(pairs * per_pair_ms * 1000000ull);
+	if (need <= ctx->budget_tsc)
+		return;
+	ctx->budget_tsc = need;
+	diag("budget_raised_ms=%lu pairs=%lu per_pair_ms=%u", pairs * per_pair_ms, pairs, per_pair_ms);
+}
+
 bool race_run(struct race *r, const struct exp_ctx *ctx)
 {
 	n = 0;

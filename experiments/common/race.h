@@ -50,5 +50,11 @@ void race_event_seen(void);
  * every online CPU takes part). Returns false when fewer than two CPUs are online.
  */
 bool race_run(struct race *r, const struct exp_ctx *ctx);
+/*
+ * Every ordered pair needs its turn: raises the experiment's budget to per_pair_ms for each
+ * pair (among the first RACE_MAX_CPUS CPUs) when that is more, and says so
+ * (`# budget_raised_ms=`).
+ */
+void race_budget_for_pairs(struct exp_ctx *ctx, u32 per_pair_ms);
 
 #endif

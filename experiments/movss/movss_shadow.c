@@ -24,7 +24,7 @@
 
 #define VEC_MSS_IRQ (VEC_EXP_FIRST + 0x30)
 #define NSHAPES 5
-#define PAIR_BUDGET_MS 12
+#define PAIR_BUDGET_MS 12 /* every ordered pair's share of the budget, at least */
 
 enum { K_SINGLE, K_DOUBLE, K_CONTROL, NK }; /* window kinds, run in turn */
 
@@ -103,18 +103,6 @@ static struct race race = {
 	.victim_iter = victim_iter,
 };
 
-/* Every ordered pair needs its turn: the budget grows to PAIR_BUDGET_MS a pair if that is more. */
-static void budget_for_pairs(struct exp_ctx *ctx)
-{
-	u64 n = MIN(ctx->ncpus, (u32)RACE_MAX_CPUS), pairs = n * (n - 1);
-	u64 need = ns_to_tsc(pairs * PAIR_BUDGET_MS * 1000000ull);
-	if (need <= ctx->budget_tsc)
-		return;
-	ctx->budget_tsc = need;
-	diag("budget_raised_ms=%lu pairs=%lu per_pair_ms=%u", pairs * PAIR_BUDGET_MS, pairs,
-	     PAIR_BUDGET_MS);
-}
-
 static void print_outcomes(void)
 {
 	static const u32 single[] = { SB_AT_INSN, SB_IN_WINDOW, SB_AFTER_NEXT, SB_ELSEWHERE };
@@ -142,7 +130,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 						    RIP(mss_wc_after) };
 	memset((void *)hist, 0, sizeof(hist));
 	memset(vs, 0, sizeof(vs));
-	budget_for_pairs(ctx);
+	race_budget_for_pairs(ctx, PAIR_BUDGET_MS);
 	u32 vec = use_nmi ? VEC_NMI : VEC_MSS_IRQ;
 	race.icr = use_nmi ? ICR_NMI : (ICR_FIXED | VEC_MSS_IRQ);
 	trap_set_handler(vec, on_event);

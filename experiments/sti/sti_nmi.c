@@ -162,24 +162,13 @@ static struct race race = {
 /*
  * Every ordered pair needs its time (the engine gives each at least 10 ms plus a warm-up):
  * 600 ms held at smp 2 but not at smp 8 (56 pairs: 0.8-1.6 s measured). The budget grows to
- * PAIR_BUDGET_MS per pair when that is more, and says so.
+ * PAIR_BUDGET_MS per pair when that is more (race_budget_for_pairs), and says so.
  */
 #define PAIR_BUDGET_MS 25
 
-static void budget_for_pairs(struct exp_ctx *ctx)
-{
-	u64 n = MIN(ctx->ncpus, (u32)RACE_MAX_CPUS), pairs = n * (n - 1);
-	u64 need = ns_to_tsc(pairs * PAIR_BUDGET_MS * 1000000ull);
-	if (need <= ctx->budget_tsc)
-		return;
-	ctx->budget_tsc = need;
-	diag("budget_raised_ms=%lu pairs=%lu per_pair_ms=%u", pairs * PAIR_BUDGET_MS, pairs,
-	     PAIR_BUDGET_MS);
-}
-
 static enum exp_result run(struct exp_ctx *ctx)
 {
-	budget_for_pairs(ctx);
+	race_budget_for_pairs(ctx, PAIR_BUDGET_MS);
 	define_outcomes();
 	not_pending = lost_irq = hlt_skipped = iterations = 0;
 	memset(vs, 0, sizeof(vs));
