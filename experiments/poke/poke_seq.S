@@ -113,8 +113,8 @@ poke_sdm_code:
 	.org 0x5000, 0xcc
 
 /*
- * poke_batch's sites: POKE_NBATCH_SITES call sites 16 bytes apart on pages of their own,
- * each at offset 3 of its slot (rel32 4-byte aligned), int3 between them.
+ * poke_batch's sites: POKE_NBATCH_SITES call sites POKE_BATCH_SITE_STRIDE bytes apart on pages
+ * of their own, each at offset 3 of its slot (rel32 4-byte aligned), int3 between them.
  */
 	.section .text.poke_bsites, "ax"
 	.balign 4096
@@ -124,7 +124,7 @@ poke_batch_sites_start:
 	.byte 0xcc, 0xcc, 0xcc
 	NOP5
 	ret
-	.fill 7, 1, 0xcc
+	.fill POKE_BATCH_SITE_STRIDE - 9, 1, 0xcc
 	.endr
 	.balign 4096, 0xcc
 
