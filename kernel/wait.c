@@ -13,8 +13,9 @@ void wake_cpu(u32 cpu)
 bool spin_until_ge(volatile u64 *p, u64 want, u64 timeout_ns)
 {
 	u64 end = rdtsc() + ns_to_tsc(timeout_ns);
+	u32 turn = 0;
 	while (READ_ONCE(*p) < want) {
-		if ((s64)(rdtsc() - end) > 0)
+		if (!tsc_before_polled(end, &turn))
 			return READ_ONCE(*p) >= want;
 		cpu_relax();
 	}
@@ -47,7 +48,8 @@ bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns)
 {
 	u64 end = rdtsc() + ns_to_tsc(spin_ns);
-	while ((s64)(rdtsc() - end) < 0) {
+	u32 turn = 0;
+	while (tsc_before_polled(end, &turn)) {
 		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
 			return true;
 		cpu_relax();

@@ -138,8 +138,9 @@ static bool before(u64 end) { return (s64)(rdtsc() - end) < 0; }
 
 static bool spin_seq_change(struct slot *sl, u64 last, u64 end)
 {
+	u32 turn = 0;
 	while (READ_ONCE(sl->seq) == last)
-		if (!before(end))
+		if (!tsc_before_polled(end, &turn))
 			return false;
 	return true;
 }
@@ -162,8 +163,9 @@ static bool fire(struct slot *sl, u32 vcpu, enum race_mode mode)
 	u64 t0 = rdtsc_ordered();
 	ipi_send_cpu(vcpu, cur->icr);
 	u64 end = t0 + ns_to_tsc(ACK_TIMEOUT_NS);
+	u32 turn = 0;
 	while (__atomic_load_n(&sl->events, __ATOMIC_ACQUIRE) == e0)
-		if (!before(end))
+		if (!tsc_before_polled(end, &turn))
 			return false;
 	hist_add(&ack_hist[mode], tsc_to_ns(rdtsc_ordered() - t0));
 	return true;
@@ -173,7 +175,8 @@ static bool fire(struct slot *sl, u32 vcpu, enum race_mode mode)
 static void settle(struct slot *sl)
 {
 	u64 landed = READ_ONCE(sl->seq), end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
-	while (READ_ONCE(sl->res_seq) < landed && before(end))
+	u32 turn = 0;
+	while (READ_ONCE(sl->res_seq) < landed && tsc_before_polled(end, &turn))
 		;
 }
 
