@@ -60,7 +60,7 @@ static struct hist ack_hist[RACE_MODES];
 static u64 shape_trials[RACE_MAX_SHAPES], shape_hits[RACE_MAX_SHAPES], shape_tsc[RACE_MAX_SHAPES];
 static u32 shape_chosen[RACE_MAX_SHAPES];
 
-/* The round all CPUs run next, set by the leader between barriers. */
+/* The round the CPUs run next, set by the leader before it rings their doorbells. */
 static struct {
 	bool done;
 	u32 round;
