@@ -3,7 +3,6 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "lib/printf.h"
-#include "lib/printf.h"
 
 #define PM_TIMER_HZ 3579545u
 #define PIT_HZ 1193182u
@@ -13,8 +12,13 @@
 
 struct time_info timeinfo;
 
-/* One calibration window: TSC and LAPIC current count at its start and end. */
-struct window { u64 tsc0, tsc1; u32 apic0, apic1; };
+/*
+ * One calibration window: TSC and LAPIC current count at its start and end, and the reference
+ * time it really lasted (ns; 0: CALIB_US). A vCPU descheduled inside the window overshoots the
+ * reference's target: counting the target instead of what elapsed made tsc_hz 11% and apic_hz
+ * 60% too high once (uefi-q35-smp8 under TCG, a 15 ms gap).
+ */
+struct window { u64 tsc0, tsc1, ref_ns; u32 apic0, apic1; };
 
 static void window_start(struct window *w)
 {
@@ -36,11 +40,13 @@ static bool calibrate_pm(const struct fw_info *fw, struct window *w)
 	while ((now = inl((u16)fw->pm_timer_port) & mask) == start)
 		if (++polls > DEAD_POLLS)
 			return false;
-	start = now;
 	window_start(w);
+	start = inl((u16)fw->pm_timer_port) & mask; /* read after the window's start */
+	u32 elapsed;
 	for (polls = 0;; polls++) {
 		u32 t = inl((u16)fw->pm_timer_port) & mask;
-		if (((t - start) & mask) >= want)
+		elapsed = (t - start) & mask;
+		if (elapsed >= want)
 			break;
 		if (t == now && polls > DEAD_POLLS)
 			return false;
@@ -49,10 +55,11 @@ static bool calibrate_pm(const struct fw_info *fw, struct window *w)
 		now = t;
 	}
 	window_end(w);
+	w->ref_ns = (u64)elapsed * 1000000000ull / PM_TIMER_HZ;
 	return true;
 }
 
-static bool calibrate_hpet(const struct fw_info *fw, struct window *w, u64 *ref_fs)
+static bool calibrate_hpet(const struct fw_info *fw, struct window *w)
 {
 	volatile u64 *h = (volatile u64 *)fw->hpet_addr;
 	u64 period_fs = h[0] >> 32; /* capabilities: counter period in femtoseconds */
@@ -64,12 +71,13 @@ static bool calibrate_hpet(const struct fw_info *fw, struct window *w, u64 *ref_
 	while (h[30] == start)
 		if (++polls > DEAD_POLLS)
 			return false;
-	start = h[30];
 	window_start(w);
-	while (h[30] - start < want)
+	start = h[30];
+	u64 elapsed;
+	while ((elapsed = h[30] - start) < want)
 		;
 	window_end(w);
-	*ref_fs = period_fs;
+	w->ref_ns = elapsed * period_fs / 1000000u;
 	return true;
 }
 
@@ -113,7 +121,7 @@ static bool from_cpuid(void)
 void time_init(const struct fw_info *fw)
 {
 	struct window w = { 0 };
-	u64 ref_ns = 0, hpet_fs = 0;
+	u64 ref_ns = 0;
 	const char *src = NULL;
 
 	apic_write(APIC_TIMER_DIV, 0xb); /* divide by 1 */
@@ -126,7 +134,7 @@ void time_init(const struct fw_info *fw)
 		else
 			ksnprintf(timeinfo.problem, sizeof(timeinfo.problem), "ACPI PM timer never ticked");
 	}
-	if (!src && fw->have_hpet && calibrate_hpet(fw, &w, &hpet_fs))
+	if (!src && fw->have_hpet && calibrate_hpet(fw, &w))
 		src = "hpet";
 	if (!src) {
 		if (calibrate_pit(&w))
@@ -137,9 +145,7 @@ void time_init(const struct fw_info *fw)
 	}
 	apic_write(APIC_TIMER_INIT, 0);
 
-	ref_ns = CALIB_US * 1000ull;
-	if (src && hpet_fs) /* the HPET window is a whole number of its ticks */
-		ref_ns = (CALIB_US * 1000000000ull / hpet_fs) * hpet_fs / 1000000u;
+	ref_ns = w.ref_ns ? w.ref_ns : CALIB_US * 1000ull; /* the PIT's one-shot: its target */
 	timeinfo.calib_us = CALIB_US;
 	if (src) {
 		timeinfo.apic_hz = (u64)(w.apic0 - w.apic1) * 1000000000ull / ref_ns;
