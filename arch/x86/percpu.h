@@ -47,6 +47,8 @@ struct cpu {
 	void *volatile call_arg;
 	volatile u64 call_seq;  /* bumped by the caller */
 	volatile u64 call_done; /* set to call_seq by this CPU when the function returned */
+	u32 call_from;          /* the CPU that posted the call */
+	volatile u32 wait_halted; /* in smp_wait_halt: the CPUs it waits for wake it when done */
 	/* counters */
 	volatile u64 nmi_count;
 	volatile u64 unexpected_irq_count;

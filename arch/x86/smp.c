@@ -77,9 +77,12 @@ NORETURN void ap_main(struct cpu *c)
 		if (seq != c->call_done) {
 			cpu_fn_t fn = c->call_fn;
 			void *arg = c->call_arg;
+			u32 from = c->call_from;
 			irq_enable();
 			fn(arg);
-			__atomic_store_n(&c->call_done, seq, __ATOMIC_RELEASE);
+			__atomic_store_n(&c->call_done, seq, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&cpus[from].wait_halted, __ATOMIC_SEQ_CST))
+				ipi_send_cpu(from, ICR_FIXED | VEC_CALL);
 			continue;
 		}
 		safe_halt(); /* a VEC_CALL IPI wakes us */
@@ -110,6 +113,7 @@ static void post_call(u32 cpu, cpu_fn_t fn, void *arg)
 	wait_done(c);
 	c->call_fn = fn;
 	c->call_arg = arg;
+	c->call_from = this_cpu_index();
 	__atomic_store_n(&c->call_seq, c->call_seq + 1, __ATOMIC_RELEASE);
 	ipi_send_cpu(cpu, ICR_FIXED | VEC_CALL);
 }
@@ -149,6 +153,30 @@ void smp_wait(const struct cpumask *mask)
 	for_each_cpu_in(i, mask, ncpus_possible)
 		if (i != me && cpus[i].state == CPU_ONLINE)
 			wait_done(&cpus[i]);
+}
+
+static bool all_done(const struct cpumask *mask, u32 me)
+{
+	for_each_cpu_in(i, mask, ncpus_possible)
+		if (i != me && cpus[i].state == CPU_ONLINE &&
+		    __atomic_load_n(&cpus[i].call_done, __ATOMIC_SEQ_CST) != READ_ONCE(cpus[i].call_seq))
+			return false;
+	return true;
+}
+
+void smp_wait_halt(const struct cpumask *mask)
+{
+	struct cpu *c = this_cpu();
+	u64 flags = irq_save();
+	__atomic_store_n(&c->wait_halted, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		irq_disable();
+		if (all_done(mask, c->index))
+			break;
+		safe_halt(); /* each CPU of mask sends VEC_CALL as it finishes */
+	}
+	__atomic_store_n(&c->wait_halted, 0, __ATOMIC_SEQ_CST);
+	irq_restore(flags);
 }
 
 static void install_trampoline(u64 pa)

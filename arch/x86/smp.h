@@ -35,6 +35,12 @@ void smp_call_one(u32 cpu, cpu_fn_t fn, void *arg, bool wait);
 void smp_wait_one(u32 cpu);
 /* Waits until every CPU in mask has finished its last smp_call function. */
 void smp_wait(const struct cpumask *mask);
+/*
+ * The same, halted between checks: each of them wakes the waiter when its function returns.
+ * For a caller that only waits (under an emulator with more vCPUs than host cores, a spinning
+ * waiter takes host time from the CPUs doing the work).
+ */
+void smp_wait_halt(const struct cpumask *mask);
 /* Mask of all online CPUs. */
 void cpumask_online(struct cpumask *m);
 /* Sends an IPI to a CPU by logical index. */

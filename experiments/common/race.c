@@ -9,7 +9,6 @@
 #include "arch/x86/spinlock.h"
 #include "arch/x86/time.h"
 #include "kernel/hist.h"
-#include "kernel/wait.h"
 #include "lib/printf.h"
 
 #define NB 16                  /* delay bins of the aimed sender's tuner */
@@ -60,7 +59,7 @@ static struct hist ack_hist[RACE_MODES];
 static u64 shape_trials[RACE_MAX_SHAPES], shape_hits[RACE_MAX_SHAPES], shape_tsc[RACE_MAX_SHAPES];
 static u32 shape_chosen[RACE_MAX_SHAPES];
 
-/* The round the CPUs run next, set by the leader before it rings their doorbells. */
+/* The round the CPUs run next, set by the boot CPU before it calls them (run_rounds). */
 static struct {
 	bool done;
 	u32 round;
@@ -423,7 +422,7 @@ static void sender(u32 me, u32 vpos, u32 round)
 	*o = (struct sender_out){ 0 };
 	/*
 	 * The pair's time starts at the victim's first publication (bounded by START_TIMEOUT_NS):
-	 * a victim vCPU woken by its doorbell took 11-35 ms to run in ~5% of the turns at smp 8
+	 * a victim vCPU woken for its turn took 11-35 ms to run in ~5% of the turns at smp 8
 	 * under TCG, which spent a whole 10 ms turn; it includes the warm-up.
 	 */
 	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
@@ -551,16 +550,11 @@ static void plan_next(void)
 	}
 }
 
-#define FOLLOW_SPIN_NS 20000ull
-/* How long a CPU may wait for its next round, or the leader for a round's end. */
-static u64 follow_timeout_ns(void)
+/* Runs this CPU's role in the current round, if it has one (an smp_call function). */
+static void play(void *arg)
 {
-	return 2 * tsc_to_ns(cur_ctx->budget_tsc) + 10 * START_TIMEOUT_NS;
-}
-
-/* Runs this CPU's role in the current round, if it has one. */
-static void play(u32 me)
-{
+	(void)arg;
+	u32 me = pos_of[this_cpu_index()];
 	const struct round *rd = &rounds[seg.round];
 	for (u32 i = 0; i < rd->npairs; i++) {
 		if (rd->s[i] == me)
@@ -571,70 +565,28 @@ static void play(u32 me)
 }
 
 /*
- * Rounds are started by doorbells: the leader (position 0, the boot CPU) rings only the CPUs
- * of the next round and waits for them; the others stay halted (a barrier waking every CPU
- * each round put 6 idle vCPUs of 8 in the host's run queue beside the pair, for nothing).
+ * The rounds, run from the boot CPU: each is an smp_call to the round's CPUs only (the others
+ * stay halted in their idle loop: a barrier waking every CPU each round put 6 idle vCPUs of 8
+ * in the host's run queue beside the pair), and the boot CPU waits halted unless it plays.
  */
-static struct { volatile u64 ring; } __attribute__((aligned(64))) bell[RACE_MAX_CPUS];
-static volatile u64 round_left; /* CPUs of the round still playing */
-
-static void ring(u32 pos)
-{
-	__atomic_store_n(&bell[pos].ring, 1, __ATOMIC_RELEASE);
-	wake_cpu(cpu_of[pos]);
-}
-
-static void lead(void)
+static void run_rounds(void)
 {
 	for (;;) {
 		plan_next();
 		if (seg.done)
-			break;
+			return;
 		const struct round *rd = &rounds[seg.round];
-		bool mine = false;
-		__atomic_store_n(&round_left, 2 * rd->npairs, __ATOMIC_RELEASE);
+		struct cpumask m;
+		cpumask_clear(&m);
 		for (u32 i = 0; i < rd->npairs; i++) {
-			u32 s = rd->s[i], v = rd->v[i];
-			mine |= s == 0 || v == 0;
-			if (s != 0)
-				ring(s);
-			if (v != 0)
-				ring(v);
+			cpumask_set(&m, cpu_of[rd->s[i]]);
+			cpumask_set(&m, cpu_of[rd->v[i]]);
 		}
-		if (mine) {
-			play(0);
-			__atomic_sub_fetch(&round_left, 1, __ATOMIC_ACQ_REL);
-		}
-		wait_eq_spin_halt(&round_left, 0, FOLLOW_SPIN_NS, follow_timeout_ns());
+		smp_call(&m, play, NULL, false);
+		smp_wait_halt(&m);
 		account();
 		seg.round++;
 	}
-	for (u32 p = 1; p < n; p++)
-		ring(p);
-}
-
-static void follow(u32 me)
-{
-	for (;;) {
-		if (!wait_eq_halt(&bell[me].ring, 1, follow_timeout_ns()))
-			return; /* never rung again: its rounds go unplayed (zero_hits) */
-		__atomic_store_n(&bell[me].ring, 0, __ATOMIC_RELEASE);
-		if (seg.done)
-			return;
-		play(me);
-		if (__atomic_sub_fetch(&round_left, 1, __ATOMIC_ACQ_REL) == 0)
-			wake_cpu(cpu_of[0]);
-	}
-}
-
-static void worker(void *arg)
-{
-	(void)arg;
-	u32 me = pos_of[this_cpu_index()];
-	if (me == 0)
-		lead();
-	else
-		follow(me);
 }
 
 static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
@@ -737,13 +689,7 @@ bool race_run(struct race *r, const struct exp_ctx *ctx)
 	nretries = retry_passes = 0;
 	pass_end = nsched;
 	diag("race_schedule rounds=%u parallel_pairs=%u", nrounds, MIN(par, n / 2));
-	for (u32 i = 0; i < n; i++)
-		bell[i].ring = 0;
-	struct cpumask used;
-	cpumask_clear(&used);
-	for (u32 i = 0; i < n; i++)
-		cpumask_set(&used, cpu_of[i]);
-	smp_call(&used, worker, NULL, true);
+	run_rounds();
 	report();
 	return true;
 }

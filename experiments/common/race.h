@@ -11,9 +11,9 @@
  *          (shapes are experiment-defined variants, e.g. padding before the window
  *          instruction: TCG notices events only at translation-block boundaries).
  *
- * Rounds start by doorbell (only the round's CPUs wake), a pair's time starts at its victim's
- * first publication, and pairs left without a hit retry after the schedule (twice at most,
- * within a quarter of the budget).
+ * Each round is an smp_call to its CPUs only (the rest stay halted), a pair's time starts at
+ * its victim's first publication, and pairs left without a hit retry after the schedule
+ * (twice at most, within a quarter of the budget).
  *
  * The experiment supplies the victim's iteration (which calls race_publish() just before its
  * window and returns whether the event landed in it) and calls race_event_seen() from its

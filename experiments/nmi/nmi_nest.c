@@ -92,7 +92,7 @@ static void send_trials(const struct turn *t, struct result *r)
 
 /*
  * Both designs use the same counters (nmi_nest.S's globals): each design's are kept here and
- * swapped in, with its entry in the victim's IDT, between trials (no NMI in flight then).
+ * swapped in by the sender while the victim is out of its loop (victim(): between designs).
  */
 struct design_state { u64 started, nested, naive_stats, exit_window, pending, latched, depth, completed; };
 static struct design_state ds[2];
@@ -131,8 +131,6 @@ static void sender(struct turn *t)
 	}
 }
 
-static volatile u64 turn_done; /* the pair's CPUs that finished their part of the turn */
-
 static void pair_worker(void *arg)
 {
 	struct turn *t = arg;
@@ -140,15 +138,13 @@ static void pair_worker(void *arg)
 		victim(NULL);
 	else
 		sender(t);
-	if (__atomic_add_fetch(&turn_done, 1, __ATOMIC_ACQ_REL) == 2 && this_cpu_index() != 0)
-		wake_cpu(0);
 }
 
 /* Runs one pair's turn, both designs; returns the NMIs that nested in it. */
 static u64 run_turn(struct turn *t)
 {
 	stop = 0;
-	design_go = victim_ready = victim_done = victim_bad = turn_done = 0;
+	design_go = victim_ready = victim_done = victim_bad = 0;
 	struct cpumask both;
 	cpumask_clear(&both);
 	cpumask_set(&both, t->sender);
@@ -156,8 +152,7 @@ static u64 run_turn(struct turn *t)
 	/* the boot CPU, when not in the pair, waits halted: a third spinning vCPU on a 2-core
 	 * host took time from the pair's two */
 	smp_call(&both, pair_worker, t, false);
-	wait_eq_spin_halt(&turn_done, 2, 20000, 4 * ACK_TIMEOUT_NS);
-	smp_wait(&both);
+	smp_wait_halt(&both);
 	context_errors += victim_bad;
 	return t->nested;
 }
