@@ -145,6 +145,8 @@ u64 poke_idle_sync_median_tsc(void);
 /* `# PREFIXsync_vs_broadcast ...`: r's sync median against idle_tsc (after poke_run_report). */
 void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *prefix);
 enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, bool need_emul);
+/* The invariants poke_run_verdict checks first: NULL, or why the run broke one. */
+const char *poke_run_broken(const struct poke_run *r);
 
 #endif
 #endif

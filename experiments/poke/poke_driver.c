@@ -290,19 +290,30 @@ void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *
 	}
 }
 
+const char *poke_run_broken(const struct poke_run *r)
+{
+	static char why[96];
+	if (r->write_errors || r->st.sync_timeouts)
+		ksnprintf(why, sizeof(why), "%lu writes failed, %lu syncs timed out", r->write_errors,
+			  r->st.sync_timeouts);
+	else if (poke_bad_outcomes(r))
+		ksnprintf(why, sizeof(why), "%lu of %lu calls broken (bad frame/target or a trap)",
+			  poke_bad_outcomes(r), r->calls);
+	else if (r->st.syncs != 3 * r->st.batches)
+		ksnprintf(why, sizeof(why), "%lu syncs for %lu batches", r->st.syncs, r->st.batches);
+	else if (!r->patches || (r->executors && !r->calls))
+		ksnprintf(why, sizeof(why), "nothing ran: %lu patches, %lu calls", r->patches, r->calls);
+	else
+		return NULL;
+	return why;
+}
+
 enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, bool need_emul)
 {
 	u64 emul = r->st.emul_call + r->st.emul_jmp + r->st.emul_nop;
-	if (r->write_errors || r->st.sync_timeouts)
-		return exp_fail(ctx, "%lu writes failed, %lu syncs timed out", r->write_errors,
-				r->st.sync_timeouts);
-	if (poke_bad_outcomes(r))
-		return exp_fail(ctx, "%lu of %lu calls broken (bad frame/target or a trap)",
-				poke_bad_outcomes(r), r->calls);
-	if (r->st.syncs != 3 * r->st.batches)
-		return exp_fail(ctx, "%lu syncs for %lu batches", r->st.syncs, r->st.batches);
-	if (!r->patches || (r->executors && !r->calls))
-		return exp_fail(ctx, "nothing ran: %lu patches, %lu calls", r->patches, r->calls);
+	const char *why = poke_run_broken(r);
+	if (why)
+		return exp_fail(ctx, "%s", why);
 	/* positive controls: writes raced live calls; with the protocol, #BPs were emulated */
 	if (r->executors && !control("writes_racing_calls", r->overlapped))
 		return exp_fail(ctx, "positive control: no write raced a call in flight");

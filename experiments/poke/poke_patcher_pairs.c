@@ -19,7 +19,7 @@ struct totals { u64 patches, calls, broken, overlapped, emul, turns, pairs, pair
 /* One patcher's turn: its pair lines and totals; NULL, or why the turn broke an invariant. */
 static const char *turn(struct exp_ctx *ctx, u32 patcher, u64 share, struct totals *t)
 {
-	static char why[96];
+	static char why[120];
 	struct poke_run *r = &run_state;
 	u64 before[MAX_CPUS];
 	for_each_online_cpu(c)
@@ -38,44 +38,34 @@ static const char *turn(struct exp_ctx *ctx, u32 patcher, u64 share, struct tota
 		t->pairs++;
 		t->pairs_hit += emul != 0;
 	}
-	u64 broken = poke_bad_outcomes(r);
 	t->patches += r->patches;
 	t->calls += r->calls;
-	t->broken += broken;
+	t->broken += poke_bad_outcomes(r);
 	t->overlapped += r->overlapped;
 	t->emul += r->st.emul_call + r->st.emul_jmp + r->st.emul_nop;
-	if (r->write_errors || r->st.sync_timeouts)
-		ksnprintf(why, sizeof(why), "patcher %u: %lu writes failed, %lu syncs timed out",
-			  patcher, r->write_errors, r->st.sync_timeouts);
-	else if (broken)
-		ksnprintf(why, sizeof(why), "patcher %u: %lu of %lu calls broken", patcher, broken,
-			  r->calls);
-	else if (r->st.syncs != 3 * r->st.batches)
-		ksnprintf(why, sizeof(why), "patcher %u: %lu syncs for %lu batches", patcher,
-			  r->st.syncs, r->st.batches);
-	else if (!r->patches || !r->calls)
-		ksnprintf(why, sizeof(why), "patcher %u: nothing ran (%lu patches, %lu calls)",
-			  patcher, r->patches, r->calls);
-	else
+	const char *broke = poke_run_broken(r);
+	if (!broke)
 		return NULL;
+	ksnprintf(why, sizeof(why), "patcher %u: %s", patcher, broke);
 	return why;
 }
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
 	struct totals t = { 0 };
-	const char *failed = NULL;
+	char failed[128] = ""; /* the first broken turn (turn()'s message buffer is reused) */
 	u32 n = cpus_online();
 	for_each_online_cpu(p) {
 		const char *why = turn(ctx, p, 1000 / n, &t);
-		failed = failed ? failed : why;
+		if (why && !failed[0])
+			ksnprintf(failed, sizeof(failed), "%s", why);
 	}
 	diag("pairs=%lu pairs_hit=%lu pairs_zero=%lu", t.pairs, t.pairs_hit, t.pairs - t.pairs_hit);
 	diag("patcher_turns=%lu patches=%lu calls=%lu bp_emulations=%lu", t.turns, t.patches,
 	     t.calls, t.emul);
 	observation("broken_call", t.broken, t.calls);
 	report_rate(ctx, t.patches, t.emul);
-	if (failed)
+	if (failed[0])
 		return exp_fail(ctx, "%s", failed);
 	if (t.turns != n || t.pairs != (u64)n * (n - 1))
 		return exp_fail(ctx, "%lu patcher turns and %lu pairs for %u CPUs", t.turns, t.pairs, n);
