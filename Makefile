@@ -140,15 +140,18 @@ host-tests: $(ELF) | $(B)/.deps-ok
 host-tests-kunit: $(KUNIT_PY)
 	RACEBED_REQUIRE_KUNIT=1 $(PYTHON) -m unittest discover -s host/tests -t host -q -p 'kunit_test.py'
 
+HARNESS = ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
+	$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO) --lab-tests '$(LAB_TESTS)')
+
 test:
 	@$(MAKE) --no-print-directory --output-sync=target -j$(NPROC) test-prep
-	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
-		$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO) --lab-tests '$(LAB_TESTS)')
+	$(HARNESS)
 
-# The same with the whole suite in every config (+quick= subsets off) and in the LAVA job.
-test-full: test-prep
-	ACCEL=$(ACCEL) $(PYTHON) host/harness.py --full --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
-		$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO))
+# The same with the whole suite in every config and in the LAVA job (--full: +quick= subsets
+# and --lab-tests off).
+test-full:
+	@$(MAKE) --no-print-directory --output-sync=target -j$(NPROC) test-prep
+	$(HARNESS) --full
 
 # LAVA (lab/): the QEMU job run by lava-run from Debian's lava-dispatcher, no LAVA server; its
 # test cases checked against the serial log. make test does the same when lava-run is there.
