@@ -26,11 +26,11 @@ KCFLAGS := -std=gnu11 -ffreestanding -nostdinc -isystem $(shell $(CC) -print-fil
 	-O2 -g -Wall -Wextra -Werror -I. -I$(B)/gen -MMD -MP
 KASFLAGS := -g -I. -MMD -MP
 HOSTCFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -I.
+	-fno-sanitize-recover=all -I. -I$(B)/gen
 
-# Experiments: every source under experiments/ (one folder per family). The run order is declared
+# Experiments: every source under tests/ (one folder per family). The run order is declared
 # by each experiment (.order: family and rank), not by link order.
-EXPERIMENTS := $(sort $(wildcard experiments/*/*.c experiments/*/*.S))
+EXPERIMENTS := $(sort $(wildcard tests/*/*.c tests/*/*.S))
 
 KSRCS := $(wildcard boot/*.S) $(wildcard boot/*.c) $(wildcard lib/*.c) $(wildcard arch/x86/*.S) $(wildcard arch/x86/*.c) \
 	$(wildcard kernel/*.c) $(wildcard patching/*.c) $(EXPERIMENTS)
@@ -104,10 +104,19 @@ $(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_che
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTCFLAGS) $< $(or $(UNIT_SRCS_$*),$(UNIT_PURE)) $(UNIT_EXTRA_$*) -o $@
 
-# the classification test includes the families' rule tables and classifier headers
-UNIT_EXTRA_test_classify := experiments/poke/poke_classify.c
-$(B)/unit/test_classify: $(wildcard experiments/*/arch_rules.c experiments/*/*_classify.h) \
+# the classification test includes every experiment's rules and the classifier headers
+UNIT_EXTRA_test_classify := tests/poke/poke_classify.c
+$(B)/unit/test_classify: $(B)/gen/arch_rules_all.c $(wildcard tests/*/*_classify.h) \
 	$(UNIT_EXTRA_test_classify)
+
+# Every ARCH_RULES table in tests/ (each experiment's file holds its own), in link order, as one
+# array for the host unit test.
+$(B)/gen/arch_rules_all.c: $(filter %.c,$(EXPERIMENTS))
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "/* generated from tests/: every ARCH_RULES table, in link order */"; \
+		print "static const struct arch_rule all_rules[] = {" } \
+		/^ARCH_RULES\(/ { on = 1; next } on && /^};/ { on = 0; next } on { print } \
+		END { print "};" }' $^ > $@
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the layering of the kernel sources: boot -> arch -> kernel -> experiments, never back.
+"""Checks the layering of the kernel sources: boot -> arch -> kernel -> patching -> tests, never back.
 
 Each folder may include headers only from the folders listed for it (lib/ is the freestanding
 library under everything). An include of a higher layer is reported with file and line, and the
@@ -16,8 +16,8 @@ ALLOWED = {
     "arch": ["lib", "boot", "arch"],
     "kernel": ["lib", "boot", "arch", "kernel"],
     "patching": ["lib", "boot", "arch", "kernel", "patching"],
-    # an experiment family may use its own folder and experiments/common, never another family
-    "experiments": ["lib", "boot", "arch", "kernel", "patching", "experiments/common", "SELF"],
+    # an experiment family may use its own folder and tests/common, never another family
+    "tests": ["lib", "boot", "arch", "kernel", "patching", "tests/common", "SELF"],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

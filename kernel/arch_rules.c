@@ -6,13 +6,31 @@
 #include "kernel/arch_rules.h"
 #include "lib/glob.h"
 
+static bool is_glob(const char *pattern)
+{
+	for (; *pattern; pattern++)
+		if (*pattern == '*' || *pattern == '?' || *pattern == '[')
+			return true;
+	return false;
+}
+
+/*
+ * A rule that names its experiment exactly (it sits in that experiment's file) wins over a
+ * family-wide glob; within each kind the first match in link order wins.
+ */
 const struct arch_rule *arch_rule_match(const struct arch_rule *first, const struct arch_rule *end,
 					const char *experiment, const char *observation)
 {
-	for (const struct arch_rule *r = first; r < end; r++)
-		if (glob_match(r->experiment, experiment) && glob_match(r->observation, observation))
+	const struct arch_rule *by_glob = NULL;
+	for (const struct arch_rule *r = first; r < end; r++) {
+		if (!glob_match(r->experiment, experiment) || !glob_match(r->observation, observation))
+			continue;
+		if (!is_glob(r->experiment))
 			return r;
-	return NULL;
+		if (!by_glob)
+			by_glob = r;
+	}
+	return by_glob;
 }
 
 const char *arch_verdict_name(enum arch_verdict v)

@@ -1,10 +1,11 @@
 /*
  * What the architecture says about each observation, next to what the platform did.
  *
- * Each experiment family keeps one table (experiments/<family>/arch_rules.c) of rules: an
- * experiment glob, an observation glob, the verdict and the manual section it comes from.
- * observation() looks the rule up (first match in link order wins), prints it on the line and
- * records a deviation when the platform contradicts it (docs/output-format.md).
+ * Each experiment's file holds its own rules (ARCH_RULES, a linker section), and a family's
+ * shared file the rules common to several of its experiments: an experiment name or glob, an
+ * observation glob, the verdict and the manual section it comes from. observation() looks the
+ * rule up (arch_rule_match), prints it on the line and records a deviation when the platform
+ * contradicts it (docs/output-format.md).
  */
 #ifndef RACEBED_ARCH_RULES_H
 #define RACEBED_ARCH_RULES_H
@@ -31,7 +32,8 @@ struct arch_rule {
 	static const struct arch_rule ident[]                                                \
 		__attribute__((used, section(".arch_rules"), aligned(8)))
 
-/* The first rule of [first, end) matching (experiment, observation), or NULL. */
+/* The rule of [first, end) for (experiment, observation), or NULL: the first one naming the
+ * experiment exactly, else the first family-wide glob. */
 const struct arch_rule *arch_rule_match(const struct arch_rule *first, const struct arch_rule *end,
 					const char *experiment, const char *observation);
 const char *arch_verdict_name(enum arch_verdict v);

@@ -1,4 +1,5 @@
 /* IDT set-up and the C side of every interrupt and exception: handlers, fixups, crash dumps. */
+#include "arch/x86/debugreg.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -100,7 +101,7 @@ static bool try_fixup(struct trap_frame *f)
 	r->dr6 = f->vector == VEC_DB ? read_dr6() : 0;
 	r->count++;
 	if (f->vector == VEC_DB)
-		write_dr6(0xffff0ff0);
+		write_dr6(DR6_RESET);
 	if (e->flags & EXT_CLEAR_TF)
 		f->rflags &= ~RFLAGS_TF;
 	f->rip = e->fixup;

@@ -1,7 +1,7 @@
 """Checking the architecture's verdicts in a finished boot (docs/output-format.md):
 
 - every `# observation` line carries a known `arch=VERDICT` (never `unknown`: a
-  rule is missing from experiments/<family>/arch_rules.c) and a `ref=` section;
+  rule is missing from the experiment's ARCH_RULES table) and a `ref=` section;
 - every `# control NAME=COUNT` is non-zero (a window never hit);
 - the run's `# deviations:` line lists exactly the observations whose platform
   word contradicts their verdict (recomputed here from the observation lines);
@@ -89,7 +89,7 @@ def check_verdicts(config: str, observations: List[Observation], bad: List[str])
     problems = list(f"unparsable: {b}" for b in bad)
     for o in observations:
         if o.verdict not in VERDICTS:
-            problems.append(f"{o.key}: arch={o.verdict or '(missing)'} (add a rule to the family's arch_rules.c)")
+            problems.append(f"{o.key}: arch={o.verdict or '(missing)'} (add a rule to the ARCH_RULES table in the experiment's file)")
         elif o.verdict != "control" and (not o.ref or o.ref == "none"):
             problems.append(f"{o.key}: arch={o.verdict} without a ref= section")
     if problems:

@@ -1,6 +1,6 @@
 """The GRUB menu's family entries (iso/grub.cfg.in) against the kernel's experiments: each
 `family NAME` entry's tests= globs must select exactly the experiments whose source is in
-experiments/NAME/ (found by their name as a string literal there), and every experiment
+tests/NAME/ (found by their name as a string literal there), and every experiment
 that runs without being named must belong to one family entry."""
 
 import glob
@@ -22,9 +22,9 @@ def family_entries(text: str) -> Dict[str, str]:
 
 
 def source_families(names: List[str], root: str = REPO_DIR) -> Dict[str, str]:
-    """experiment name -> the experiments/ folder whose sources spell it as "name"."""
+    """experiment name -> the tests/ folder whose sources spell it as "name"."""
     found: Dict[str, str] = {}
-    for path in sorted(glob.glob(os.path.join(root, "experiments", "*", "*.[cS]"))):
+    for path in sorted(glob.glob(os.path.join(root, "tests", "*", "*.[cS]"))):
         family = os.path.basename(os.path.dirname(path))
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()
@@ -47,7 +47,7 @@ def check_menu(reg: Registry, template: str = GRUB_TEMPLATE, root: str = REPO_DI
         got = set(selection(reg, [tests]))
         want = {n for n in reg.names if folders.get(n) == family and n not in reg.manual}
         for n in sorted(got - want):
-            problems.append(f"entry `family {family}` ({tests}) runs {n}, from experiments/{folders.get(n, '?')}/")
+            problems.append(f"entry `family {family}` ({tests}) runs {n}, from tests/{folders.get(n, '?')}/")
         for n in sorted(want - got):
             problems.append(f"entry `family {family}` ({tests}) misses {n}")
         for n in got:
@@ -56,7 +56,7 @@ def check_menu(reg: Registry, template: str = GRUB_TEMPLATE, root: str = REPO_DI
         if n in reg.manual:
             continue
         if n not in claimed:
-            problems.append(f"{n} (experiments/{folders.get(n, '?')}/) is in no family entry")
+            problems.append(f"{n} (tests/{folders.get(n, '?')}/) is in no family entry")
         elif len(claimed[n]) > 1:
             problems.append(f"{n} is in several family entries: {', '.join(claimed[n])}")
     if problems:

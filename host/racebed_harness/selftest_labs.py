@@ -173,8 +173,8 @@ def st_menu() -> None:
     with tempfile.TemporaryDirectory(prefix="racebed-selftest.") as tmp:
         for fam, names in (("core", ("boot", "exceptions", "ring3")), ("sti", ("sti_a", "sti_b")),
                            ("nmi", ("nmi_storm", "db_on_entry"))):
-            os.makedirs(os.path.join(tmp, "experiments", fam))
-            with open(os.path.join(tmp, "experiments", fam, "x.c"), "w") as f:
+            os.makedirs(os.path.join(tmp, "tests", fam))
+            with open(os.path.join(tmp, "tests", fam, "x.c"), "w") as f:
                 f.write("".join(f'.name = "{n}",\n' for n in names))
         good = ('menuentry "1 family core: x" --hotkey=1 {\n\tracebed_boot \'tests=boot,exceptions,ring3\'\n}\n'
                 'menuentry "2 family sti" {\n\tracebed_boot \'tests=sti_*\'\n}\n'

@@ -1,20 +1,18 @@
 /*
  * Host unit test for the outcome decisions that are plain C: poke_sdm_flag's trial classes
- * (experiments/poke/sdm_classify.h), the movss_shadow_* buckets by interrupted RIP
- * (experiments/movss/shadow_classify.h), and the architectural verdicts (kernel/arch_rules.c
- * with every family's table), so a mislabeled counter or verdict fails here.
+ * (tests/poke/sdm_classify.h), the movss_shadow_* buckets by interrupted RIP
+ * (tests/movss/shadow_classify.h), and the architectural verdicts (kernel/arch_rules.c
+ * with every experiment's rules), so a mislabeled counter or verdict fails here.
  */
 #include "host/unit/check.h"
-#include "experiments/poke/sdm_classify.h"
-#include "experiments/movss/shadow_classify.h"
-#include "experiments/sti/sti_classify.h"
+#include "tests/poke/sdm_classify.h"
+#include "tests/movss/shadow_classify.h"
+#include "tests/sti/sti_classify.h"
 #include "kernel/arch_rules.h"
-#include "experiments/poke/poke.h"
-/* the families' tables (static arrays, one file each) */
-#include "experiments/sti/arch_rules.c"
-#include "experiments/movss/arch_rules.c"
-#include "experiments/nmi/arch_rules.c"
-#include "experiments/poke/arch_rules.c"
+#include "tests/poke/poke.h"
+/* every ARCH_RULES table of tests/, in link order, as one array all_rules[] (the Makefile
+ * gathers them from the experiments' files into build/gen/arch_rules_all.c) */
+#include "arch_rules_all.c"
 
 static void check_sdm(void)
 {
@@ -62,7 +60,7 @@ static void check_sti(void)
 	CHECK(sti_nmi_classify(&l, true, 0x4000, 0x3002) == STI_NMI_ELSEWHERE);
 }
 
-/* the labels experiments/poke/poke_classify.c compares against (poke_seq.S in the kernel) */
+/* the labels tests/poke/poke_classify.c compares against (poke_seq.S in the kernel) */
 const char poke_exec_ret[1], poke_stub_page[1], poke_exec_recover[1];
 
 #define SITE 0x117003ull
@@ -134,7 +132,7 @@ static void check_poke(void)
 
 #define TABLE(t) { t, t + ARRAY_SIZE(t) }
 static const struct { const struct arch_rule *first, *end; } tables[] = {
-	TABLE(movss_rules), TABLE(nmi_rules), TABLE(poke_rules), TABLE(sti_rules),
+	TABLE(all_rules),
 };
 
 static enum arch_verdict verdict(const char *exp, const char *obs)

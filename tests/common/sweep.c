@@ -1,0 +1,32 @@
+/* Event sweeps over victim loops on every AP (see sweep.h). */
+#include "tests/common/sweep.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/time.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/trap.h"
+#include "kernel/experiment.h"
+
+u64 sweep_aps(const struct sweep *s)
+{
+	struct cpumask victims;
+	cpumask_online(&victims);
+	cpumask_unset(&victims, 0);
+	*s->stop = SWEEP_RUN;
+	smp_call(&victims, s->victim, NULL, false);
+	u64 rng = s->seed, sent = 0, end = rdtsc() + s->budget_tsc;
+	for (u64 n = 0; n < s->rounds && (s64)(rdtsc() - end) < 0; n++) {
+		for_each_cpu_in(c, &victims, ncpus_possible) {
+			delay_cycles(rng_next(&rng) % s->max_delay_tsc);
+			ipi_send_cpu(c, s->icr);
+			sent++;
+		}
+	}
+	*s->stop = SWEEP_STOP;
+	for_each_cpu_in(c, &victims, ncpus_possible)
+		ipi_send_cpu(c, ICR_FIXED | VEC_CALL); /* a victim may be halted */
+	smp_wait(&victims);
+	*s->stop = SWEEP_DRAIN;
+	udelay(SWEEP_DRAIN_US);
+	return sent;
+}
