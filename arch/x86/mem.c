@@ -5,6 +5,7 @@
 extern char __kernel_start[], __kernel_end[];
 
 static u64 next, limit;
+static const struct bootinfo *boot_map;
 
 bool mem_range_is_free_ram(const struct bootinfo *bi, u64 base, u64 len)
 {
@@ -19,8 +20,14 @@ bool mem_range_is_free_ram(const struct bootinfo *bi, u64 base, u64 len)
 	return false;
 }
 
+bool mem_is_free_ram(u64 base, u64 len)
+{
+	return boot_map && mem_range_is_free_ram(boot_map, base, len);
+}
+
 void mem_init(const struct bootinfo *bi)
 {
+	boot_map = bi;
 	u64 best = 0, best_len = 0;
 	for (u32 i = 0; i < bi->mmap_count; i++) {
 		const struct mem_range *r = &bi->mmap[i];

@@ -9,5 +9,7 @@ void mem_init(const struct bootinfo *bi);
 void *alloc_pages(u64 bytes);
 /* True when [base, base+len) lies in available RAM and outside the kernel image. */
 bool mem_range_is_free_ram(const struct bootinfo *bi, u64 base, u64 len);
+/* The same against the memory map mem_init() was given (false before it ran). */
+bool mem_is_free_ram(u64 base, u64 len);
 
 #endif
