@@ -32,6 +32,7 @@ from .platform_stop import (InternalErrorWatch, SilenceWatch, booted_args, kerne
 from .report import Reporter, Result
 from .runner import BootOutcome, RunHook, read_log, run_qemu
 from .screen import ScreenDump, check_screendump
+from .host_requests import HostRequests
 from .serial_line import KeySender, serial_qemu_args, write_spcr
 
 
@@ -108,6 +109,13 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
         cpu, smp = plan.cpu, plan.smp
     hooks: List[RunHook] = [InternalErrorWatch(), SilenceWatch()]
     extra: List[str] = []
+    # the kernel's host requests (kernel/hostreq.h) are served through QEMU's gdbstub
+    gdb_sock = os.path.join(opts.out, f"{stem}.gdb.sock")
+    if os.path.exists(gdb_sock):
+        os.unlink(gdb_sock)
+    extra += ["-gdb", f"unix:{gdb_sock},server=on,wait=off"]
+    host_requests = HostRequests(gdb_sock, smp, reporter.info)
+    hooks.append(host_requests)
     serial = None
     layout = config.options.get("serial", "com1")
     keys = config.options.get("keys") if first else None
@@ -139,6 +147,8 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
     reporter.info(f"   {shlex.join(cmd)}")
     outcome = run_qemu(cmd, log_path, os.path.join(opts.out, f"{stem}.qemu.txt"), opts.timeout, hooks)
     reporter.info(f"   QEMU exit status {outcome.status}" + (f", stopped: {outcome.stopped_by}" if outcome.stopped_by else ""))
+    if host_requests.served:
+        reporter.info(f"   host requests served: {len(host_requests.served)}")
     for hook in hooks:
         if isinstance(hook, KeySender):
             reporter.info(f"   sent {hook.keys!r} on the serial line {hook.sent} time(s)")
