@@ -1,5 +1,6 @@
 /* AP start-up (INIT-SIPI-SIPI, all APs in parallel) and the smp_call mailbox. */
 #include "arch/x86/smp.h"
+#include "arch/x86/mce.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -59,6 +60,7 @@ void cpu_load_tables(struct cpu *c)
 	idt_load_percpu();
 	pat_init();
 	user_init_cpu();
+	mce_enable_this_cpu();
 	c->syscall_kernel_rsp = c->stack_top;
 	struct cpuid_regs r = cpuid(0, 0);
 	if (r.eax >= 0x1a)

@@ -113,8 +113,11 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
     gdb_sock = os.path.join(opts.out, f"{stem}.gdb.sock")
     if os.path.exists(gdb_sock):
         os.unlink(gdb_sock)
-    extra += ["-gdb", f"unix:{gdb_sock},server=on,wait=off"]
-    host_requests = HostRequests(gdb_sock, smp, reporter.info)
+    host_qmp = os.path.join(opts.out, f"{stem}.host.qmp.sock")
+    if os.path.exists(host_qmp):
+        os.unlink(host_qmp)
+    extra += ["-gdb", f"unix:{gdb_sock},server=on,wait=off", "-qmp", f"unix:{host_qmp},server=on,wait=off"]
+    host_requests = HostRequests(gdb_sock, smp, reporter.info, host_qmp)
     hooks.append(host_requests)
     serial = None
     layout = config.options.get("serial", "com1")

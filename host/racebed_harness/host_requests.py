@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional
 
 from .gdbremote import GdbError, GdbRemote
 from .runner import RunHook
+from .screen import qmp_command
 
 REQUEST_RE = re.compile(rb"^# host-request (.*)$", re.M)
 STATUS_DONE, STATUS_REFUSED = 1, 2
@@ -52,8 +53,10 @@ def number(words: Dict[str, str], key: str) -> int:
 class HostRequests(RunHook):
     """Answers every host request of one QEMU run through its gdbstub socket."""
 
-    def __init__(self, gdb_socket: str, ncpus: int, note: Optional[Callable[[str], None]] = None):
+    def __init__(self, gdb_socket: str, ncpus: int, note: Optional[Callable[[str], None]] = None,
+                 qmp_socket: Optional[str] = None):
         self.gdb_socket = gdb_socket
+        self.qmp_socket = qmp_socket
         self.ncpus = ncpus
         self.note = note or (lambda text: None)
         self.seen = 0
@@ -103,7 +106,29 @@ class HostRequests(RunHook):
         kind = words["kind"]
         if kind == "step":
             return self.step(gdb, words)
+        if kind == "mce":
+            return self.mce(words)
         raise Refused(f"unknown kind {kind!r}")
+
+    def mce(self, words: Dict[str, str]) -> List[int]:
+        """Injects a machine check on vCPU cpu= through QEMU's monitor (HMP `mce CPU BANK STATUS
+        MCG_STATUS ADDR MISC`) while the guest is stopped: it arrives when the guest runs on."""
+        cpu = number(words, "cpu")
+        bank, status, mcg = number(words, "bank"), number(words, "status"), number(words, "mcg_status")
+        addr, misc = number(words, "addr") if "addr" in words else 0, 0
+        if not 0 <= cpu < self.ncpus:
+            raise Refused(f"cpu={cpu} is not a vCPU of this machine ({self.ncpus})")
+        if not self.qmp_socket:
+            raise Refused("no QEMU monitor to inject a machine check through")
+        line = f"mce {cpu} {bank} {status:#x} {mcg:#x} {addr:#x} {misc:#x}"
+        try:
+            reply = qmp_command(self.qmp_socket, "human-monitor-command", {"command-line": line})
+        except (OSError, ValueError) as e:
+            raise Refused(f"monitor: {e}") from e
+        said = str(reply.get("return", "")).strip()
+        if said:  # HMP prints only when it refuses (bank out of range, no MCA, ...)
+            raise Refused(f"monitor said: {said[:56]}")
+        return [cpu]
 
     def step(self, gdb: GdbRemote, words: Dict[str, str]) -> List[int]:
         """Breakpoint at stop=, set go=, run to it, step that one instruction in mode sstep=;

@@ -69,7 +69,7 @@ static bool trial(enum step_mode m, struct mode_count *k, enum host_status *st, 
 	u32 id = 0;
 	if (m != MODE_NONE) {
 		go = 0;
-		id = host_request("step", this_cpu_index(), "stop=0x%lx go=0x%lx sstep=%s",
+		id = host_request("step", this_cpu()->apic_id, "stop=0x%lx go=0x%lx sstep=%s",
 				  RIP(w->sti), (u64)&go, mode_name[m]);
 		u64 end = rdtsc() + ns_to_tsc((u64)wait_ms * 1000000u);
 		while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE) && (s64)(rdtsc() - end) < 0)
