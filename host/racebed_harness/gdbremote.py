@@ -39,9 +39,23 @@ def parse_stop(reply: str) -> Tuple[int, Optional[int]]:
 
 
 class GdbRemote:
-    """One connection to a gdbstub on a unix socket (QEMU: -gdb unix:PATH,server=on,wait=off)."""
+    """One connection to a gdbstub on a unix socket (QEMU: -gdb unix:PATH,server=on,wait=off).
+    QEMU serves one client at a time and listens again only once the last one is gone, so a
+    connection refused or reset right after another session is retried for a while."""
 
-    def __init__(self, path: str, timeout_s: float = 5.0):
+    def __init__(self, path: str, timeout_s: float = 5.0, retry_s: float = 2.0):
+        deadline = time.monotonic() + retry_s
+        while True:
+            try:
+                self._connect(path, timeout_s)
+                return
+            except (OSError, GdbError) as e:
+                self.sock.close()
+                if time.monotonic() > deadline or isinstance(e, FileNotFoundError):
+                    raise GdbError(f"cannot talk to the gdbstub at {path}: {e}") from e
+                time.sleep(0.05)
+
+    def _connect(self, path: str, timeout_s: float) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout_s)
         self.sock.connect(path)
@@ -145,5 +159,7 @@ class GdbRemote:
         try:
             self.send("D")
             self.recv(2.0)
+        except OSError as e:
+            raise GdbError(f"detaching: {e}") from e
         finally:
             self.close()

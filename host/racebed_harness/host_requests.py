@@ -61,13 +61,35 @@ class HostRequests(RunHook):
         self.note = note or (lambda text: None)
         self.seen = 0
         self.served: List[str] = []
+        self.debug_stops = 0  # the guest stopped in QEMU's debug state on its own, resumed
 
     def poll(self, serial: bytes, qemu_output_path: str, elapsed: float) -> str:
         requests = REQUEST_RE.findall(serial)
         for raw in requests[self.seen:]:
             self.seen += 1
             self.serve(raw.decode("latin-1").strip())
+        if self.served:
+            self.resume_debug_stop()
         return ""
+
+    def resume_debug_stop(self) -> None:
+        """QEMU 7.2 may stop the guest in its debug state with no debugger attached (after a
+        host step, the guest's own data breakpoint is reported as a debugger event): resume
+        it and count it, so the run neither hangs nor hides it."""
+        if not self.qmp_socket:
+            return
+        try:
+            status = qmp_command(self.qmp_socket, "query-status", {}).get("return", {})
+        except (OSError, ValueError):
+            return
+        if status.get("status") != "debug":
+            return
+        self.debug_stops += 1
+        self.note(f"   the guest stopped in QEMU's debug state by itself ({self.debug_stops}): resumed")
+        try:
+            GdbRemote(self.gdb_socket).detach()
+        except (GdbError, OSError) as e:
+            self.note(f"   could not resume it: {e}")
 
     def serve(self, line: str) -> None:
         try:
@@ -79,7 +101,7 @@ class HostRequests(RunHook):
             return
         try:
             gdb = GdbRemote(self.gdb_socket)
-        except OSError as e:
+        except GdbError as e:
             self.served.append(f"id={req_id}: no gdbstub ({e})")
             self.note(f"   host-request id={req_id}: no gdbstub to answer through ({e})")
             return
@@ -108,6 +130,8 @@ class HostRequests(RunHook):
             return self.step(gdb, words)
         if kind == "mce":
             return self.mce(words)
+        if kind == "status":
+            return [self.debug_stops]
         raise Refused(f"unknown kind {kind!r}")
 
     def mce(self, words: Dict[str, str]) -> List[int]:

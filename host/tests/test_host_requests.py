@@ -65,13 +65,20 @@ class HostRequestTest(unittest.TestCase):
     def test_refusals(self):
         server = hr.HostRequests("/nonexistent", ncpus=2)
         gdb = FakeGdb(1, 0x1000, 0x1001)
-        for line, why in (("kind=mce cpu=0", "unknown kind"), ("kind=step cpu=5 stop=1 go=2", "not a vCPU"),
+        for line, why in (("kind=nmi cpu=0", "unknown kind"), ("kind=mce cpu=0", "bank= missing"),
+                          ("kind=mce cpu=0 bank=1 status=5 mcg_status=5", "no QEMU monitor"),
+                          ("kind=mce cpu=3 bank=1 status=5 mcg_status=5", "not a vCPU"), ("kind=step cpu=5 stop=1 go=2", "not a vCPU"),
                           ("kind=step cpu=0 stop=1 go=2 sstep=fast", "sstep=fast"),
                           ("kind=step cpu=1 stop=0x1000 go=2", "stopped on thread 1")):
             with self.subTest(line=line):
                 words = hr.parse_request("id=1 mailbox=0x10 " + line)
                 with self.assertRaisesRegex(hr.Refused, why):
                     server.handle(gdb, words)
+
+    def test_status_answers_debug_stops(self):
+        server = hr.HostRequests("/nonexistent", ncpus=1)
+        server.debug_stops = 3
+        self.assertEqual(server.handle(FakeGdb(1, 0, 0), hr.parse_request("id=1 kind=status cpu=0 mailbox=0x10")), [3])
 
     def test_no_gdbstub_leaves_it_unanswered(self):
         notes: List[str] = []
