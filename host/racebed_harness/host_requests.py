@@ -23,6 +23,7 @@ STATUS_DONE, STATUS_REFUSED = 1, 2
 SSTEP_MODES = {"noirq": 0x7, "irq": 0x1}  # QEMU's SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER
 DEFAULT_SSTEP = 0x7
 STOP_TIMEOUT_S = 5.0
+STATUS_CHECK_S = 0.2  # after a request, how often to look for a guest stopped in debug state
 
 
 class Refused(Exception):
@@ -62,13 +63,15 @@ class HostRequests(RunHook):
         self.seen = 0
         self.served: List[str] = []
         self.debug_stops = 0  # the guest stopped in QEMU's debug state on its own, resumed
+        self.last_status_check = 0.0
 
     def poll(self, serial: bytes, qemu_output_path: str, elapsed: float) -> str:
         requests = REQUEST_RE.findall(serial)
         for raw in requests[self.seen:]:
             self.seen += 1
             self.serve(raw.decode("latin-1").strip())
-        if self.served:
+        if self.served and elapsed - self.last_status_check >= STATUS_CHECK_S:
+            self.last_status_check = elapsed
             self.resume_debug_stop()
         return ""
 
