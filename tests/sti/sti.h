@@ -29,6 +29,8 @@ SEQ(seq_step_sti); SEQ(seq_step_sti_at_sti); SEQ(seq_step_sti_at_nop); SEQ(seq_s
 SEQ(seq_step_sti_after2);
 SEQ(seq_step_movss); SEQ(seq_step_movss_at_movss); SEQ(seq_step_movss_at_nop);
 SEQ(seq_step_movss_after); SEQ(seq_step_movss_after2);
+SEQ(seq_step_popf); SEQ(seq_step_popf_at_nop); SEQ(seq_step_popf_after);
+SEQ(seq_step_popf_after2);
 #undef SEQ
 
 /* What one trial on one CPU saw. Written by the handlers on that CPU. */

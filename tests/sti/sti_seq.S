@@ -125,6 +125,22 @@ SEQ_LABEL(seq_step_movss_after2)
 	ret
 
 /*
+ * reference for the single-step experiment: POPF sets TF, so the first instruction after it
+ * is the first one that runs with TF=1 and its trap comes right after it (no shadow anywhere)
+ */
+SEQ_LABEL(seq_step_popf)
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+SEQ_LABEL(seq_step_popf_at_nop)
+	nop
+SEQ_LABEL(seq_step_popf_after)
+	nop
+SEQ_LABEL(seq_step_popf_after2)
+	cli
+	ret
+
+/*
  * The race engine's victim window (sti_shadow_nmi): entered with IF=0 and the test IRQ
  * pending. Each shape is an entry that jumps into the padding before `sti; hlt` (CPUID, so the
  * padding takes time without leaving the translation block under TCG, which notices events
