@@ -70,20 +70,6 @@ SEQ_LABEL(seq_if1_loop_after)
 2:	cli
 	ret
 
-/* IF=0 control for the loop above: cli; sti; hlt */
-SEQ_LABEL(seq_if0_loop)
-1:	cmpl $0, (%rdi)
-	jne 2f
-	cli
-SEQ_LABEL(seq_if0_loop_at_sti)
-	sti
-SEQ_LABEL(seq_if0_loop_at_hlt)
-	hlt
-SEQ_LABEL(seq_if0_loop_after)
-	jmp 1b
-2:	cli
-	ret
-
 /* pending interrupts left over from a trial are taken here, and ignored by the handlers */
 SEQ_LABEL(seq_drain)
 	sti
@@ -160,6 +146,7 @@ SEQ_LABEL(seq_race_after)
 	cli
 	popq %rbx
 	ret
+SEQ_LABEL(seq_race_end)
 
 #define RACE_SHAPE(name, ncpuid)                                                          \
 SEQ_LABEL(name)                                                                          \
@@ -173,3 +160,4 @@ RACE_SHAPE(seq_race_cpuid4, 4)
 RACE_SHAPE(seq_race_cpuid16, 16)
 RACE_SHAPE(seq_race_cpuid64, 64)
 RACE_SHAPE(seq_race_cpuid256, 256)
+SEQ_LABEL(seq_race_shapes_end)
