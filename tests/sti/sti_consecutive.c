@@ -19,7 +19,7 @@
 #define BOUND_NS 2000000ull
 #define VEC_LOOP_IRQ (VEC_EXP_FIRST + 0x20)
 #define LOOP_ROUNDS 1500 /* IPIs per victim and loop kind, unless its budget share runs out */
-#define PAD_NS 20000     /* IF=0 before each STI of the IF=0 loops: IPIs sent then stay pending */
+#define PAD_NS 200000    /* IF=0 before each STI of the IF=0 loops: IPIs sent then stay pending */
 
 extern void seq_if1_loop_fn(volatile u32 *stop) __asm__("seq_if1_loop");
 extern void seq_sti_hlt_fn(void) __asm__("seq_sti_hlt");
