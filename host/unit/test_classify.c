@@ -60,6 +60,55 @@ static void check_sti(void)
 	CHECK(sti_nmi_classify(&l, true, 0x4000, 0x3002) == STI_NMI_ELSEWHERE);
 }
 
+/* sti_shadow_nmi's whole-trial classes: every trial in one class, every lost wakeup counted */
+static void check_sti_trial(void)
+{
+	/* entry stubs [0x5000, 0x5040), padding 0x3f00.., sti 0x4000, hlt 0x4001, cli 0x4002 */
+	const struct sti_race_map m = { 0x5000, 0x5040, 0x3f00, { 0x4000, 0x4001, 0x4002 }, 0x4005,
+					0x6000 };
+	struct sti_nmi_trial t = { .irq_rip = 0x4002 };
+	CHECK(sti_trial_classify(&m, &t) == STC_NO_NMI);
+	t.irq_rip = 0x4001;
+	CHECK(sti_trial_classify(&m, &t) == STC_NO_NMI_IRQ_BEFORE);
+	/* the first NMI in setup, a second one in the shadow: the shadow one decides */
+	t = (struct sti_nmi_trial){ 2, 1, STI_PHASE_SETUP, 0x9999, 0x4001 };
+	CHECK(sti_trial_classify(&m, &t) == STC_SHADOW_IRQ_BEFORE);
+	t.irq_rip = 0x4002;
+	CHECK(sti_trial_classify(&m, &t) == STC_SHADOW_IRQ_AFTER);
+	/* NMIs, none in the shadow, IRQ before HLT: its own class, whatever the phase */
+	t = (struct sti_nmi_trial){ 1, 0, STI_PHASE_DRAIN, 0x9999, 0x4001 };
+	CHECK(sti_trial_classify(&m, &t) == STC_OUTSIDE_IRQ_BEFORE);
+	t.irq_rip = 0x4002;
+	CHECK(sti_trial_classify(&m, &t) == STC_IN_DRAIN);
+	t.first_phase = STI_PHASE_SETUP;
+	CHECK(sti_trial_classify(&m, &t) == STC_IN_SETUP);
+	t.first_phase = STI_PHASE_IRQ;
+	CHECK(sti_trial_classify(&m, &t) == STC_IN_IRQ_HANDLER);
+	t.first_phase = STI_PHASE_IDLE;
+	CHECK(sti_trial_classify(&m, &t) == STC_ELSEWHERE);
+	t.first_phase = STI_PHASE_SEQ;
+	t.first_rip = 0x5010; /* a shape's entry stub */
+	CHECK(sti_trial_classify(&m, &t) == STC_BEFORE_STI);
+	t.first_rip = 0x5040; /* one past the stubs */
+	CHECK(sti_trial_classify(&m, &t) == STC_ELSEWHERE);
+	t.first_rip = 0x3f00;
+	CHECK(sti_trial_classify(&m, &t) == STC_BEFORE_STI);
+	t.first_rip = 0x4000;
+	CHECK(sti_trial_classify(&m, &t) == STC_BEFORE_STI);
+	t.first_rip = 0x4002;
+	CHECK(sti_trial_classify(&m, &t) == STC_AFTER_HLT);
+	t.first_rip = 0x4004; /* the tail: popq, ret */
+	CHECK(sti_trial_classify(&m, &t) == STC_AFTER_HLT);
+	t.first_rip = 0x4005;
+	CHECK(sti_trial_classify(&m, &t) == STC_ELSEWHERE);
+	t.first_rip = 0x6000; /* the IRQ handler's first instruction, before it notes its phase */
+	CHECK(sti_trial_classify(&m, &t) == STC_IN_IRQ_HANDLER);
+	u64 n[STC_N] = { 0 };
+	n[STC_NO_NMI] = 100, n[STC_NO_NMI_IRQ_BEFORE] = 1, n[STC_SHADOW_IRQ_BEFORE] = 7;
+	n[STC_SHADOW_IRQ_AFTER] = 3, n[STC_OUTSIDE_IRQ_BEFORE] = 2, n[STC_IN_SETUP] = 50;
+	CHECK(sti_lost_wakeups(n) == 10);
+}
+
 /* the labels tests/poke/poke_classify.c compares against (poke_seq.S in the kernel) */
 const char poke_exec_ret[1], poke_stub_page[1], poke_exec_recover[1];
 
@@ -207,13 +256,28 @@ static void check_words(void)
 	CHECK(!arch_deviates(ARCH_UNKNOWN, 1, 7));
 }
 
+/* the rules of the controls and counts added for issue 21 (deliverables 4 and 5) */
+static void check_control_rules(void)
+{
+	VERDICT("sti_single_step", "popf_db_after_first_insn", "always");
+	VERDICT("sti_consecutive", "irq_at_hlt_after_if0_sti_nop", "always");
+	VERDICT("sti_shadow_nmi", "lost_wakeup_without_nmi_in_shadow", "never");
+	VERDICT("sti_shadow_nmi", "nmi_outside_sequence", "control");
+	VERDICT("movss_db_next", "mk_icebp_raised_ud", "never");
+	VERDICT("movss_db_next", "mu_icebp_raised_ud", "never");
+	VERDICT("poke_sdm_flag", "old_code_cpuid_orig_invlpg", "never");
+	VERDICT("poke_sdm_flag", "old_code_cpuid_idle_invlpg", "never");
+}
+
 int main(void)
 {
 	check_sdm();
 	check_shadow();
 	check_poke();
 	check_sti();
+	check_sti_trial();
 	check_rules();
+	check_control_rules();
 	check_words();
 	return check_report("classify");
 }

@@ -50,7 +50,9 @@ bool mss_user_ready(void);
 
 /* movss_cases.c: runs cases on every CPU, counting per case where its #DB landed. */
 #define MSS_MAX_CASES 20
-struct mss_counts { u64 pos[POS_NO_DB + 1]; u64 handler_user_gs, bd_seen, runs; };
+/* handler_user_gs: the #DB in the handler (POS_HANDLER) at CPL 0 with the user's GS loaded;
+ * ud_seen: trials with a #UD among their events */
+struct mss_counts { u64 pos[POS_NO_DB + 1]; u64 handler_user_gs, bd_seen, ud_seen, runs; };
 extern struct mss_counts mss_counts[MSS_MAX_CASES];
 void mss_run_cases(const struct mss_case *cases, u32 n, u64 dr6_preset, const struct exp_ctx *ctx);
 u64 mss_total_runs(u32 n);

@@ -29,10 +29,15 @@ static void worker(void *arg)
 			const struct mss_event *db = mss_find_db(&t);
 			u32 p = db ? mss_position(c, db) : POS_NO_DB;
 			__atomic_add_fetch(&k->pos[p], 1, __ATOMIC_RELAXED);
-			if (db && db->cpl == 0 && db->gs_swapped)
+			if (db && p == POS_HANDLER && db->cpl == 0 && db->gs_swapped)
 				__atomic_add_fetch(&k->handler_user_gs, 1, __ATOMIC_RELAXED);
 			if (db && (db->dr6 & DR6_BD))
 				__atomic_add_fetch(&k->bd_seen, 1, __ATOMIC_RELAXED);
+			for (u32 e = 0; e < t.n && e < MSS_MAX_EVENTS; e++)
+				if (t.ev[e].vector == VEC_UD) {
+					__atomic_add_fetch(&k->ud_seen, 1, __ATOMIC_RELAXED);
+					break;
+				}
 			__atomic_add_fetch(&k->runs, 1, __ATOMIC_RELAXED);
 			spin_lock(&tally_lock);
 			mss_tally_add(&tally[i], sig);

@@ -53,7 +53,17 @@ static enum exp_result run_db_next(struct exp_ctx *ctx)
 		observation(obs, mss_counts[i].pos[POS_NO_DB], r);
 		fired += r - mss_counts[i].pos[POS_NO_DB];
 	}
-	observation("mu_syscall_db_with_user_gs", mss_counts[15].handler_user_gs, mss_counts[15].runs);
+	/* the precondition is a #DB in the SYSCALL handler: trials are those runs only (none when
+	 * every #DB comes at the next instruction: Unreached, not Never) */
+	observation("mu_syscall_db_with_user_gs", mss_counts[15].handler_user_gs,
+		    mss_counts[15].pos[POS_HANDLER]);
+	/* ICEBP (INT1) must raise #DB; a #UD means the opcode was not decoded as INT1 at all */
+	for (u32 i = 0; i < n; i++)
+		if (db_cases[i].fn == mk_icebp || db_cases[i].fn == mu_icebp) {
+			char obs[48];
+			ksnprintf(obs, sizeof(obs), "%s_raised_ud", db_cases[i].name);
+			observation(obs, mss_counts[i].ud_seen, mss_counts[i].runs);
+		}
 	report_rate(ctx, mss_total_runs(n), fired);
 	u32 load = 7, nop = 0;
 	/* positive controls: the breakpoint fires after mov ss, and a plain load's #DB is seen */
@@ -105,4 +115,6 @@ ARCH_RULES(movss_db_next_rules) = {
 	{ "movss_db_next", "*_db_held", ARCH_ALWAYS, "SDM-3A-6.8.3" },
 	{ "movss_db_next", "*_db_lost", ARCH_ALLOWED, "SDM-3C-26.6.3" },
 	{ "movss_db_next", "mu_syscall_db_with_user_gs", ARCH_ALLOWED, "SDM-3A-6.8.3" },
+	/* INT1 (0xf1) is a defined instruction that raises #DB (vector 1): never #UD */
+	{ "movss_db_next", "*_icebp_raised_ud", ARCH_NEVER, "SDM-2A-INTn" },
 };

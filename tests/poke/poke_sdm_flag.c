@@ -13,6 +13,25 @@
  * is a stale instruction fetch; old with the alias run new shows it is the translation of that
  * one linear address that went stale. Every trial is paired (the writer waits for the
  * executor's ack of its sequence number) and the addresses are checked to be one physical page.
+ *
+ * Two more arms tell the cause of QEMU TCG's stale code apart. The writer drops its own TLB
+ * entry of the address it stores to (INVLPG, no architectural effect on coherence) before every
+ * store: cpuid_orig_invlpg with the executor running the code while it is written,
+ * cpuid_idle_invlpg (the positive control) with the executor idle. Under QEMU 7.2 TCG a store
+ * invalidates translations only when it takes the slow path (accel/tcg/cputlb.c:
+ * notdirty_write(), chosen by TLB_NOTDIRTY on the storing CPU's TLB entry). Two windows let a
+ * translation outlive the stores made after it:
+ *   - notdirty_write() invalidates the page's translations before the data lands, so a CPU
+ *     translating at that moment links a translation of the old bytes (stale until the next
+ *     store: short streaks, the stale value changing every trial);
+ *   - the storing CPU's entry loses TLB_NOTDIRTY while another CPU re-protects the page: the
+ *     flag is computed from cpu_physical_memory_is_clean() before tlb_set_page_full() takes
+ *     the TLB lock, and notdirty_write() calls tlb_set_dirty() after dropping the page lock,
+ *     racing tb_link_page() -> tlb_protect_code() on the executing CPU. From then on every
+ *     store is a fast-path store that invalidates nothing, and one translation is run for the
+ *     rest of the arm (streak = trials, the stale value fixed, the alias address stale too).
+ * The INVLPG arms refill the writer's entry before each store, which closes the second window
+ * only. The writer times each store: a slow-path store (the invalidation) takes microseconds.
  */
 #include "tests/poke/poke.h"
 #include "arch/x86/cpu.h"
@@ -24,13 +43,16 @@
 #include "tests/poke/sdm_classify.h"
 #include "kernel/arch_rules.h"
 
-#define NVARIANTS 5
+#define NVARIANTS 7
+#define SLOW_STORE_NS 1000 /* a store that took the slow path (invalidation) under TCG */
 #define ACK_TIMEOUT_NS 1000000000ull /* a loaded host deschedules a vCPU for long */
 
 typedef u32 (*code_fn)(void);
 
 static const char *const names[NVARIANTS] = { "plain_orig", "cpuid_orig", "plain_alias",
-					      "cpuid_alias", "plain_idle" };
+					      "cpuid_alias", "plain_idle", "cpuid_orig_invlpg",
+					      "cpuid_idle_invlpg" };
+enum { V_IDLE_INVLPG = 6 };
 static volatile u64 flag, ack, lost;
 static volatile u32 variant, done;
 static volatile u64 trials[NVARIANTS], old_code[NVARIANTS], other_code[NVARIANTS];
@@ -39,15 +61,27 @@ static volatile u64 poll_total[NVARIANTS], variant_tsc[NVARIANTS], max_streak[NV
 static volatile u64 not_visible[NVARIANTS], new_elsewhere[NVARIANTS], new_code[NVARIANTS];
 static volatile u64 stale_changes[NVARIANTS]; /* stale runs that returned another value than the last */
 static volatile u64 old_while_polling; /* polls that ran the previous version: old is visible */
+static volatile u64 slow_stores[NVARIANTS]; /* code stores that took >= SLOW_STORE_NS */
+static volatile u64 store_tsc_max[NVARIANTS], store_tsc_sum[NVARIANTS];
 static u32 writer_cpu;
 
-static bool with_cpuid(u32 v) { return v == 1 || v == 3; }
+static bool with_cpuid(u32 v) { return v == 1 || v == 3 || v == 5 || v == 6; }
 static bool via_alias(u32 v) { return v == 2 || v == 3; }
-static bool runs_while_waiting(u32 v) { return v != 4; }
+static bool runs_while_waiting(u32 v) { return v != 4 && v != 6; }
+static bool writer_invlpg(u32 v) { return v == 5 || v == 6; }
+static void invlpg(const volatile void *p) { __asm__ volatile("invlpg (%0)" ::"r"(p) : "memory"); }
 
 static void writer_trial(u32 v, u64 seq, volatile u32 *orig, volatile u32 *alias)
 {
-	*(via_alias(v) ? alias : orig) = (u32)seq;
+	volatile u32 *p = via_alias(v) ? alias : orig;
+	if (writer_invlpg(v))
+		invlpg(p);
+	u64 t0 = rdtsc();
+	*p = (u32)seq;
+	u64 dt = rdtsc() - t0;
+	slow_stores[v] += dt >= ns_to_tsc(SLOW_STORE_NS);
+	store_tsc_sum[v] += dt;
+	store_tsc_max[v] = MAX(store_tsc_max[v], dt);
 	__atomic_store_n(&flag, seq, __ATOMIC_RELEASE);
 	u64 end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
 	while (__atomic_load_n(&ack, __ATOMIC_ACQUIRE) != seq) {
@@ -141,7 +175,8 @@ static void reset(void)
 	for (u32 v = 0; v < NVARIANTS; v++) {
 		trials[v] = old_code[v] = other_code[v] = live_runs[v] = poll_total[v] = 0;
 		not_visible[v] = new_elsewhere[v] = new_code[v] = stale_changes[v] = 0;
-		variant_tsc[v] = max_streak[v] = 0;
+		variant_tsc[v] = max_streak[v] = slow_stores[v] = 0;
+		store_tsc_max[v] = store_tsc_sum[v] = 0;
 	}
 }
 
@@ -174,9 +209,12 @@ static enum exp_result run(struct exp_ctx *ctx)
 		ksnprintf(name, sizeof(name), "old_code_%s", names[v]);
 		observation(name, old_code[v], trials[v]);
 		diag("%s: trials=%lu new=%lu old=%lu old_but_new_at_alias_va=%lu not_visible_as_data=%lu "
-		     "stale_value_changes=%lu other=%lu longest_old_streak=%lu code_live_when_written=%lu polls=%lu ms=%lu",
+		     "stale_value_changes=%lu other=%lu longest_old_streak=%lu code_live_when_written=%lu "
+		     "slow_path_stores=%lu store_us=mean/max %lu/%lu polls=%lu ms=%lu",
 		     names[v], trials[v], new_code[v], old_code[v], new_elsewhere[v], not_visible[v],
-		     stale_changes[v], other_code[v], max_streak[v], live_runs[v], poll_total[v],
+		     stale_changes[v], other_code[v], max_streak[v], live_runs[v], slow_stores[v],
+		     trials[v] ? tsc_to_ns(store_tsc_sum[v] / trials[v]) / 1000u : 0,
+		     tsc_to_ns(store_tsc_max[v]) / 1000u, poll_total[v],
 		     tsc_to_ns(variant_tsc[v]) / 1000000u);
 		all += trials[v];
 		stale += old_code[v];
@@ -186,10 +224,14 @@ static enum exp_result run(struct exp_ctx *ctx)
 	/* positive controls: the executor can see old code, and the new code can be run */
 	bool saw_old = control("old_code_run_while_polling", old_while_polling);
 	bool saw_new = control("new_code_run", runnable_new);
+	/* and at the code's own address, in the arm built to see it (executor idle, writer INVLPG) */
+	bool saw_new_orig = control("new_code_at_orig_va", new_code[V_IDLE_INVLPG]);
 	if (lost)
 		return exp_fail(ctx, "%lu trials never acknowledged", lost);
 	if (!saw_old || !saw_new)
 		return exp_fail(ctx, "positive control: %s never seen", saw_old ? "new code" : "old code");
+	if (!saw_new_orig)
+		return exp_fail(ctx, "positive control: new code never run at its own address");
 	for (u32 v = 0; v < NVARIANTS; v++)
 		if (!trials[v] || (runs_while_waiting(v) && !live_runs[v]) || other_code[v] ||
 		    not_visible[v])
@@ -205,7 +247,7 @@ EXPERIMENT(exp_poke_sdm_flag) = {
 	.description = "SDM cross-modifying code (store code, store flag; see flag, [CPUID], run): old code seen?",
 	.min_cpus = 2,
 	.default_iterations = 400000,
-	.budget_ms = 600,
+	.budget_ms = 840, /* 120 ms per arm */
 	.run = run,
 };
 

@@ -20,15 +20,16 @@ SEQ(seq_sti_nop_hlt); SEQ(seq_sti_nop_hlt_at_hlt); SEQ(seq_sti_nop_hlt_after);
 SEQ(seq_sti_sti_hlt); SEQ(seq_sti_sti_hlt_at_sti2); SEQ(seq_sti_sti_hlt_at_hlt);
 SEQ(seq_sti_sti_hlt_after);
 SEQ(seq_if1_loop); SEQ(seq_if1_loop_at_sti); SEQ(seq_if1_loop_at_hlt); SEQ(seq_if1_loop_after);
-SEQ(seq_if0_loop); SEQ(seq_if0_loop_at_sti); SEQ(seq_if0_loop_at_hlt); SEQ(seq_if0_loop_after);
 SEQ(seq_drain); SEQ(seq_drain_end);
 SEQ(seq_race_pad); SEQ(seq_race_at_sti); SEQ(seq_race_at_hlt); SEQ(seq_race_after);
 SEQ(seq_race_plain); SEQ(seq_race_cpuid4); SEQ(seq_race_cpuid16); SEQ(seq_race_cpuid64);
-SEQ(seq_race_cpuid256);
+SEQ(seq_race_cpuid256); SEQ(seq_race_end); SEQ(seq_race_shapes_end);
 SEQ(seq_step_sti); SEQ(seq_step_sti_at_sti); SEQ(seq_step_sti_at_nop); SEQ(seq_step_sti_after);
 SEQ(seq_step_sti_after2);
 SEQ(seq_step_movss); SEQ(seq_step_movss_at_movss); SEQ(seq_step_movss_at_nop);
 SEQ(seq_step_movss_after); SEQ(seq_step_movss_after2);
+SEQ(seq_step_popf); SEQ(seq_step_popf_at_nop); SEQ(seq_step_popf_after);
+SEQ(seq_step_popf_after2);
 #undef SEQ
 
 /* What one trial on one CPU saw. Written by the handlers on that CPU. */

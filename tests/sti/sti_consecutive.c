@@ -2,8 +2,9 @@
  * sti_consecutive: does a shadow exist after STI that follows STI, or after STI executed with
  * IF already 1? Intel documents only the first of consecutive STIs as inhibiting, and only an
  * STI that sets IF. Part 1: an IRQ pending before `sti; sti; hlt`. Part 2: a driver CPU sends
- * fixed IPIs at seeded random times to victims looping `sti; hlt` with IF=1, and, as the
- * control, `cli; sti; hlt`; an IRQ taken at the HLT means no shadow covered it.
+ * fixed IPIs at seeded random times to victims looping `sti; hlt` with IF=1, `cli; sti; hlt`,
+ * and, as the control that the HLT boundary can be hit, `cli; sti; nop; hlt`; an IRQ taken at
+ * the HLT means no shadow covered it.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -18,17 +19,43 @@
 #define BOUND_NS 2000000ull
 #define VEC_LOOP_IRQ (VEC_EXP_FIRST + 0x20)
 #define LOOP_ROUNDS 1500 /* IPIs per victim and loop kind, unless its budget share runs out */
+#define PAD_NS 200000    /* IF=0 before each STI of the IF=0 loops: IPIs sent then stay pending */
 
 extern void seq_if1_loop_fn(volatile u32 *stop) __asm__("seq_if1_loop");
-extern void seq_if0_loop_fn(volatile u32 *stop) __asm__("seq_if0_loop");
+extern void seq_sti_hlt_fn(void) __asm__("seq_sti_hlt");
+extern void seq_sti_nop_hlt_fn(void) __asm__("seq_sti_nop_hlt");
+
+/*
+ * The part-2 loops: IF=1 `sti; hlt` (asm), and two with IF=0 before STI, whose padding makes the
+ * swept IPIs arrive while IF=0 (then pending at the STI, which the victim checks in IRR): `cli;
+ * sti; hlt` (the shadow covers HLT) and the control `cli; sti; nop; hlt` (the shadow ends before
+ * HLT, so a pending IRQ can and must land at the HLT boundary: the detector sees that boundary).
+ */
+enum { K_IF0, K_IF1, K_IF0_NOP, NK };
 
 static struct outcomes oc;
-static u32 o_ss_before, o_ss_at_sti2, o_ss_after, o_ss_late, o_if1_at_hlt, o_if1_woke,
-	o_if1_other, o_if0_at_hlt, o_if0_woke, o_if0_other;
+static u32 o_ss_before, o_ss_at_sti2, o_ss_after, o_ss_late, o_at_hlt[NK], o_woke[NK], o_other[NK];
 static volatile u64 ss_trials, not_pending, wrong_count;
-static volatile u32 loop_kind; /* 1: IF=1 loop running, 0: IF=0 control */
+static volatile u32 loop_kind;
 static volatile u32 stop_loop;
-static volatile u64 loop_irqs[2];
+static volatile u64 loop_irqs[NK], pending_irqs[NK], pending_at_hlt[NK];
+/* per CPU: the loop's IRQ was pending in IRR just before STI (read by the IRQ handler) */
+static struct { volatile u32 pending; } __attribute__((aligned(64))) lcpu[MAX_CPUS];
+
+static u64 loop_label(u32 k, bool after)
+{
+	switch (k) {
+	case K_IF1: return after ? RIP(seq_if1_loop_after) : RIP(seq_if1_loop_at_hlt);
+	case K_IF0: return after ? RIP(seq_sti_hlt_after) : RIP(seq_sti_hlt_at_hlt);
+	default: return after ? RIP(seq_sti_nop_hlt_after) : RIP(seq_sti_nop_hlt_at_hlt);
+	}
+}
+
+static bool loop_irq_in_irr(void)
+{
+	u32 v = VEC_LOOP_IRQ;
+	return (apic_read(APIC_IRR0 + (v / 32) * 0x10) >> (v % 32)) & 1;
+}
 
 static void part1(void *arg)
 {
@@ -63,12 +90,15 @@ static bool on_loop_irq(struct trap_frame *f)
 		return true;
 	}
 	u32 k = loop_kind;
-	u64 at_hlt = k ? RIP(seq_if1_loop_at_hlt) : RIP(seq_if0_loop_at_hlt);
-	u64 after = k ? RIP(seq_if1_loop_after) : RIP(seq_if0_loop_after);
-	u32 o = f->rip == at_hlt ? (k ? o_if1_at_hlt : o_if0_at_hlt)
-		: f->rip == after ? (k ? o_if1_woke : o_if0_woke) : (k ? o_if1_other : o_if0_other);
-	outcome_hit(&oc, o);
+	bool at_hlt = f->rip == loop_label(k, false);
+	outcome_hit(&oc, at_hlt ? o_at_hlt[k] : f->rip == loop_label(k, true) ? o_woke[k] : o_other[k]);
 	__atomic_add_fetch(&loop_irqs[k], 1, __ATOMIC_RELAXED);
+	if (lcpu[this_cpu_index()].pending) { /* the IRQ that was pending at the STI */
+		lcpu[this_cpu_index()].pending = 0;
+		__atomic_add_fetch(&pending_irqs[k], 1, __ATOMIC_RELAXED);
+		if (at_hlt)
+			__atomic_add_fetch(&pending_at_hlt[k], 1, __ATOMIC_RELAXED);
+	}
 	apic_eoi();
 	return true;
 }
@@ -76,21 +106,30 @@ static bool on_loop_irq(struct trap_frame *f)
 static void victim_loop(void *arg)
 {
 	(void)arg;
+	u32 k = loop_kind;
+	u64 pad = ns_to_tsc(PAD_NS);
 	irq_disable();
-	if (loop_kind)
+	if (k == K_IF1)
 		seq_if1_loop_fn(&stop_loop);
-	else
-		seq_if0_loop_fn(&stop_loop);
+	while (k != K_IF1 && !stop_loop) {
+		delay_cycles(pad);
+		lcpu[this_cpu_index()].pending = loop_irq_in_irr();
+		if (k == K_IF0)
+			seq_sti_hlt_fn();
+		else
+			seq_sti_nop_hlt_fn();
+		lcpu[this_cpu_index()].pending = 0;
+	}
 	irq_enable();
 }
 
-/* The BSP sends IPIs at random delays to each victim in turn; each loop kind gets a third of
- * the budget. */
+/* The BSP sends IPIs at random delays to each victim in turn; each loop kind gets a quarter
+ * of the budget. */
 static void part2(struct exp_ctx *ctx, u32 kind)
 {
 	loop_kind = kind;
 	struct sweep sw = { victim_loop, &stop_loop, ICR_FIXED | VEC_LOOP_IRQ, LOOP_ROUNDS,
-			    ctx->budget_tsc / 3, ns_to_tsc(30000),
+			    ctx->budget_tsc / 4, ns_to_tsc(30000),
 			    ctx->seed * 0x9e3779b97f4a7c15ull + 77 + kind };
 	sweep_aps(&sw);
 }
@@ -102,13 +141,19 @@ static enum exp_result run(struct exp_ctx *ctx)
 	o_ss_at_sti2 = outcome_define(&oc, "sti_sti_irq_at_second_sti");
 	o_ss_after = outcome_define(&oc, "sti_sti_irq_after_hlt");
 	o_ss_late = outcome_define(&oc, "sti_sti_irq_late");
-	o_if1_at_hlt = outcome_define(&oc, "if1_loop_irq_at_hlt");
-	o_if1_woke = outcome_define(&oc, "if1_loop_irq_woke_hlt");
-	o_if1_other = outcome_define(&oc, "if1_loop_irq_elsewhere");
-	o_if0_at_hlt = outcome_define(&oc, "if0_loop_irq_at_hlt");
-	o_if0_woke = outcome_define(&oc, "if0_loop_irq_woke_hlt");
-	o_if0_other = outcome_define(&oc, "if0_loop_irq_elsewhere");
-	ss_trials = not_pending = wrong_count = loop_irqs[0] = loop_irqs[1] = 0;
+	static const char *const kn[NK][3] = {
+		[K_IF0] = { "if0_loop_irq_at_hlt", "if0_loop_irq_woke_hlt", "if0_loop_irq_elsewhere" },
+		[K_IF1] = { "if1_loop_irq_at_hlt", "if1_loop_irq_woke_hlt", "if1_loop_irq_elsewhere" },
+		[K_IF0_NOP] = { "if0_nop_loop_irq_at_hlt", "if0_nop_loop_irq_woke_hlt",
+				"if0_nop_loop_irq_elsewhere" },
+	};
+	for (u32 k = 0; k < NK; k++) {
+		o_at_hlt[k] = outcome_define(&oc, kn[k][0]);
+		o_woke[k] = outcome_define(&oc, kn[k][1]);
+		o_other[k] = outcome_define(&oc, kn[k][2]);
+		loop_irqs[k] = pending_irqs[k] = pending_at_hlt[k] = 0;
+	}
+	ss_trials = not_pending = wrong_count = 0;
 
 	sti_handlers_install();
 	trap_set_handler(VEC_LOOP_IRQ, on_loop_irq);
@@ -117,29 +162,37 @@ static enum exp_result run(struct exp_ctx *ctx)
 	smp_call(&all, part1, ctx, true);
 	bool loops = ctx->ncpus >= 2;
 	if (loops) {
-		part2(ctx, 1);
-		part2(ctx, 0);
+		part2(ctx, K_IF1);
+		part2(ctx, K_IF0);
+		part2(ctx, K_IF0_NOP);
 	}
 	trap_set_handler(VEC_LOOP_IRQ, NULL);
 	sti_handlers_remove();
 
 	outcomes_print(&oc);
 	observation("irq_before_hlt_after_sti_sti", oc.count[o_ss_before], ss_trials);
-	observation("irq_at_hlt_after_if1_sti", oc.count[o_if1_at_hlt], loop_irqs[1]);
-	observation("irq_at_hlt_after_if0_sti", oc.count[o_if0_at_hlt], loop_irqs[0]);
-	diag("sti_sti_trials=%lu loop_irqs_if1=%lu loop_irqs_if0=%lu%s", ss_trials, loop_irqs[1],
-	     loop_irqs[0], loops ? "" : " (loops need 2 cpus)");
-	report_rate(ctx, ss_trials + loop_irqs[0] + loop_irqs[1],
-		    oc.count[o_ss_before] + oc.count[o_if1_at_hlt]);
+	observation("irq_at_hlt_after_if1_sti", oc.count[o_at_hlt[K_IF1]], loop_irqs[K_IF1]);
+	/* IF=0 loops: only IRQs pending at the STI can land at the HLT boundary at all */
+	observation("irq_at_hlt_after_if0_sti", pending_at_hlt[K_IF0], pending_irqs[K_IF0]);
+	observation("irq_at_hlt_after_if0_sti_nop", pending_at_hlt[K_IF0_NOP], pending_irqs[K_IF0_NOP]);
+	diag("sti_sti_trials=%lu loop_irqs_if1=%lu loop_irqs_if0=%lu loop_irqs_if0_nop=%lu%s",
+	     ss_trials, loop_irqs[K_IF1], loop_irqs[K_IF0], loop_irqs[K_IF0_NOP],
+	     loops ? "" : " (loops need 2 cpus)");
+	diag("pending_at_sti if0=%lu if0_nop=%lu", pending_irqs[K_IF0], pending_irqs[K_IF0_NOP]);
+	report_rate(ctx, ss_trials + loop_irqs[K_IF0] + loop_irqs[K_IF1] + loop_irqs[K_IF0_NOP],
+		    oc.count[o_ss_before] + oc.count[o_at_hlt[K_IF1]]);
 	if (not_pending || wrong_count)
 		return exp_fail(ctx, "%lu trials without a pending IRQ, %lu not taken exactly once",
 				not_pending, wrong_count);
-	if (oc.count[o_if0_at_hlt])
+	if (oc.count[o_at_hlt[K_IF0]])
 		return exp_fail(ctx, "control: IRQ taken at HLT right after an IF-setting STI");
-	bool if1_hit = !loops || control("irqs_in_if1_loop", loop_irqs[1]);
-	bool if0_hit = !loops || control("irqs_in_if0_loop", loop_irqs[0]);
+	bool if1_hit = !loops || control("irqs_in_if1_loop", loop_irqs[K_IF1]);
+	bool if0_hit = !loops || control("irqs_in_if0_loop", loop_irqs[K_IF0]);
 	if (loops && (!if0_hit || !if1_hit))
 		return exp_fail(ctx, "positive control: the loops took no IRQs");
+	/* the HLT boundary is reachable: with no shadow over HLT, pending IRQs land there */
+	if (loops && !control("irq_at_hlt_without_shadow", pending_at_hlt[K_IF0_NOP]))
+		return exp_fail(ctx, "positive control: no IRQ landed at HLT after sti; nop");
 	return EXP_PASS;
 }
 
@@ -159,4 +212,6 @@ ARCH_RULES(sti_consecutive_rules) = {
 	{ "sti_consecutive", "irq_before_hlt_after_sti_sti", ARCH_ALWAYS, "SDM-2B-STI" },
 	{ "sti_consecutive", "irq_at_hlt_after_if1_sti", ARCH_ALLOWED, "SDM-2B-STI" },
 	{ "sti_consecutive", "irq_at_hlt_after_if0_sti", ARCH_NEVER, "SDM-2B-STI" },
+	/* the control: the shadow covers only the NOP, a pending IRQ is taken before HLT */
+	{ "sti_consecutive", "irq_at_hlt_after_if0_sti_nop", ARCH_ALWAYS, "SDM-2B-STI" },
 };

@@ -70,20 +70,6 @@ SEQ_LABEL(seq_if1_loop_after)
 2:	cli
 	ret
 
-/* IF=0 control for the loop above: cli; sti; hlt */
-SEQ_LABEL(seq_if0_loop)
-1:	cmpl $0, (%rdi)
-	jne 2f
-	cli
-SEQ_LABEL(seq_if0_loop_at_sti)
-	sti
-SEQ_LABEL(seq_if0_loop_at_hlt)
-	hlt
-SEQ_LABEL(seq_if0_loop_after)
-	jmp 1b
-2:	cli
-	ret
-
 /* pending interrupts left over from a trial are taken here, and ignored by the handlers */
 SEQ_LABEL(seq_drain)
 	sti
@@ -125,6 +111,22 @@ SEQ_LABEL(seq_step_movss_after2)
 	ret
 
 /*
+ * reference for the single-step experiment: POPF sets TF, so the first instruction after it
+ * is the first one that runs with TF=1 and its trap comes right after it (no shadow anywhere)
+ */
+SEQ_LABEL(seq_step_popf)
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+SEQ_LABEL(seq_step_popf_at_nop)
+	nop
+SEQ_LABEL(seq_step_popf_after)
+	nop
+SEQ_LABEL(seq_step_popf_after2)
+	cli
+	ret
+
+/*
  * The race engine's victim window (sti_shadow_nmi): entered with IF=0 and the test IRQ
  * pending. Each shape is an entry that jumps into the padding before `sti; hlt` (CPUID, so the
  * padding takes time without leaving the translation block under TCG, which notices events
@@ -144,6 +146,7 @@ SEQ_LABEL(seq_race_after)
 	cli
 	popq %rbx
 	ret
+SEQ_LABEL(seq_race_end)
 
 #define RACE_SHAPE(name, ncpuid)                                                          \
 SEQ_LABEL(name)                                                                          \
@@ -157,3 +160,4 @@ RACE_SHAPE(seq_race_cpuid4, 4)
 RACE_SHAPE(seq_race_cpuid16, 16)
 RACE_SHAPE(seq_race_cpuid64, 64)
 RACE_SHAPE(seq_race_cpuid256, 256)
+SEQ_LABEL(seq_race_shapes_end)

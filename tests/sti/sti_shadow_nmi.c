@@ -22,48 +22,56 @@
 #define BOUND_NS 1000000ull
 
 static struct outcomes oc;
-static u32 o_no_nmi, o_nmi_before_sti, o_nmi_at_hlt_irq_before, o_nmi_at_hlt_irq_after,
-	o_nmi_after_hlt, o_nmi_elsewhere, o_no_nmi_irq_before;
-static volatile u64 not_pending, lost_irq, hlt_skipped, iterations;
+static u32 o[STC_N];
+static volatile u64 not_pending, lost_irq, hlt_skipped, iterations, elsewhere_rip;
 static trap_handler_t common_irq, common_nmi;
 /* per victim CPU (its index; written by that CPU only, a cache line each): pair turns it took
  * as the victim, loop iterations, hits */
 static struct victim_stat { u64 turns, iters, hits; } __attribute__((aligned(64))) vs[MAX_CPUS];
+/* per CPU: the phase of its trial and the trial's NMIs (sti_classify.h), written on that CPU */
+static struct nmi_track {
+	volatile u32 phase;
+	struct sti_nmi_trial t;
+} __attribute__((aligned(64))) track[MAX_CPUS];
 
-/* ---- classification of one victim iteration (true: the NMI landed in the shadow) ---- */
-static bool classify(const struct sti_trial *t)
+static bool on_irq(struct trap_frame *f);
+
+/* ---- classification of one victim iteration (true: an NMI landed in the shadow) ---- */
+static bool classify(const struct sti_trial *t, struct sti_nmi_trial *n)
 {
 	if (t->irq_count + t->late_irq_count != 1)
 		__atomic_add_fetch(&lost_irq, 1, __ATOMIC_RELAXED);
-	const struct sti_labels l = { RIP(seq_race_at_sti), RIP(seq_race_at_hlt),
-				      RIP(seq_race_after) };
-	/* an NMI in the padding before STI is an NMI before STI */
-	u64 nmi_rip = t->nmi_rip >= RIP(seq_race_pad) && t->nmi_rip <= RIP(seq_race_at_sti)
-			      ? l.at_sti : t->nmi_rip;
-	const u32 outcome[] = {
-		[STI_NO_NMI] = o_no_nmi,
-		[STI_NO_NMI_IRQ_BEFORE] = o_no_nmi_irq_before,
-		[STI_NMI_BEFORE_STI] = o_nmi_before_sti,
-		[STI_NMI_IN_SHADOW_IRQ_BEFORE] = o_nmi_at_hlt_irq_before,
-		[STI_NMI_IN_SHADOW_IRQ_AFTER] = o_nmi_at_hlt_irq_after,
-		[STI_NMI_AFTER] = o_nmi_after_hlt,
-		[STI_NMI_ELSEWHERE] = o_nmi_elsewhere,
+	const struct sti_race_map m = {
+		RIP(seq_race_plain), RIP(seq_race_shapes_end), RIP(seq_race_pad),
+		{ RIP(seq_race_at_sti), RIP(seq_race_at_hlt), RIP(seq_race_after) }, RIP(seq_race_end),
+		(u64)on_irq,
 	};
-	enum sti_nmi_class c = sti_nmi_classify(&l, t->nmi_count != 0, nmi_rip, t->irq_rip);
-	outcome_hit(&oc, outcome[c]);
-	return c == STI_NMI_IN_SHADOW_IRQ_BEFORE || c == STI_NMI_IN_SHADOW_IRQ_AFTER;
+	n->irq_rip = t->irq_rip;
+	enum sti_trial_class c = sti_trial_classify(&m, n);
+	outcome_hit(&oc, o[c]);
+	if (c == STC_ELSEWHERE)
+		elsewhere_rip = n->first_rip; /* one example, for addr2line */
+	return c == STC_SHADOW_IRQ_BEFORE || c == STC_SHADOW_IRQ_AFTER;
 }
 
 static void define_outcomes(void)
 {
+	static const char *const names[STC_N] = {
+		[STC_NO_NMI] = "no_nmi_irq_after_hlt",
+		[STC_NO_NMI_IRQ_BEFORE] = "no_nmi_irq_before_hlt",
+		[STC_SHADOW_IRQ_BEFORE] = "nmi_in_shadow_irq_before_hlt",
+		[STC_SHADOW_IRQ_AFTER] = "nmi_in_shadow_irq_after_hlt",
+		[STC_OUTSIDE_IRQ_BEFORE] = "nmi_outside_shadow_irq_before_hlt",
+		[STC_BEFORE_STI] = "nmi_before_sti",
+		[STC_AFTER_HLT] = "nmi_after_hlt",
+		[STC_IN_SETUP] = "nmi_in_trial_setup",
+		[STC_IN_IRQ_HANDLER] = "nmi_in_irq_handler",
+		[STC_IN_DRAIN] = "nmi_in_trial_drain",
+		[STC_ELSEWHERE] = "nmi_in_irq_entry_or_call_glue",
+	};
 	outcomes_reset(&oc);
-	o_no_nmi = outcome_define(&oc, "no_nmi_irq_after_hlt");
-	o_no_nmi_irq_before = outcome_define(&oc, "no_nmi_irq_before_hlt");
-	o_nmi_before_sti = outcome_define(&oc, "nmi_before_sti");
-	o_nmi_at_hlt_irq_before = outcome_define(&oc, "nmi_in_shadow_irq_before_hlt");
-	o_nmi_at_hlt_irq_after = outcome_define(&oc, "nmi_in_shadow_irq_after_hlt");
-	o_nmi_after_hlt = outcome_define(&oc, "nmi_after_hlt");
-	o_nmi_elsewhere = outcome_define(&oc, "nmi_elsewhere_in_trial");
+	for (u32 c = 0; c < STC_N; c++)
+		o[c] = outcome_define(&oc, names[c]);
 }
 
 /* ---- the victim loop ---- */
@@ -75,7 +83,12 @@ static const sti_seq_fn shapes[] = {
 /* The test IRQ taken at the HLT (shadow dropped): recorded, then HLT is skipped. */
 static bool on_irq(struct trap_frame *f)
 {
+	struct nmi_track *tr = &track[this_cpu_index()];
+	u32 phase = tr->phase;
+	if (phase != STI_PHASE_IDLE)
+		tr->phase = STI_PHASE_IRQ;
 	bool handled = common_irq(f);
+	tr->phase = phase;
 	if (f->rip == RIP(seq_race_at_hlt)) {
 		f->rip = RIP(seq_race_after);
 		__atomic_add_fetch(&hlt_skipped, 1, __ATOMIC_RELAXED);
@@ -87,6 +100,14 @@ static bool on_nmi(struct trap_frame *f)
 {
 	if (!common_nmi(f))
 		return false; /* the watchdog's sampling NMI */
+	struct nmi_track *tr = &track[this_cpu_index()];
+	if (tr->phase != STI_PHASE_IDLE) {
+		if (tr->t.nmis++ == 0) {
+			tr->t.first_phase = tr->phase;
+			tr->t.first_rip = f->rip;
+		}
+		tr->t.in_shadow += f->rip == RIP(seq_race_at_hlt);
+	}
 	race_event_seen();
 	return true;
 }
@@ -109,19 +130,27 @@ static void victim_end(void)
 static bool victim_iter(u32 shape)
 {
 	struct sti_trial t;
+	struct nmi_track *tr = &track[this_cpu_index()];
 	irq_disable();
+	tr->t = (struct sti_nmi_trial){ 0 };
+	tr->phase = STI_PHASE_SETUP;
 	sti_record_begin();
 	if (!sti_make_pending()) {
 		sti_record_end(&t);
+		tr->phase = STI_PHASE_IDLE;
 		__atomic_add_fetch(&not_pending, 1, __ATOMIC_RELAXED);
 		return false;
 	}
 	race_publish();
+	tr->phase = STI_PHASE_SEQ;
 	shapes[shape]();
+	tr->phase = STI_PHASE_DRAIN;
 	sti_drain();
 	sti_record_end(&t);
+	tr->phase = STI_PHASE_IDLE;
 	__atomic_add_fetch(&iterations, 1, __ATOMIC_RELAXED);
-	bool hit = classify(&t);
+	struct sti_nmi_trial n = tr->t;
+	bool hit = classify(&t, &n);
 	vs[this_cpu_index()].iters++;
 	vs[this_cpu_index()].hits += hit;
 	return hit;
@@ -171,8 +200,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 {
 	race_budget_for_pairs(ctx, PAIR_BUDGET_MS);
 	define_outcomes();
-	not_pending = lost_irq = hlt_skipped = iterations = 0;
+	not_pending = lost_irq = hlt_skipped = iterations = elsewhere_rip = 0;
 	memset(vs, 0, sizeof(vs));
+	memset(track, 0, sizeof(track));
 	sti_handlers_install();
 	common_irq = trap_get_handler(VEC_STI_IRQ);
 	common_nmi = trap_get_handler(VEC_NMI);
@@ -181,22 +211,37 @@ static enum exp_result run(struct exp_ctx *ctx)
 	bool raced = race_run(&race, ctx);
 	sti_handlers_remove();
 
-	u64 in_shadow = oc.count[o_nmi_at_hlt_irq_before] + oc.count[o_nmi_at_hlt_irq_after];
-	u64 near = in_shadow + oc.count[o_nmi_before_sti] + oc.count[o_nmi_after_hlt];
-	u64 no_nmi = oc.count[o_no_nmi] + oc.count[o_no_nmi_irq_before];
+	u64 n[STC_N], sum = 0;
+	for (u32 c = 0; c < STC_N; c++)
+		sum += n[c] = oc.count[o[c]];
+	u64 in_shadow = n[STC_SHADOW_IRQ_BEFORE] + n[STC_SHADOW_IRQ_AFTER];
+	u64 near = in_shadow + n[STC_BEFORE_STI] + n[STC_AFTER_HLT];
+	u64 no_nmi = n[STC_NO_NMI] + n[STC_NO_NMI_IRQ_BEFORE];
+	u64 outside = n[STC_IN_SETUP] + n[STC_IN_IRQ_HANDLER] + n[STC_IN_DRAIN] + n[STC_ELSEWHERE];
 	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
 	outcomes_print(&oc);
 	observation("nmi_in_shadow", in_shadow, near);
-	observation("irq_before_hlt_after_nmi", oc.count[o_nmi_at_hlt_irq_before], in_shadow);
-	observation("irq_before_hlt_without_nmi", oc.count[o_no_nmi_irq_before], no_nmi);
+	observation("irq_before_hlt_after_nmi", n[STC_SHADOW_IRQ_BEFORE], in_shadow);
+	observation("irq_before_hlt_without_nmi", n[STC_NO_NMI_IRQ_BEFORE], no_nmi);
+	/* every lost wakeup (the IRQ handler's own count) by where the trial's NMIs landed */
+	observation("lost_wakeup_without_nmi_in_shadow",
+		    n[STC_NO_NMI_IRQ_BEFORE] + n[STC_OUTSIDE_IRQ_BEFORE], hlt_skipped);
+	/* NMIs that landed outside the sequence (a blind sender's share): no window there */
+	observation("nmi_outside_sequence", outside, iterations - no_nmi);
 	diag("victim_iterations=%lu nmis_sent=%lu nmis_near_window=%lu lost_wakeups_hlt_skipped=%lu",
 	     iterations, sent, near, hlt_skipped);
+	diag("outcomes_sum=%lu lost_wakeups_classified=%lu nmi_elsewhere_example_rip=0x%lx", sum,
+	     sti_lost_wakeups(n), elsewhere_rip);
 	report_rate(ctx, sent, in_shadow);
 	if (raced)
 		report_victims();
 	if (not_pending || lost_irq)
 		return exp_fail(ctx, "%lu trials without a pending IRQ, %lu with the IRQ not taken once",
 				not_pending, lost_irq);
+	if (sum != iterations || sti_lost_wakeups(n) != hlt_skipped)
+		return exp_fail(ctx, "buckets do not add up: %lu classified of %lu trials, %lu lost "
+				"wakeups classified of %lu", sum, iterations, sti_lost_wakeups(n),
+				hlt_skipped);
 	/* the window is reached when NMIs land at STI, in the shadow or after HLT (a CPU may hold
 	 * NMIs in the shadow: then none lands inside, which is an observation, not a miss) */
 	if (!control("nmis_near_window", near))
@@ -219,4 +264,8 @@ ARCH_RULES(sti_shadow_nmi_rules) = {
 	{ "sti_shadow_nmi", "nmi_in_shadow", ARCH_MODEL_SPECIFIC, "SDM-2B-STI" },
 	{ "sti_shadow_nmi", "irq_before_hlt_after_nmi", ARCH_MODEL_SPECIFIC, "SDM-2B-STI" },
 	{ "sti_shadow_nmi", "irq_before_hlt_without_nmi", ARCH_NEVER, "SDM-2B-STI" },
+	/* a lost wakeup needs something to end the shadow early: an NMI inside it */
+	{ "sti_shadow_nmi", "lost_wakeup_without_nmi_in_shadow", ARCH_NEVER, "SDM-2B-STI" },
+	/* where the sender's NMIs landed outside the sequence: the testbed's share, no claim */
+	{ "sti_shadow_nmi", "nmi_outside_sequence", ARCH_CONTROL, "none" },
 };

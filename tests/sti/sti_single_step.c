@@ -2,7 +2,11 @@
  * sti_single_step: with RFLAGS.TF set, `sti; nop`: is the single-step #DB delivered after STI
  * (the shadow does not hold #DB) or only after the NOP? Run with IF=0 before STI (a shadow
  * opens) and IF=1 (none). Control: `mov ss; nop`, where the architecture holds #DB for one
- * instruction, shows that the detector sees a held #DB. DR6.BS is checked on every #DB.
+ * instruction, shows that the detector sees a held #DB. Reference: `popf; nop; nop`, POPF setting
+ * TF: the first NOP is the first instruction that runs with TF=1 and traps right after itself
+ * with no shadow involved. When that reference is on time and STI's trap comes one instruction
+ * late, the delay belongs to STI (its shadow held or suppressed the step), not to a late first
+ * trap after TF is set. DR6.BS is checked on every #DB.
  */
 #include "arch/x86/debugreg.h"
 #include "arch/x86/cpu.h"
@@ -11,7 +15,7 @@
 #include "tests/sti/sti.h"
 #include "kernel/arch_rules.h"
 
-enum { V_IF0, V_IF1, V_MOVSS, NV };
+enum { V_IF0, V_IF1, V_MOVSS, V_POPF, NV };
 
 struct step_record { volatile u64 rip, dr6; volatile u32 count, active; };
 static struct step_record rec[MAX_CPUS];
@@ -39,6 +43,7 @@ static void one(u32 v)
 		{ (sti_seq_fn)seq_step_sti, seq_step_sti_at_nop, seq_step_sti_after },
 		{ (sti_seq_fn)seq_step_sti, seq_step_sti_at_nop, seq_step_sti_after },
 		{ (sti_seq_fn)seq_step_movss, seq_step_movss_at_nop, seq_step_movss_after },
+		{ (sti_seq_fn)seq_step_popf, seq_step_popf_after, seq_step_popf_after2 },
 	};
 	struct step_record *r = &rec[this_cpu_index()];
 	r->count = 0;
@@ -78,6 +83,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 		{ "if0_db_after_sti", "if0_db_after_nop", "if0_db_elsewhere" },
 		{ "if1_db_after_sti", "if1_db_after_nop", "if1_db_elsewhere" },
 		{ "control_db_after_movss", "control_db_after_nop", "control_db_elsewhere" },
+		{ "popf_db_after_first_nop", "popf_db_after_second_nop", "popf_db_elsewhere" },
 	};
 	outcomes_reset(&oc);
 	for (u32 v = 0; v < NV; v++) {
@@ -93,11 +99,17 @@ static enum exp_result run(struct exp_ctx *ctx)
 	smp_call(&all, worker, ctx, true);
 	trap_set_handler(VEC_DB, NULL);
 
-	u64 total = trials[V_IF0] + trials[V_IF1] + trials[V_MOVSS];
+	u64 total = trials[V_IF0] + trials[V_IF1] + trials[V_MOVSS] + trials[V_POPF];
 	outcomes_print(&oc);
 	observation("db_held_by_sti_shadow", oc.count[o_held[V_IF0]], trials[V_IF0]);
 	observation("db_held_after_sti_if1", oc.count[o_held[V_IF1]], trials[V_IF1]);
 	observation("db_held_by_movss", oc.count[o_held[V_MOVSS]], trials[V_MOVSS]);
+	/* the reference: a step right after the first instruction run with TF=1, no shadow */
+	observation("popf_db_after_first_insn", oc.count[o_next[V_POPF]], trials[V_POPF]);
+	diag("sti_step_delay=%s (popf reference on time %lu/%lu, sti step late %lu/%lu)",
+	     !oc.count[o_held[V_IF0]] ? "none"
+	     : oc.count[o_next[V_POPF]] == trials[V_POPF] ? "by_sti" : "not_sti_specific",
+	     oc.count[o_next[V_POPF]], trials[V_POPF], oc.count[o_held[V_IF0]], trials[V_IF0]);
 	diag("single_steps=%lu wrong_db_count=%lu db_without_bs=%lu", total, bad_count, no_bs);
 	report_rate(ctx, total, total);
 	if (bad_count)
@@ -107,7 +119,11 @@ static enum exp_result run(struct exp_ctx *ctx)
 	/* positive control: a #DB held by a shadow (MOV SS's) is seen as held */
 	if (!control("db_held_by_movss_shadow", oc.count[o_held[V_MOVSS]]))
 		return exp_fail(ctx, "positive control: no single-step #DB was held by mov ss");
-	if (oc.count[o_other[V_IF0]] + oc.count[o_other[V_IF1]] + oc.count[o_other[V_MOVSS]])
+	/* and one right after its instruction is seen as such (the reference, POPF's) */
+	if (!control("db_on_time_after_popf", oc.count[o_next[V_POPF]]))
+		return exp_fail(ctx, "positive control: no single-step #DB right after its instruction");
+	if (oc.count[o_other[V_IF0]] + oc.count[o_other[V_IF1]] + oc.count[o_other[V_MOVSS]] +
+	    oc.count[o_other[V_POPF]])
 		return exp_fail(ctx, "#DB at an unexpected RIP");
 	return EXP_PASS;
 }
@@ -115,7 +131,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 EXPERIMENT(exp_sti_single_step) = {
 	.order = EXP_ORDER(FAMILY_STI, 30),
 	.name = "sti_single_step",
-	.description = "TF single step over sti;nop (IF=0 and IF=1) and mov ss;nop: after which instruction is #DB delivered",
+	.description = "TF single step over sti;nop (IF=0 and IF=1), mov ss;nop and popf;nop;nop: after which instruction is #DB delivered",
 	.min_cpus = 1,
 	.default_iterations = 200,
 	.budget_ms = 2000,
@@ -127,4 +143,6 @@ ARCH_RULES(sti_single_step_rules) = {
 	{ "sti_single_step", "db_held_by_sti_shadow", ARCH_MODEL_SPECIFIC, "SDM-3C-24.4.2" },
 	{ "sti_single_step", "db_held_after_sti_if1", ARCH_NEVER, "SDM-2B-STI" },
 	{ "sti_single_step", "db_held_by_movss", ARCH_ALWAYS, "SDM-3A-6.8.3" },
+	/* POPF setting TF: the next instruction is the first to trap, right after itself */
+	{ "sti_single_step", "popf_db_after_first_insn", ARCH_ALWAYS, "SDM-3B-17.3.1.4" },
 };
