@@ -216,7 +216,11 @@ EXPERIMENT(exp_sti_shadow_nmi) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(sti_shadow_nmi_rules) = {
-	{ "sti_shadow_nmi", "nmi_in_shadow", ARCH_MODEL_SPECIFIC, "SDM-2B-STI" },
-	{ "sti_shadow_nmi", "irq_before_hlt_after_nmi", ARCH_MODEL_SPECIFIC, "SDM-2B-STI" },
-	{ "sti_shadow_nmi", "irq_before_hlt_without_nmi", ARCH_NEVER, "SDM-2B-STI" },
+	/* Intel: NMIs may be inhibited after STI; AMD: the shadow does not affect NMIs */
+	{ "sti_shadow_nmi", "nmi_in_shadow",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(ALLOWED, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "irq_before_hlt_after_nmi",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "irq_before_hlt_without_nmi",
+	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 };
