@@ -40,8 +40,22 @@ nothing about an observation, the AMD claim cites the SDM (its ref starts with `
 A rule naming its experiment exactly wins over a family-wide glob; otherwise the first matching
 rule in link order (this table's order) wins. Verdicts: docs/output-format.md.
 
-Manual editions the section numbers and quotes follow: EDITIONS
+Manual editions. `SDM-` tokens are the section numbers of the current Intel SDM (a 2024+
+edition: Interrupt and Exception Handling is chapter 7 of volume 3A, Debug chapter 20 of 3B, the
+VMX guest-state and VM-entry chapters 27 and 29 of 3C) where two sources agree on them. A token
+ending in `(YEAR)` is the number in that year's edition (the June 2016 one, order number
+325462-059, for `(2016)`), its current number not verified; older editions numbered these
+chapters 6, 17, 24 and 26, and the rules cited those numbers until issue 21. Instruction pages
+(`SDM-2B-STI`) have no number. Each quote's comment in `kernel/arch_quotes.h` names the edition
+its words were checked against. `APM-` tokens name AMD64 Architecture Programmer's Manual volume
+3 (24594) instruction pages; no other APM text was found for these rules, so the other AMD claims
+cite the SDM.
 
+Where the vendors differ: AMD's STI does not mask NMIs but its manual says nothing about NMIs
+inside the shadow or about the IRQ after one, so those stay model-specific on AMD, while on Intel
+a delivered NMI ends the shadow (the IRQ before HLT is allowed). kvm-unit-tests commit c4d38af0
+(x86/emulator.c) records that a code breakpoint on the instruction after MOV SS / POP SS is
+suppressed on Intel and not on AMD; no experiment here sets a code breakpoint there yet.
 """
 
 

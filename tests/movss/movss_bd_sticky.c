@@ -51,5 +51,5 @@ ARCH_RULES(movss_bd_sticky_rules) = {
 	{ "movss_bd_sticky", "*_bd_still_set",
 	  ON_INTEL(ALWAYS, SDM_DR6_STICKY), ON_AMD(ALWAYS, SDM_DR6_STICKY) },
 	{ "movss_bd_sticky", "*_db_in_handler_with_bd",
-	  ON_INTEL(ALLOWED, SDM_MOVSS_INHIBIT), ON_AMD(ALLOWED, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(ALLOWED, SDM_MOVSS_DATA_BP), ON_AMD(ALLOWED, SDM_MOVSS_DATA_BP) },
 };

@@ -22,7 +22,8 @@ static enum exp_result run_twice(struct exp_ctx *ctx)
 	mss_run_cases(&twice_case, 1, DR6_RESET, ctx);
 	const struct mss_counts *k = &mss_counts[0];
 	u64 fired = k->runs - k->pos[POS_NO_DB];
-	/* where a #DB that fired came; where one held past the first MOV SS came (none: Unreached) */
+	/* where a #DB that fired came; where one held past the first MOV SS came (none held:
+	 * Unreached) */
 	observation("db_after_first_movss", k->pos[POS_NEXT], fired);
 	observation("db_after_second_movss", k->pos[POS_AFTER], fired - k->pos[POS_NEXT]);
 	observation("db_after_nop", k->pos[POS_AFTER2], fired - k->pos[POS_NEXT]);
@@ -44,7 +45,7 @@ EXPERIMENT(exp_movss_consecutive) = {
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(movss_consecutive_rules) = {
 	{ "movss_consecutive", "db_after_first_movss",
-	  ON_INTEL(NEVER, SDM_MOVSS_INHIBIT), ON_AMD(NEVER, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
 	{ "movss_consecutive", "db_after_second_movss",
 	  ON_INTEL(ALLOWED, SDM_SHADOW_SEQUENCE), ON_AMD(ALLOWED, SDM_SHADOW_SEQUENCE) },
 	{ "movss_consecutive", "db_after_nop",

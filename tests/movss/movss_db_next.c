@@ -112,27 +112,36 @@ ARCH_RULES(movss_db_next_rules) = {
 	  ON_INTEL(NEVER, SDM_DB_DATA_TRAP), ON_AMD(NEVER, SDM_DB_DATA_TRAP) },
 	/* every MOV SS / POP SS case: the #DB never comes before the next instruction ran */
 	{ "movss_db_next", "*_db_at_next",
-	  ON_INTEL(NEVER, SDM_MOVSS_INHIBIT), ON_AMD(NEVER, SDM_MOVSS_INHIBIT) },
-	{ "movss_db_next", "*_db_in_handler",
-	  ON_INTEL(ALLOWED, SDM_MOVSS_INHIBIT), ON_AMD(ALLOWED, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
 	/*
-	 * The next instruction faults (#UD, #PF, CLI's #GP at CPL 3) or is ICEBP: the manuals
-	 * say only that the #DB is not delivered before it; real CPUs drop it (Linux's
-	 * mov_ss_trap.c: "Any fault: drop the pending #DB trap"), so held and lost are both allowed.
+	 * The next instruction faults (#UD, #PF, CLI's #GP at CPL 3) or is ICEBP (a privileged
+	 * software exception): its delivery leaves no pending #DB, so it is lost, never delivered
+	 * later (Linux's mov_ss_trap.c: "Any fault: drop the pending #DB trap").
 	 */
-	{ "movss_db_next", "m[ku]_ud_db_*",
-	  ON_INTEL(ALLOWED, SDM_MOVSS_INHIBIT), ON_AMD(ALLOWED, SDM_MOVSS_INHIBIT) },
-	{ "movss_db_next", "m[ku]_pf_db_*",
-	  ON_INTEL(ALLOWED, SDM_MOVSS_INHIBIT), ON_AMD(ALLOWED, SDM_MOVSS_INHIBIT) },
-	{ "movss_db_next", "m[ku]_icebp_db_*",
-	  ON_INTEL(ALLOWED, SDM_MOVSS_INHIBIT), ON_AMD(ALLOWED, SDM_MOVSS_INHIBIT) },
+	{ "movss_db_next", "*_ud_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "*_pf_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "*_icebp_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "mu_cli_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "*_ud_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	{ "movss_db_next", "*_pf_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	{ "movss_db_next", "*_icebp_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
 	{ "movss_db_next", "mu_cli_db_*",
-	  ON_INTEL(ALLOWED, SDM_MOVSS_INHIBIT), ON_AMD(ALLOWED, SDM_MOVSS_INHIBIT) },
-	/* nop, cli at CPL 0, int3, int n, syscall: the #DB comes after the next instruction */
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	/* nop, cli at CPL 0, int3, int n, syscall: the #DB comes after the next instruction, on
+	 * the first instruction of the handler it entered or after it */
+	{ "movss_db_next", "*_db_in_handler",
+	  ON_INTEL(ALLOWED, SDM_MOVSS_DATA_BP), ON_AMD(ALLOWED, SDM_MOVSS_DATA_BP) },
 	{ "movss_db_next", "*_db_held",
-	  ON_INTEL(ALWAYS, SDM_MOVSS_INHIBIT), ON_AMD(ALWAYS, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(ALWAYS, SDM_MOVSS_DATA_BP), ON_AMD(ALWAYS, SDM_MOVSS_DATA_BP) },
 	{ "movss_db_next", "*_db_lost",
-	  ON_INTEL(NEVER, SDM_MOVSS_INHIBIT), ON_AMD(NEVER, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
 	/* a #DB on the SYSCALL entry's first instruction runs before SWAPGS could */
 	{ "movss_db_next", "mu_syscall_db_with_user_gs",
 	  ON_INTEL(ALWAYS, SDM_SYSCALL_GS), ON_AMD(ALWAYS, SDM_SYSCALL_GS) },

@@ -198,9 +198,9 @@ ARCH_RULES(movss_shadow_rules) = {
 	{ "movss_shadow_nmi", "event_between_two_movss",
 	  ON_INTEL(NEVER, SDM_POP_SS_NMI), ON_AMD(NEVER, SDM_POP_SS_NMI) },
 	{ "movss_shadow_irq", "event_in_movss_shadow",
-	  ON_INTEL(NEVER, SDM_MOVSS_INHIBIT), ON_AMD(NEVER, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(NEVER, SDM_MOVSS_IRQ), ON_AMD(NEVER, SDM_MOVSS_IRQ) },
 	{ "movss_shadow_irq", "event_between_two_movss",
-	  ON_INTEL(NEVER, SDM_MOVSS_INHIBIT), ON_AMD(NEVER, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(NEVER, SDM_MOVSS_IRQ), ON_AMD(NEVER, SDM_MOVSS_IRQ) },
 	{ "movss_shadow_*", "event_after_second_movss",
 	  ON_INTEL(ALLOWED, SDM_SHADOW_SEQUENCE), ON_AMD(ALLOWED, SDM_SHADOW_SEQUENCE) },
 };

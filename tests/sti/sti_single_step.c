@@ -130,5 +130,5 @@ ARCH_RULES(sti_single_step_rules) = {
 	{ "sti_single_step", "db_held_after_sti_if1",
 	  ON_INTEL(NEVER, SDM_STI_NO_EXCEPTIONS), ON_AMD(NEVER, SDM_STI_NO_EXCEPTIONS) },
 	{ "sti_single_step", "db_held_by_movss",
-	  ON_INTEL(ALWAYS, SDM_MOVSS_INHIBIT), ON_AMD(ALWAYS, SDM_MOVSS_INHIBIT) },
+	  ON_INTEL(ALWAYS, SDM_MOVSS_STEP), ON_AMD(ALWAYS, SDM_MOVSS_STEP) },
 };
