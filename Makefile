@@ -5,6 +5,7 @@
 #   make test-full  the same, the whole suite in every config (make test boots subsets in some)
 #   make debug    QEMU waiting for GDB on :1234
 #   make list     the experiments (name, family, description), read from the sources: no boot
+#   make arch-rules  docs/arch-rules.md: every verdict with its manual section and quote
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line"
 
@@ -44,7 +45,7 @@ ISO := $(B)/racebed.iso
 ELF := $(B)/racebed.elf
 QEMU_OPTS = --smp $(SMP) --accel $(ACCEL) --machine $(MACHINE) $(if $(UEFI),--uefi)
 
-.PHONY: all run test debug unit deps clean bench check-layers list report lab lab-deps
+.PHONY: all run test debug unit deps clean bench check-layers list report lab lab-deps arch-rules
 all: $(ISO)
 
 deps:
@@ -107,6 +108,7 @@ $(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_che
 # the classification test includes every experiment's rules and the classifier headers
 UNIT_EXTRA_test_classify := tests/poke/poke_classify.c
 $(B)/unit/test_classify: $(B)/gen/arch_rules_all.c $(wildcard tests/*/*_classify.h) \
+	kernel/arch_rules.h kernel/arch_quotes.h tests/movss/movss_pos.h \
 	$(UNIT_EXTRA_test_classify)
 
 # Every ARCH_RULES table in tests/ (each experiment's file holds its own), in link order, as one
@@ -144,6 +146,7 @@ test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) ho
 # The harness's self-test and the host tests (some read build/racebed.elf); those that run
 # Linux's kunit.py wait for it to be unpacked, and fail if it is not there.
 host-tests: $(ELF) | $(B)/.deps-ok
+	$(PYTHON) tools/arch-rules.py --check docs/arch-rules.md $(ELF)
 	$(PYTHON) host/harness.py --self-test
 	$(PYTHON) -m unittest discover -s host/tests -t host -q -p 'test_*.py'
 host-tests-kunit: $(KUNIT_PY)
@@ -174,6 +177,10 @@ lab: $(ISO) lab-deps
 
 list: $(ELF)
 	@$(PYTHON) tools/list-experiments.py
+
+# docs/arch-rules.md: every rule with its verdicts and quotes, from the ELF (make test checks it)
+arch-rules: $(ELF)
+	$(PYTHON) tools/arch-rules.py $(ELF) > docs/arch-rules.md
 
 report:
 	tools/racebed-report --html $(B)/report --json $(B)/report/results.json \

@@ -33,6 +33,33 @@ const struct arch_rule *arch_rule_match(const struct arch_rule *first, const str
 	return by_glob;
 }
 
+_Static_assert(sizeof(struct arch_claim) == 24 && sizeof(struct arch_rule) == 64,
+	       "struct arch_rule changed: update tools/arch-rules.py");
+
+static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+enum arch_vendor arch_vendor_of(const char *cpuid_vendor)
+{
+	if (same(cpuid_vendor, "AuthenticAMD") || same(cpuid_vendor, "HygonGenuine"))
+		return ARCH_AMD;
+	return ARCH_INTEL;
+}
+
+const char *arch_vendor_name(enum arch_vendor v)
+{
+	return v == ARCH_AMD ? "amd" : "intel";
+}
+
+const struct arch_claim *arch_claim_of(const struct arch_rule *r, enum arch_vendor v)
+{
+	return r ? &r->claim[v == ARCH_AMD ? ARCH_AMD : ARCH_INTEL] : NULL;
+}
+
 const char *arch_verdict_name(enum arch_verdict v)
 {
 	static const char *const names[] = { "unknown", "never", "always", "allowed",

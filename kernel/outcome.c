@@ -4,6 +4,7 @@
 #include "arch/x86/time.h"
 #include "kernel/arch_rules.h"
 #include "kernel/console.h"
+#include "kernel/platform.h"
 #include "kernel/results.h"
 #include "kernel/runner.h"
 #include "lib/lib.h"
@@ -39,9 +40,11 @@ void observation(const char *name, u64 hits, u64 trials)
 	const char *word = arch_word(hits, trials);
 	const char *exp = runner_current();
 	const struct arch_rule *r = arch_rule_match(__arch_rules_start, __arch_rules_end, exp, name);
-	enum arch_verdict v = r ? r->verdict : ARCH_UNKNOWN;
-	diag("observation %s=%s %lu/%lu arch=%s ref=%s", name, word, hits, trials,
-	     arch_verdict_name(v), r && r->ref ? r->ref : "none");
+	enum arch_vendor vendor = arch_vendor_of(the_platform.vendor);
+	const struct arch_claim *c = arch_claim_of(r, vendor);
+	enum arch_verdict v = c ? c->verdict : ARCH_UNKNOWN;
+	diag("observation %s=%s %lu/%lu arch=%s ref=%s vendor=%s", name, word, hits, trials,
+	     arch_verdict_name(v), c && c->ref ? c->ref : "none", arch_vendor_name(vendor));
 	if (arch_deviates(v, hits, trials)) {
 		if (ndeviations < ARRAY_SIZE(deviations))
 			ksnprintf(deviations[ndeviations], sizeof(deviations[0]), "%s.%s", exp, name);

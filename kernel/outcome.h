@@ -24,10 +24,12 @@ static inline void outcome_hit(struct outcomes *o, u32 idx)
 void outcomes_reset(struct outcomes *o);
 void outcomes_print(const struct outcomes *o);
 /*
- * `# observation NAME=WORD HITS/TRIALS arch=VERDICT ref=REF`: WORD is Never (0 hits), Always
- * (hits == trials), Sometimes, or Unreached when trials == 0; the verdict comes from the
- * family's arch_rules table for the running experiment. A contradiction is recorded as a
- * deviation (printed at the end of the run).
+ * `# observation NAME=WORD HITS/TRIALS arch=VERDICT ref=REF vendor=V`: WORD is Never (0 hits),
+ * Always (hits == trials), Sometimes, or Unreached when trials == 0. trials counts the times
+ * the observation's precondition occurred (a #DB that must fire first, say), not the attempts:
+ * a window never reached is Unreached, never Never. The verdict is the rule's claim for the CPU
+ * vendor of the run (V: intel or amd). A contradiction is recorded as a deviation (printed at
+ * the end of the run).
  */
 void observation(const char *name, u64 hits, u64 trials);
 /* `# control NAME=COUNT`: a positive control. Returns count != 0 (the window was hit). */

@@ -3,6 +3,8 @@
 - every `# observation` line carries a known `arch=VERDICT` (never `unknown`: a
   rule is missing from the experiment's ARCH_RULES table) and a `ref=` section;
 - every `# control NAME=COUNT` is non-zero (a window never hit);
+- the observations that printed `Unreached` (their precondition never occurred) are listed
+  apart: they are no evidence, so no expectation may pin them and none can deviate;
 - the run's `# deviations:` line lists exactly the observations whose platform
   word contradicts their verdict (recomputed here from the observation lines);
 - that list matches the expectation file's `deviation` rules (required, for
@@ -20,9 +22,11 @@ from .ktap import KtapLog
 from .report import Result
 
 VERDICTS = ("never", "always", "allowed", "model-specific", "control")
+VENDORS = ("intel", "amd")
 OBS_LINE_RE = re.compile(r"^#\s*observation\s+([^\s=]+)=(\S+)\s+(\d+)/(\d+)(.*)$")
 ARCH_RE = re.compile(r"\barch=(\S+)")
 REF_RE = re.compile(r"\bref=(\S+)")
+VENDOR_RE = re.compile(r"\bvendor=(\S+)")
 CONTROL_RE = re.compile(r"^#\s*control\s+([^\s=]+)=(\d+)\b")
 DEVIATIONS_RE = re.compile(r"^#\s*deviations:\s*(.*?)\s*$", re.MULTILINE)
 
@@ -36,6 +40,7 @@ class Observation:
     trials: int
     verdict: str  # "" when the line has no arch= token
     ref: str
+    vendor: str = ""  # whose manual: intel or amd ("" in logs from before vendor-aware rules)
 
     @property
     def key(self) -> str:
@@ -66,9 +71,10 @@ def parse_observations(log: KtapLog) -> Tuple[List[Observation], List[str]]:
                 bad.append(f"{test.name}: {line}")
                 continue
             rest = m.group(5)
-            arch, ref = ARCH_RE.search(rest), REF_RE.search(rest)
+            arch, ref, vendor = ARCH_RE.search(rest), REF_RE.search(rest), VENDOR_RE.search(rest)
             found.append(Observation(test.name, m.group(1), m.group(2), int(m.group(3)), int(m.group(4)),
-                                     arch.group(1) if arch else "", ref.group(1) if ref else ""))
+                                     arch.group(1) if arch else "", ref.group(1) if ref else "",
+                                     vendor.group(1) if vendor else ""))
     return found, bad
 
 
@@ -92,9 +98,16 @@ def check_verdicts(config: str, observations: List[Observation], bad: List[str])
             problems.append(f"{o.key}: arch={o.verdict or '(missing)'} (add a rule to the ARCH_RULES table in the experiment's file)")
         elif o.verdict != "control" and (not o.ref or o.ref == "none"):
             problems.append(f"{o.key}: arch={o.verdict} without a ref= section")
+        elif o.vendor and o.vendor not in VENDORS:
+            problems.append(f"{o.key}: vendor={o.vendor} (intel or amd)")
+        elif o.word == "Unreached" and o.trials != 0:
+            problems.append(f"{o.key}: Unreached with {o.trials} trials")
     if problems:
         return Result("FAIL", label, f"{len(problems)} observation(s) without an architectural verdict", problems)
-    return Result("PASS", label, f"{len(observations)} observations")
+    # the observations whose precondition never occurred, apart: no evidence either way
+    gone = [o.key for o in observations if o.trials == 0]
+    return Result("PASS", label, f"{len(observations)} observations"
+                  + (f", {len(gone)} unreached (no evidence): {', '.join(gone)}" if gone else ""))
 
 
 def check_controls(config: str, log: KtapLog, expectations: Optional[Expectations] = None) -> Result:

@@ -56,6 +56,9 @@ def parse_expectations(text: str, source: str = "expectations") -> List[Rule]:
             name, sep, value = pair.partition("=")
             if not sep or not name or not value:
                 raise HarnessError(f"{where}: observation must be NAME=VALUE, not {pair!r}")
+            if value == "Unreached":
+                raise HarnessError(f"{where}: {name}=Unreached pins nothing: an observation whose precondition "
+                                   "never occurred is no evidence (leave it out)")
             rules.append(Rule(config_glob, test_glob, "observation", value, obs_name=name, where=where))
         elif len(words) == 4 and words[2] in ("deviation", "deviation?"):
             config_glob, test_glob, kind, name = words

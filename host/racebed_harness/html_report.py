@@ -283,17 +283,20 @@ def deviations_section(records: Sequence[BootRecord]) -> List[str]:
 
 def collect_observations(records: Sequence[BootRecord]):
     """(columns, rows, arch): the logs that have observations at all (a bad command line or
-    `list` has none), observation key -> {column: Observation}, key -> (verdict, ref)."""
+    `list` has none), observation key -> {column: Observation}, key -> the distinct (vendor,
+    verdict, ref) the logs give (one per vendor: the rules are the SDM's on Intel, the APM's on
+    AMD)."""
     rows: Dict[str, Dict[int, Observation]] = {}
-    arch: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+    arch: Dict[str, List[Tuple[Optional[str], str, Optional[str]]]] = {}
     columns = [r for r in records if any(t.records.observations for t in r.log.tests)]
     for col, rec in enumerate(columns):
         for t in rec.log.tests:
             for o in t.records.observations:
                 key = f"{t.name}.{o.name}"
                 rows.setdefault(key, {})[col] = o
-                if o.arch and key not in arch:
-                    arch[key] = (o.arch, None if o.ref in (None, "none") else o.ref)
+                claim = (o.vendor, o.arch, None if o.ref in (None, "none") else o.ref)
+                if o.arch and claim not in arch.setdefault(key, []):
+                    arch[key].append(claim)
     return columns, rows, arch
 
 
@@ -312,7 +315,6 @@ def matrix_table(columns: Sequence[BootRecord], rows, arch, keys: Sequence[str])
     for key in keys:
         cells = rows[key]
         differs, usual = row_differs(cells)
-        verdict, ref = arch.get(key, (None, None))
         tds = []
         for c in range(len(columns)):
             o = cells.get(c)
@@ -324,7 +326,9 @@ def matrix_table(columns: Sequence[BootRecord], rows, arch, keys: Sequence[str])
             counts = f" {o.hits}/{o.trials}" if o.hits is not None else ""
             dev = " <span class='deviation' title='contradicts the architecture'>deviation</span>" if o.deviation else ""
             tds.append(f"<td class='{esc(o.word)}{' differs' if odd else ''}'>{esc(o.word)}{esc(counts)}{dev}</td>")
-        arch_text = f"{esc(verdict)} <span class='small'>{esc(ref)}</span>" if verdict else ""
+        arch_text = "<br>".join(f"{esc(verdict)} <span class='small'>{esc(ref or '')}"
+                                f"{' (' + esc(vendor) + ')' if vendor else ''}</span>"
+                                for vendor, verdict, ref in arch.get(key, []))
         out.append(f"<tr{' class=differs' if differs else ''}><th>{esc(key)}</th><td>{arch_text}</td>"
                    f"{''.join(tds)}</tr>")
     out.append("</table>")
@@ -338,6 +342,9 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
     without = [r.name for r in records if r not in columns]
     if not rows:
         return ["<p>No observations in these logs.</p>"]
+    # an observation unreached in every log that has it says nothing: listed apart, not a row
+    unreached = [k for k in rows if all(o.unreached for o in rows[k].values())]
+    rows = {k: v for k, v in rows.items() if k not in unreached}
     differing = [k for k in rows if row_differs(rows[k])[0]]
     out = [f"<p>{len(rows)} observations; {len(differing)} differ between the logs that have them (the odd "
            "cells outlined; &ndash;: not in that log; Unreached is not compared)."
@@ -349,6 +356,11 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
     out += matrix_table(columns, rows, arch, list(rows))
     if differing and len(columns) > 1:
         out.append("</details>")
+    if unreached:
+        out.append(f"<h3>{len(unreached)} unreached windows</h3><p class='small'>Their precondition "
+                   "never occurred in any log (0 trials: the event they are about never happened), so they "
+                   "are no evidence either way: " + ", ".join(f"<span class='Unreached'>{esc(k)}</span>"
+                                                              for k in unreached) + ".</p>")
     return out
 
 
@@ -385,7 +397,7 @@ def deviations_section(records: Sequence[BootRecord]) -> List[str]:
     if agree:
         out.append(f"<h3>{len(agree)} the same in every log that has them</h3><p class='small'>"
                    + "; ".join(f"<span class='deviation'>{esc(k)}</span> {esc(next(iter(rows[k].values())).word)} "
-                               f"(arch {esc(arch.get(k, (None, None))[0])}"
+                               f"(arch {esc('/'.join(sorted({c[1] for c in arch.get(k, [])})))}"
                                + ("" if len(rows[k]) == len(columns) else
                                   "; only in " + esc(", ".join(columns[c].name for c in sorted(rows[k]))))
                                + ")" for k in agree) + "</p>")

@@ -62,6 +62,12 @@ class Observation:
     trials: Optional[int] = None
     arch: Optional[str] = None  # the architecture's verdict (never/always/allowed/...)
     ref: Optional[str] = None
+    vendor: Optional[str] = None  # whose manual the verdict is from: intel or amd
+
+    @property
+    def unreached(self) -> bool:
+        """True when the observation's precondition never occurred (0 trials): no evidence."""
+        return self.word == "Unreached"
 
     @property
     def deviation(self) -> bool:
@@ -119,7 +125,8 @@ def parse_observation(text: str) -> Optional[Observation]:
     kv = key_values(m.group(5) or "")
     hits = int(m.group(3)) if m.group(3) is not None else None
     trials = int(m.group(4)) if m.group(4) is not None else None
-    return Observation(m.group(1), m.group(2), hits, trials, kv.get("arch"), kv.get("ref"))
+    return Observation(m.group(1), m.group(2), hits, trials, kv.get("arch"), kv.get("ref"),
+                       kv.get("vendor"))
 
 
 def parse_hist(text: str) -> Optional[Histogram]:

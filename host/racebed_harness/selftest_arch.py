@@ -73,3 +73,22 @@ def st_arch_verdicts() -> None:
         pass
     else:
         raise AssertionError("a deviation rule naming EXP.OBS must be rejected (the test is the second word)")
+
+    # vendor-aware rules: the line names whose manual it is; an unknown vendor fails
+    amd = SAMPLE.replace("ref=SDM-2B-STI\n", "ref=APM-3-STI vendor=amd\n")
+    assert_eq(statuses(run(amd))["arch verdicts"], "PASS", "vendor=amd is read")
+    odd = SAMPLE.replace("ref=SDM-2B-STI\n", "ref=SDM-2B-STI vendor=via\n")
+    assert_eq(statuses(run(odd))["arch verdicts"], "FAIL", "a vendor other than intel/amd fails")
+    # Unreached: listed apart, never a deviation, never pinned
+    gone = SAMPLE.replace("db_held=Always 4/4 arch=never", "db_held=Unreached 0/0 arch=never").replace(
+        "# deviations: alpha.db_held", "# deviations: none")
+    results = run(gone, RULES.replace("*  alpha  deviation   db_held\n", ""))
+    assert_eq(statuses(results)["deviations"], "PASS", "an unreached window cannot deviate")
+    assert_true("unreached (no evidence): alpha.db_held" in results[0].message,
+                "the unreached observation is named apart")
+    try:
+        parse_expectations("*  alpha  observation  db_held=Unreached\n", "x")
+    except HarnessError:
+        pass
+    else:
+        raise AssertionError("pinning an Unreached observation must be rejected")

@@ -4,6 +4,7 @@
 
 #include "arch/x86/trap.h"
 #include "kernel/experiment.h"
+#include "tests/movss/movss_pos.h"
 
 #define MSS_MAX_EVENTS 8
 
@@ -23,9 +24,6 @@ struct mss_case {
 	u32 next_vector; /* what the next instruction raises (0: nothing) */
 };
 
-/* Where an event landed, by RIP. */
-enum mss_pos { POS_MOVSS, POS_NEXT, POS_AFTER, POS_AFTER2, POS_HANDLER, POS_OTHER,
-	       POS_NO_DB /* the trial raised no data-breakpoint or single-step #DB */ };
 
 void mss_install(void);
 void mss_remove(void);

@@ -24,9 +24,12 @@ static enum exp_result run_bd(struct exp_ctx *ctx)
 	if (!mss_user_ready())
 		return exp_fail(ctx, "no user region for the ring-3 case");
 	mss_run_cases(bd_cases, 2, DR6_RESET | DR6_BD, ctx);
-	observation("mk_int3_bd_still_set", mss_counts[0].bd_seen, mss_counts[0].runs);
-	observation("mu_int3_bd_still_set", mss_counts[1].bd_seen, mss_counts[1].runs);
-	observation("mk_int3_db_in_handler_with_bd", mss_counts[0].pos[POS_HANDLER], mss_counts[0].runs);
+	/* of the runs whose data-breakpoint #DB fired */
+	u64 fired0 = mss_counts[0].runs - mss_counts[0].pos[POS_NO_DB];
+	u64 fired1 = mss_counts[1].runs - mss_counts[1].pos[POS_NO_DB];
+	observation("mk_int3_bd_still_set", mss_counts[0].bd_seen, fired0);
+	observation("mu_int3_bd_still_set", mss_counts[1].bd_seen, fired1);
+	observation("mk_int3_db_in_handler_with_bd", mss_counts[0].pos[POS_HANDLER], fired0);
 	report_rate(ctx, mss_total_runs(2), mss_counts[0].bd_seen + mss_counts[1].bd_seen);
 	u64 no_db = mss_counts[0].pos[POS_NO_DB] + mss_counts[1].pos[POS_NO_DB];
 	if (!control("db_fired", mss_total_runs(2) - no_db) || no_db)
@@ -45,6 +48,8 @@ EXPERIMENT(exp_movss_bd_sticky) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(movss_bd_sticky_rules) = {
-	{ "movss_bd_sticky", "*_bd_still_set", ARCH_ALWAYS, "SDM-3B-17.2.3" },
-	{ "movss_bd_sticky", "*_db_in_handler_with_bd", ARCH_ALLOWED, "SDM-3A-6.8.3" },
+	{ "movss_bd_sticky", "*_bd_still_set",
+	  ON_INTEL(ALWAYS, SDM_DR6_STICKY), ON_AMD(ALWAYS, SDM_DR6_STICKY) },
+	{ "movss_bd_sticky", "*_db_in_handler_with_bd",
+	  ON_INTEL(ALLOWED, SDM_MOVSS_DATA_BP), ON_AMD(ALLOWED, SDM_MOVSS_DATA_BP) },
 };

@@ -13,6 +13,7 @@
 #include "lib/lib.h"
 #include "lib/printf.h"
 #include "tests/movss/movss.h"
+#include "tests/movss/db_next_classify.h"
 #include "kernel/arch_rules.h"
 
 #define L(n) extern const char n[], n##_movss[], n##_next[], n##_after[]
@@ -36,27 +37,30 @@ static enum exp_result run_db_next(struct exp_ctx *ctx)
 {
 	if (!mss_user_ready())
 		return exp_fail(ctx, "no user region for the ring-3 cases");
-	u32 n = ARRAY_SIZE(db_cases);
+	u32 n = ARRAY_SIZE(db_cases), load = 7, nop = 0, syscall = 15;
 	mss_run_cases(db_cases, n, DR6_RESET, ctx);
 	u64 fired = 0;
+	for (u32 i = 0; i < n; i++)
+		fired += mss_counts[i].runs - mss_counts[i].pos[POS_NO_DB];
 	for (u32 i = 0; i < n; i++) {
 		const char *name = db_cases[i].name;
 		char obs[48];
-		u64 r = mss_counts[i].runs;
+		struct db_next_obs o = db_next_observe(mss_counts[i].pos, mss_counts[i].runs,
+							fired != 0);
+		ksnprintf(obs, sizeof(obs), "%s_db_at_next", name);
+		observation(obs, o.at_next, o.trials);
 		if (db_cases[i].next_vector && db_cases[i].next_vector != VEC_DB) {
 			ksnprintf(obs, sizeof(obs), "%s_db_in_handler", name);
-			observation(obs, mss_counts[i].pos[POS_HANDLER], r);
+			observation(obs, o.in_handler, o.trials);
 		}
 		ksnprintf(obs, sizeof(obs), "%s_db_held", name);
-		observation(obs, r - mss_counts[i].pos[POS_NEXT] - mss_counts[i].pos[POS_NO_DB], r);
+		observation(obs, o.held, o.trials);
 		ksnprintf(obs, sizeof(obs), "%s_db_lost", name);
-		observation(obs, mss_counts[i].pos[POS_NO_DB], r);
-		fired += r - mss_counts[i].pos[POS_NO_DB];
+		observation(obs, o.lost, o.trials);
 	}
-	/* the precondition is a #DB in the SYSCALL handler: trials are those runs only (none when
-	 * every #DB comes at the next instruction: Unreached, not Never) */
-	observation("mu_syscall_db_with_user_gs", mss_counts[15].handler_user_gs,
-		    mss_counts[15].pos[POS_HANDLER]);
+	/* of the #DBs delivered at the SYSCALL entry (none where the #DB is never held) */
+	observation("mu_syscall_db_with_user_gs", mss_counts[syscall].handler_user_gs,
+		    mss_counts[syscall].pos[POS_HANDLER]);
 	/* ICEBP (INT1) must raise #DB; a #UD means the opcode was not decoded as INT1 at all */
 	for (u32 i = 0; i < n; i++)
 		if (db_cases[i].fn == mk_icebp || db_cases[i].fn == mu_icebp) {
@@ -65,7 +69,6 @@ static enum exp_result run_db_next(struct exp_ctx *ctx)
 			observation(obs, mss_counts[i].ud_seen, mss_counts[i].runs);
 		}
 	report_rate(ctx, mss_total_runs(n), fired);
-	u32 load = 7, nop = 0;
 	/* positive controls: the breakpoint fires after mov ss, and a plain load's #DB is seen */
 	control("db_fired_after_movss", fired - (mss_counts[load].runs - mss_counts[load].pos[POS_NO_DB]));
 	control("db_at_next_after_plain_load", mss_counts[load].pos[POS_NEXT]);
@@ -110,11 +113,46 @@ EXPERIMENT(exp_movss_db_next) = {
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(movss_db_next_rules) = {
 	/* the control: a plain load's data-breakpoint #DB is a trap right after the load */
-	{ "movss_db_next", "mk_load_db_*", ARCH_NEVER, "SDM-3B-17.3.1.2" },
-	{ "movss_db_next", "*_db_in_handler", ARCH_ALLOWED, "SDM-3A-6.8.3" },
-	{ "movss_db_next", "*_db_held", ARCH_ALWAYS, "SDM-3A-6.8.3" },
-	{ "movss_db_next", "*_db_lost", ARCH_ALLOWED, "SDM-3C-26.6.3" },
-	{ "movss_db_next", "mu_syscall_db_with_user_gs", ARCH_ALLOWED, "SDM-3A-6.8.3" },
-	/* INT1 (0xf1) is a defined instruction that raises #DB (vector 1): never #UD */
-	{ "movss_db_next", "*_icebp_raised_ud", ARCH_NEVER, "SDM-2A-INTn" },
+	{ "movss_db_next", "mk_load_db_at_next",
+	  ON_INTEL(ALWAYS, SDM_DB_DATA_TRAP), ON_AMD(ALWAYS, SDM_DB_DATA_TRAP) },
+	{ "movss_db_next", "mk_load_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DATA_TRAP), ON_AMD(NEVER, SDM_DB_DATA_TRAP) },
+	/* every MOV SS / POP SS case: the #DB never comes before the next instruction ran */
+	{ "movss_db_next", "*_db_at_next",
+	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
+	/*
+	 * The next instruction faults (#UD, #PF, CLI's #GP at CPL 3) or is ICEBP (a privileged
+	 * software exception): its delivery leaves no pending #DB, so it is lost, never delivered
+	 * later (Linux's mov_ss_trap.c: "Any fault: drop the pending #DB trap").
+	 */
+	{ "movss_db_next", "*_ud_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "*_pf_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "*_icebp_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "mu_cli_db_lost",
+	  ON_INTEL(ALLOWED, SDM_DB_LOST), ON_AMD(ALLOWED, SDM_DB_LOST) },
+	{ "movss_db_next", "*_ud_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	{ "movss_db_next", "*_pf_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	{ "movss_db_next", "*_icebp_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	{ "movss_db_next", "mu_cli_db_*",
+	  ON_INTEL(NEVER, SDM_DB_DROPPED), ON_AMD(NEVER, SDM_DB_DROPPED) },
+	/* nop, cli at CPL 0, int3, int n, syscall: the #DB comes after the next instruction, on
+	 * the first instruction of the handler it entered or after it */
+	{ "movss_db_next", "*_db_in_handler",
+	  ON_INTEL(ALLOWED, SDM_MOVSS_DATA_BP), ON_AMD(ALLOWED, SDM_MOVSS_DATA_BP) },
+	{ "movss_db_next", "*_db_held",
+	  ON_INTEL(ALWAYS, SDM_MOVSS_DATA_BP), ON_AMD(ALWAYS, SDM_MOVSS_DATA_BP) },
+	{ "movss_db_next", "*_db_lost",
+	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
+	/* a #DB on the SYSCALL entry's first instruction runs before SWAPGS could */
+	{ "movss_db_next", "mu_syscall_db_with_user_gs",
+	  ON_INTEL(ALWAYS, SDM_SYSCALL_GS), ON_AMD(ALWAYS, SDM_SYSCALL_GS) },
+	/* INT1 (F1) is a defined instruction that raises #DB: never #UD */
+	{ "movss_db_next", "*_icebp_raised_ud",
+	  ON_INTEL(NEVER, SDM_INT1_DB), ON_AMD(NEVER, SDM_INT1_DB) },
 };

@@ -142,7 +142,8 @@ EXPERIMENT(exp_movss_host_step) = {
 
 ARCH_RULES(movss_host_step_rules) = {
 	/* a host debugger is invisible to the architecture: MOV SS holds the #DB either way */
-	{ "movss_host_step", "db_after_movss_*", ARCH_NEVER, "SDM-3A-6.8.3" },
+	{ "movss_host_step", "db_after_movss_*",
+	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
 	/* the host's step is not the architecture's; where it ends is the emulator's business */
-	{ "movss_host_step", "host_step_ended_in_db_entry", ARCH_CONTROL, "none" },
+	{ "movss_host_step", "host_step_ended_in_db_entry", CONTROL },
 };

@@ -192,9 +192,15 @@ EXPERIMENT(exp_movss_shadow_irq) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(movss_shadow_rules) = {
-	{ "movss_shadow_nmi", "event_in_movss_shadow", ARCH_NEVER, "SDM-3C-24.4.2" },
-	{ "movss_shadow_nmi", "event_between_two_movss", ARCH_NEVER, "SDM-3C-24.4.2" },
-	{ "movss_shadow_irq", "event_in_movss_shadow", ARCH_NEVER, "SDM-3A-6.8.3" },
-	{ "movss_shadow_irq", "event_between_two_movss", ARCH_NEVER, "SDM-3A-6.8.3" },
-	{ "movss_shadow_*", "event_after_second_movss", ARCH_ALLOWED, "SDM-2B-POP" },
+	/* MOV SS blocks NMIs too (Intel's interruptibility state; AMD's "all interrupts") */
+	{ "movss_shadow_nmi", "event_in_movss_shadow",
+	  ON_INTEL(NEVER, SDM_POP_SS_NMI), ON_AMD(NEVER, SDM_POP_SS_NMI) },
+	{ "movss_shadow_nmi", "event_between_two_movss",
+	  ON_INTEL(NEVER, SDM_POP_SS_NMI), ON_AMD(NEVER, SDM_POP_SS_NMI) },
+	{ "movss_shadow_irq", "event_in_movss_shadow",
+	  ON_INTEL(NEVER, SDM_MOVSS_IRQ), ON_AMD(NEVER, SDM_MOVSS_IRQ) },
+	{ "movss_shadow_irq", "event_between_two_movss",
+	  ON_INTEL(NEVER, SDM_MOVSS_IRQ), ON_AMD(NEVER, SDM_MOVSS_IRQ) },
+	{ "movss_shadow_*", "event_after_second_movss",
+	  ON_INTEL(ALLOWED, SDM_SHADOW_SEQUENCE), ON_AMD(ALLOWED, SDM_SHADOW_SEQUENCE) },
 };

@@ -121,5 +121,6 @@ EXPERIMENT(exp_db_on_entry) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(db_on_entry_rules) = {
-	{ "db_on_entry", "syscall_entry_db_saw_user_gs", ARCH_ALWAYS, "SDM-2B-SYSCALL" },
+	{ "db_on_entry", "syscall_entry_db_saw_user_gs",
+	  ON_INTEL(ALWAYS, SDM_SYSCALL_GS), ON_AMD(ALWAYS, SDM_SYSCALL_GS) },
 };

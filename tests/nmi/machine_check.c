@@ -9,9 +9,10 @@
  * #MC, on its IST stack, with MCG_STATUS.MCIP and RIPV set and the bank's status as injected.
  * The handler clears the bank and MCIP (a second #MC while MCIP is set shuts the CPU down).
  *
- * Intel SDM vol. 3B 16.3.1.2 (IA32_MCG_STATUS): MCIP is set when a machine-check exception is
- * generated; AMD APM vol. 2 9.3.1.2 says the same of MCG_STATUS.MCIP. Without a host
- * answering (a real machine, a lab) it skips.
+ * Intel SDM vol. 3B (IA32_MCG_STATUS): MCIP is set when a machine-check exception is
+ * generated. Under QEMU the status words are the host's own (HMP mce sets them as given), so
+ * this checks the path, not a CPU's bookkeeping. Without a host answering (a real machine, a
+ * lab) it skips.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/mce.h"
@@ -139,7 +140,9 @@ EXPERIMENT(exp_machine_check) = {
 };
 
 ARCH_RULES(machine_check_rules) = {
-	{ "machine_check", "mcip_and_ripv_in_handler", ARCH_ALWAYS, "SDM-3B-16.3.1.2" },
-	/* the bank keeps what was logged until software clears it */
-	{ "machine_check", "bank_status_as_injected", ARCH_ALWAYS, "SDM-3B-16.3.2.2" },
+	/* no APM text was checked: the AMD claim cites the SDM */
+	{ "machine_check", "mcip_and_ripv_in_handler",
+	  ON_INTEL(ALWAYS, SDM_MCIP), ON_AMD(ALWAYS, SDM_MCIP) },
+	/* the injected status read back: the host's injection checked, no architectural claim */
+	{ "machine_check", "bank_status_as_injected", CONTROL },
 };

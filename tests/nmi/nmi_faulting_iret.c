@@ -112,6 +112,8 @@ EXPERIMENT(exp_nmi_faulting_iret) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(nmi_faulting_iret_rules) = {
-	{ "nmi_faulting_iret", "faulting_iret_unblocks_nmi", ARCH_ALWAYS, "SDM-3A-6.7.1" },
-	{ "nmi_faulting_iret", "nmi_held_until_gp_iret", ARCH_NEVER, "SDM-3A-6.7.1" },
+	{ "nmi_faulting_iret", "faulting_iret_unblocks_nmi",
+	  ON_INTEL(ALWAYS, SDM_NMI_IRET_FAULT), ON_AMD(ALWAYS, SDM_NMI_IRET_FAULT) },
+	{ "nmi_faulting_iret", "nmi_held_until_gp_iret",
+	  ON_INTEL(NEVER, SDM_NMI_IRET_FAULT), ON_AMD(NEVER, SDM_NMI_IRET_FAULT) },
 };

@@ -255,6 +255,7 @@ NESTED(exp_nmi_nested_pf, 50, "nmi_nested_pf", run_pf, "a #PF");
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(nmi_nested_rules) = {
-	{ "nmi_nested_*", "naive_outer_frame_overwritten", ARCH_ALWAYS, "SDM-3A-6.14.5" },
-	{ "nmi_nested_*", "safe_nested_latched", ARCH_CONTROL, "none" },
+	{ "nmi_nested_*", "naive_outer_frame_overwritten",
+	  ON_INTEL(ALWAYS, SDM_IST_REENTRY), ON_AMD(ALWAYS, SDM_IST_REENTRY) },
+	{ "nmi_nested_*", "safe_nested_latched", CONTROL },
 };

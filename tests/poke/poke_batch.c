@@ -100,5 +100,5 @@ EXPERIMENT(exp_poke_batch) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_batch_rules) = {
-	{ "poke_batch", "batch_faster_than_single", ARCH_CONTROL, "none" },
+	{ "poke_batch", "batch_faster_than_single", CONTROL },
 };

@@ -88,5 +88,5 @@ EXPERIMENT(exp_poke_emulate_modes) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_emulate_modes_rules) = {
-	{ "poke_emulate_modes", "atomic_refuses_misaligned_rel32", ARCH_CONTROL, "none" },
+	{ "poke_emulate_modes", "atomic_refuses_misaligned_rel32", CONTROL },
 };

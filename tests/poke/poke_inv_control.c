@@ -46,6 +46,6 @@ EXPERIMENT(exp_poke_inv_control) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_inv_control_rules) = {
-	{ "poke_inv_control", "broken_call", ARCH_NEVER, "SDM-3A-8.1.3" },
-	{ "poke_inv_control", "*_detected", ARCH_CONTROL, "none" },
+	{ "poke_inv_control", "broken_call", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
+	{ "poke_inv_control", "*_detected", CONTROL },
 };

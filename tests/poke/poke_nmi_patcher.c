@@ -178,8 +178,13 @@ EXPERIMENT(exp_poke_nmi_patcher) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_nmi_patcher_rules) = {
-	{ "poke_nmi_patcher", "nmi_*", ARCH_CONTROL, "none" },
-	{ "poke_nmi_patcher", "self_call_bp_after_int3", ARCH_ALWAYS, "SDM-3A-8.1.3" },
-	{ "poke_nmi_patcher", "self_call_bp_after_tail", ARCH_ALWAYS, "SDM-3A-8.1.3" },
-	{ "poke_nmi_patcher", "self_call_bp_after_first", ARCH_NEVER, "SDM-3A-8.1.3" },
+	{ "poke_nmi_patcher", "nmi_*", CONTROL },
+	/*
+	 * The patcher calls the site right after its own store, made through the alias mapping
+	 * with no serializing instruction in between: the prefetch check goes by linear address
+	 * (SDM 13.6), so whether the call sees the int3 (or still sees it after the first byte's
+	 * store) is model-specific self-modifying code.
+	 */
+	{ "poke_nmi_patcher", "self_call_bp_after_*",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_SMC_LINEAR), ON_AMD(MODEL_SPECIFIC, SDM_SMC_LINEAR) },
 };

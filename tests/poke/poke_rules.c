@@ -7,12 +7,13 @@
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_rules_rules) = {
-	/* the full protocol */
-	{ "poke_*", "broken_*", ARCH_NEVER, "SDM-3A-8.1.3" },
-	{ "poke_*", "stale_int3_after_sync", ARCH_NEVER, "SDM-3A-8.1.3" },
-	{ "poke_*", "both_*_seen", ARCH_CONTROL, "none" },
-	{ "poke_*", "patch_with_bp_emulation", ARCH_CONTROL, "none" },
+	/* the full protocol: every executor serializes (sync) after each step */
+	{ "poke_*", "broken_*", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
+	{ "poke_*", "stale_int3_after_sync", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
+	{ "poke_*", "both_*_seen", CONTROL },
+	{ "poke_*", "patch_with_bp_emulation", CONTROL },
 	/* ablations: no int3 at all (torn_rel32, bytewise), or one sync / the refcount left out */
-	{ "poke_*", "stale_descriptor_seen*", ARCH_CONTROL, "none" },
-	{ "poke_*", "other_damage_seen*", ARCH_MODEL_SPECIFIC, "SDM-3A-8.1.3" },
+	{ "poke_*", "stale_descriptor_seen*", CONTROL },
+	{ "poke_*", "other_damage_seen*",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_XMC_UNSYNCED), ON_AMD(MODEL_SPECIFIC, SDM_XMC_UNSYNCED) },
 };

@@ -254,6 +254,7 @@ EXPERIMENT(exp_poke_sdm_flag) = {
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_sdm_flag_rules) = {
 	/* poke_sdm_flag: the recipe followed (CPUID after the flag) vs not */
-	{ "poke_sdm_flag", "old_code_cpuid_*", ARCH_NEVER, "SDM-3A-8.1.3" },
-	{ "poke_sdm_flag", "old_code_plain_*", ARCH_ALLOWED, "SDM-3A-8.1.3" },
+	{ "poke_sdm_flag", "old_code_cpuid_*", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
+	{ "poke_sdm_flag", "old_code_plain_*",
+	  ON_INTEL(ALLOWED, SDM_XMC_UNSYNCED), ON_AMD(ALLOWED, SDM_XMC_UNSYNCED) },
 };

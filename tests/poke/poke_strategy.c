@@ -336,10 +336,14 @@ bool ps_exec(struct ps_run *r)
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_strategy_rules) = {
-	{ "poke_strategy_*", "*broken_call", ARCH_NEVER, "SDM-3A-8.1.3" },
-	/* a CPU's own store (through the alias: the SMC check goes by physical address,
-	 * SDM-3A-11.6), then a branch (the call through the site) before it runs the bytes: the
-	 * SDM's "option 1" for self-modifying code, after which the new bytes must run */
-	{ "poke_strategy_*", "*patcher_ran_own_removed_int3", ARCH_NEVER, "SDM-3A-8.1.3" },
-	{ "poke_strategy_*", "*patcher_bp_deadlocked", ARCH_CONTROL, "none" },
+	{ "poke_strategy_*", "*broken_call", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
+	/*
+	 * The patching CPU's own store went through the alias mapping, and no serializing
+	 * instruction came before it ran the bytes: the check that invalidates prefetched code on a
+	 * store goes by linear address (SDM 13.6), which the alias does not share, so whether the
+	 * old int3 still runs is the model's business.
+	 */
+	{ "poke_strategy_*", "*patcher_ran_own_removed_int3",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_SMC_LINEAR), ON_AMD(MODEL_SPECIFIC, SDM_SMC_LINEAR) },
+	{ "poke_strategy_*", "*patcher_bp_deadlocked", CONTROL },
 };

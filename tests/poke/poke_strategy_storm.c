@@ -66,5 +66,5 @@ EXPERIMENT(exp_poke_strategy_storm) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(poke_strategy_storm_rules) = {
-	{ "poke_strategy_storm", "rollback_poke_*", ARCH_CONTROL, "none" },
+	{ "poke_strategy_storm", "rollback_poke_*", CONTROL },
 };

@@ -160,9 +160,11 @@ EXPERIMENT(exp_sti_hlt_wakeup) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(sti_hlt_wakeup_rules) = {
-	{ "sti_hlt_wakeup", "irq_before_*", ARCH_NEVER, "SDM-2B-STI" },
+	{ "sti_hlt_wakeup", "irq_before_*",
+	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 	/* taken only after the sequence: on which boundary a pending IRQ is recognized varies */
-	{ "sti_hlt_wakeup", "irq_late_*", ARCH_MODEL_SPECIFIC, "SDM-3B-22.26.1" },
-	{ "sti_hlt_wakeup", "control_*", ARCH_CONTROL, "none" },
-	{ "sti_hlt_wakeup", "mwait_available", ARCH_CONTROL, "none" },
+	{ "sti_hlt_wakeup", "irq_late_*",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_IRQ_BOUNDARY), ON_AMD(MODEL_SPECIFIC, SDM_IRQ_BOUNDARY) },
+	{ "sti_hlt_wakeup", "control_*", CONTROL },
+	{ "sti_hlt_wakeup", "mwait_available", CONTROL },
 };

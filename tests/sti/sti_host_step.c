@@ -160,6 +160,8 @@ EXPERIMENT(exp_sti_host_step) = {
 
 ARCH_RULES(sti_host_step_rules) = {
 	/* a host debugger is invisible to the architecture: the shadow must hold either way */
-	{ "sti_host_step", "irq_before_hlt_outside_shadow_*", ARCH_ALWAYS, "SDM-2B-STI" },
-	{ "sti_host_step", "irq_before_hlt_*", ARCH_NEVER, "SDM-2B-STI" },
+	{ "sti_host_step", "irq_before_hlt_outside_shadow_*",
+	  ON_INTEL(ALWAYS, SDM_STI_ENDS), ON_AMD(ALWAYS, APM_STI_SHADOW) },
+	{ "sti_host_step", "irq_before_hlt_*",
+	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 };

@@ -244,8 +244,11 @@ EXPERIMENT(exp_sti_shadow_smi) = {
 };
 
 ARCH_RULES(sti_shadow_smi_rules) = {
-	/* RSM restores the state SMM saved; whether that includes the interrupt shadow is not
-	 * spelled out for software: an implementation's choice */
-	{ "sti_shadow_smi", "irq_before_hlt_after_smi", ARCH_MODEL_SPECIFIC, "SDM-3C-SMM" },
-	{ "sti_shadow_smi", "irq_before_hlt_without_smi", ARCH_NEVER, "SDM-2B-STI" },
+	/* SMIs, like NMIs, may or may not be held in the shadow; whether RSM brings it back is not
+	 * spelled out for software (no quote found): the implementation's choice. The APM says
+	 * nothing about SMIs and the shadow: the AMD claim cites the SDM */
+	{ "sti_shadow_smi", "irq_before_hlt_after_smi",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(MODEL_SPECIFIC, SDM_STI_NMI) },
+	{ "sti_shadow_smi", "irq_before_hlt_without_smi",
+	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 };

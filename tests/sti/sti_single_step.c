@@ -140,9 +140,14 @@ EXPERIMENT(exp_sti_single_step) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(sti_single_step_rules) = {
-	{ "sti_single_step", "db_held_by_sti_shadow", ARCH_MODEL_SPECIFIC, "SDM-3C-24.4.2" },
-	{ "sti_single_step", "db_held_after_sti_if1", ARCH_NEVER, "SDM-2B-STI" },
-	{ "sti_single_step", "db_held_by_movss", ARCH_ALWAYS, "SDM-3A-6.8.3" },
-	/* POPF setting TF: the next instruction is the first to trap, right after itself */
-	{ "sti_single_step", "popf_db_after_first_insn", ARCH_ALWAYS, "SDM-3B-17.3.1.4" },
+	/* STI's shadow is for maskable interrupts only: the single-step trap is not held */
+	{ "sti_single_step", "db_held_by_sti_shadow",
+	  ON_INTEL(NEVER, SDM_STI_NO_EXCEPTIONS), ON_AMD(NEVER, SDM_STI_NO_EXCEPTIONS) },
+	{ "sti_single_step", "db_held_after_sti_if1",
+	  ON_INTEL(NEVER, SDM_STI_NO_EXCEPTIONS), ON_AMD(NEVER, SDM_STI_NO_EXCEPTIONS) },
+	{ "sti_single_step", "db_held_by_movss",
+	  ON_INTEL(ALWAYS, SDM_MOVSS_STEP), ON_AMD(ALWAYS, SDM_MOVSS_STEP) },
+	/* POPF setting TF: no trap after the POPF itself, one after the next instruction */
+	{ "sti_single_step", "popf_db_after_first_insn",
+	  ON_INTEL(ALWAYS, SDM_STEP_AFTER_TF_SET), ON_AMD(ALWAYS, SDM_STEP_AFTER_TF_SET) },
 };

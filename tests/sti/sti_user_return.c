@@ -109,8 +109,9 @@ EXPERIMENT(exp_sti_user_return) = {
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 ARCH_RULES(sti_user_return_rules) = {
-	{ "sti_user_return", "irq_before_*", ARCH_NEVER, "SDM-2B-STI" },
+	{ "sti_user_return", "irq_before_*",
+	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 	/* IRETQ has no shadow; on which boundary a pending IRQ is recognized varies */
-	{ "sti_user_return", "plain_iretq_irq_at_first_user_insn", ARCH_MODEL_SPECIFIC,
-	  "SDM-3B-22.26.1" },
+	{ "sti_user_return", "plain_iretq_irq_at_first_user_insn",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_IRQ_BOUNDARY), ON_AMD(MODEL_SPECIFIC, SDM_IRQ_BOUNDARY) },
 };
