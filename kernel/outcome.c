@@ -42,6 +42,7 @@ void observation(const char *name, u64 hits, u64 trials)
 	enum arch_verdict v = r ? r->verdict : ARCH_UNKNOWN;
 	diag("observation %s=%s %lu/%lu arch=%s ref=%s", name, word, hits, trials,
 	     arch_verdict_name(v), r && r->ref ? r->ref : "none");
+	results_note_observation(exp, name, hits, trials, v);
 	if (arch_deviates(v, hits, trials)) {
 		if (ndeviations < ARRAY_SIZE(deviations))
 			ksnprintf(deviations[ndeviations], sizeof(deviations[0]), "%s.%s", exp, name);
