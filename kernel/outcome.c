@@ -4,6 +4,7 @@
 #include "arch/x86/time.h"
 #include "kernel/arch_rules.h"
 #include "kernel/console.h"
+#include "kernel/record.h"
 #include "kernel/results.h"
 #include "kernel/runner.h"
 #include "lib/lib.h"
@@ -43,6 +44,7 @@ void observation(const char *name, u64 hits, u64 trials)
 	diag("observation %s=%s %lu/%lu arch=%s ref=%s", name, word, hits, trials,
 	     arch_verdict_name(v), r && r->ref ? r->ref : "none");
 	results_note_observation(exp, name, hits, trials, v);
+	record_observation(name, hits, trials, v);
 	if (arch_deviates(v, hits, trials)) {
 		if (ndeviations < ARRAY_SIZE(deviations))
 			ksnprintf(deviations[ndeviations], sizeof(deviations[0]), "%s.%s", exp, name);

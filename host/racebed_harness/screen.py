@@ -8,11 +8,14 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import time
 import zlib
 from typing import List, Optional, Tuple
 
+from .ktap import KtapLog
 from .report import Result
+from .run_record import join_codes, record_from_log
 from .runner import RunHook
 
 RESULTS_LINE = b"# results screen:"
@@ -144,3 +147,34 @@ def check_screendump(label: str, hook: ScreenDump) -> Result:
     if whole > 0.5:
         return Result("FAIL", label, f"{whole:.0%} of the screen lit: not text on black; picture {png}")
     return Result("PASS", label, f"{w}x{h}, summary region {summary:.1%} lit; picture {png}")
+
+
+def zbar_decode(path: str) -> str:
+    """Every QR code zbarimg (zbar-tools) finds in the picture, as it prints them."""
+    done = subprocess.run(["zbarimg", "-q", path], capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+def check_screen_record(label: str, hook: ScreenDump, log: KtapLog) -> Result:
+    """The QR codes on the screendump, decoded by zbarimg, hold the record the serial log
+    says the kernel made (run_record.record_from_log), every code there."""
+    png = os.path.splitext(hook.ppm_path)[0] + ".png"
+    if hook.error or not os.path.exists(png):
+        return Result("FAIL", label, f"no screendump to decode ({hook.error or png + ' missing'})")
+    try:
+        text = zbar_decode(png)
+    except (OSError, subprocess.SubprocessError) as e:
+        return Result("FAIL", label, f"zbarimg failed: {e} (Debian package zbar-tools)")
+    joined = join_codes(text)
+    if joined.problems:
+        return Result("FAIL", label, f"QR codes in {png}: {'; '.join(joined.problems)}")
+    want = record_from_log(log)
+    if joined.record != want:
+        got, exp = joined.record.split("\n"), want.split("\n")
+        first = next((i for i in range(max(len(got), len(exp)))
+                      if i >= len(got) or i >= len(exp) or got[i] != exp[i]), 0)
+        shown = lambda lines: repr(lines[first]) if first < len(lines) else "(end)"
+        return Result("FAIL", label, f"the record in the QR codes differs from the serial log at line "
+                      f"{first + 1}: {shown(got)}, serial log {shown(exp)}")
+    return Result("PASS", label, f"{joined.codes} QR code(s) decoded by zbarimg, {len(want)} bytes, "
+                  f"equal to the serial log's record")
