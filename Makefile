@@ -101,8 +101,9 @@ bench: $(B)/racebed32.elf
 
 # Sources a unit test links (default: UNIT_PURE).
 UNIT_SRCS_test_fbcon := kernel/fbcon.c $(B)/gen/font.c
-UNIT_SRCS_test_qr := kernel/qr.c lib/lib.c
-$(B)/unit/test_qr: kernel/qr.c kernel/qr.h
+UNIT_SRCS_test_qr := kernel/qr.c lib/lib.c kernel/results_qr.c kernel/fbcon.c $(B)/gen/font.c \
+	lib/printf.c
+$(B)/unit/test_qr: kernel/qr.c kernel/qr.h kernel/results_qr.c kernel/results_qr.h
 UNIT_SRCS_test_results_screen := kernel/results.c kernel/fbcon.c $(B)/gen/font.c lib/printf.c \
 	kernel/arch_rules.c lib/glob.c
 

@@ -215,7 +215,7 @@ u32 results_render(char *out, size_t len, u32 cols, u32 rows, const struct resul
 		return pg.lines;
 	line(&pg, "%s", "");
 	line(&pg, "Next:");
-	line(&pg, "  The full KTAP log is on the serial port (COM1 or the SPCR UART, 115200 8N1).");
-	line(&pg, "  On a host: tools/racebed-report LOG; reboot for the GRUB menu of suites.");
+	line(&pg, "  The full KTAP log is on the serial port (COM1 or the SPCR UART, 115200 8N1);");
+	line(&pg, "  no port: scan the QR codes, tools/racebed-report reads their text.");
 	return pg.lines;
 }

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "kernel/fbcon.h"
+#include "kernel/font.h"
 #include "kernel/qr.h"
+#include "kernel/results_qr.h"
 #include "host/unit/check.h"
 
 static struct qr q;
@@ -108,8 +111,67 @@ static void test_zbar_round_trip(void)
 	unlink(path);
 }
 
+/* A record the size of a whole run's (about 7 KB) on an 800x600 screen: split into codes of
+ * whole lines, as many as fit drawn on a page, every one read back by zbarimg with its K of N. */
+static void test_record_pages(void)
+{
+	static char record[8192], out[16384], want[2048];
+	static struct qr_plan plan;
+	u32 len = (u32)snprintf(record, sizeof(record), "racebed-record 1\nP vendor=GenuineIntel\n");
+	for (u32 i = 0; len + 64 < 7000; i++)
+		len += (u32)snprintf(record + len, sizeof(record) - len,
+				     "O observation_number_%u %u %u n\n%sok exp%u\n", i, i * 7, i * 911,
+				     i % 5 ? "" : "not ok failing reason here\n", i);
+	results_qr_plan(&plan, record, len);
+	CHECK(plan.ncodes == 9 && plan.modules == 17 + 4 * QR_CODE_VERSION);
+	u32 joined = 0;
+	for (u32 i = 0; i < plan.ncodes; i++) {
+		CHECK(plan.start[i] == joined && record[plan.start[i] + plan.len[i] - 1] == '\n');
+		joined += plan.len[i];
+	}
+	CHECK(joined == len);
+
+	struct fb_info fb = { .type = 1, .bpp = 32, .width = 800, .height = 600, .pitch = 3200,
+			      .red_pos = 16, .red_size = 8, .green_pos = 8, .green_size = 8,
+			      .blue_size = 8 };
+	u8 *mem = calloc(1, 3200 * 600);
+	fb.addr = (u64)(uintptr_t)mem;
+	CHECK(fbcon_init(&fb));
+	struct qr_fit fit = results_qr_fit(800, 600, &plan);
+	CHECK(fit.count == 6 && fit.scale == 2 && fit.per_row == 3);
+	char path[] = "/tmp/racebed-qrpage-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	for (u32 first = 0; first < plan.ncodes; first += fit.count) {
+		fbcon_page("", 0);
+		u32 drawn = results_qr_draw(&plan, record, first, 0, 0, 800, 600);
+		CHECK(drawn == MIN(fit.count, plan.ncodes - first));
+		FILE *f = fopen(path, "wb");
+		fprintf(f, "P5 800 600 255\n");
+		for (u32 p = 0; p < 800 * 600; p++)
+			fputc(mem[p * 4 + 1], f);
+		fclose(f);
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "zbarimg -q %s 2>/dev/null", path);
+		FILE *z = popen(cmd, "r");
+		size_t n = fread(out, 1, sizeof(out) - 1, z);
+		out[n] = 0;
+		pclose(z);
+		for (u32 k = first; k < first + drawn; k++) {
+			snprintf(want, sizeof(want), "QR-Code:RB1 %u/%u\n%.*s", k + 1, plan.ncodes,
+				 (int)plan.len[k], record + plan.start[k]);
+			if (!strstr(out, want))
+				printf("code %u of %u not read back from its page\n", k + 1, plan.ncodes);
+			CHECK(strstr(out, want) != NULL);
+		}
+	}
+	unlink(path);
+	free(mem);
+}
+
 int main(void)
 {
+	test_record_pages();
 	test_reed_solomon();
 	test_format_and_version_bits();
 	test_capacity();
