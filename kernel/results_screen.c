@@ -39,10 +39,11 @@ static u32 longest_line(const char *s)
 	return best;
 }
 
-/* The room for codes on the text page: below the text or right of it, whichever holds more. */
+/* The room for codes on the text page: below the text or right of it, whichever holds more. The
+ * page keeps its last text row free, so the title line (how many codes, where) always shows. */
 static void first_page_region(u32 *x, u32 *y, u32 *w, u32 *h)
 {
-	u32 below = (page_lines + 1) * font_height, right = (page_width + 2) * font_width;
+	u32 below = page_lines * font_height, right = (page_width + 2) * font_width;
 	u32 bh = height > below + font_height ? height - below - font_height : 0;
 	u32 rw = width > right ? width - right : 0;
 	u32 rh = height > font_height ? height - font_height : 0;
@@ -114,8 +115,9 @@ void results_show(u32 passed, u32 failed, u32 skipped)
 	record_end(passed, failed, skipped, deviations_count());
 	record = record_text(&len);
 	struct results_totals t = { passed, failed, skipped };
-	page_lines = results_render(page, sizeof(page), cols, rows, &t, &the_platform);
 	bool graphics = fbcon_graphics(&width, &height);
+	page_lines = results_render(page, sizeof(page), cols, graphics ? rows - 1 : rows, &t,
+				    &the_platform);
 	if (graphics) {
 		results_qr_plan(&plan, record, len);
 	} else if (page_lines < rows) {
