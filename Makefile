@@ -1,13 +1,13 @@
 # x86 racebed: build the kernel and its GRUB ISO, boot it in QEMU, run the CI harness.
 #   make          build build/racebed.elf and build/racebed.iso
-#   make run      boot the ISO in QEMU (serial on this terminal; Ctrl-A X quits)
+#   make run      boot the ISO in QEMU: a live view, the raw log in build/run/serial.log (RAW=1: raw)
 #   make test     unit tests + boot matrix, checked against host/expect/$(ACCEL).exp
 #   make test-full  the same, the whole suite in every config (make test boots subsets in some)
 #   make debug    QEMU waiting for GDB on :1234
 #   make list     the experiments (name, family, description), read from the sources: no boot
 #   make arch-rules  docs/arch-rules.md: every verdict with its manual section and quote
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
-# Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line"
+# Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line" RAW=1
 
 SMP ?= 8
 ACCEL ?= tcg
@@ -82,8 +82,11 @@ $(B)/args.txt: FORCE
 $(ISO): $(ELF) $(B)/args.txt tools/mkiso.sh iso/grub.cfg.in $(B)/.deps-ok
 	bash tools/mkiso.sh $(ELF) $@ $(ARGS)
 
+# A live view (host/racebed_harness/live.py), the raw log in build/run/serial.log; RAW=1: the raw
+# KTAP on this terminal as it comes (Ctrl-A X quits).
+RAW ?=
 run: $(ISO)
-	$(PYTHON) host/qemu.py --iso $(ISO) $(QEMU_OPTS)
+	$(PYTHON) host/qemu.py --iso $(ISO) $(QEMU_OPTS) $(if $(RAW),,--live $(B)/run/serial.log)
 
 debug: $(ISO)
 	$(PYTHON) host/qemu.py --iso $(ISO) $(QEMU_OPTS) --debug
@@ -99,7 +102,11 @@ bench: $(B)/racebed32.elf
 
 # Sources a unit test links (default: UNIT_PURE).
 UNIT_SRCS_test_fbcon := kernel/fbcon.c $(B)/gen/font.c
-UNIT_SRCS_test_results_screen := kernel/results.c kernel/fbcon.c $(B)/gen/font.c lib/printf.c
+UNIT_SRCS_test_qr := kernel/qr.c lib/lib.c kernel/results_qr.c kernel/fbcon.c $(B)/gen/font.c \
+	lib/printf.c
+$(B)/unit/test_qr: kernel/qr.c kernel/qr.h kernel/results_qr.c kernel/results_qr.h
+UNIT_SRCS_test_results_screen := kernel/results.c kernel/fbcon.c $(B)/gen/font.c lib/printf.c \
+	kernel/arch_rules.c lib/glob.c
 
 $(B)/unit/%: host/unit/%.c $(UNIT_PURE) host/unit/check.h host/unit/bootinfo_check.h host/unit/screen_text.h $(B)/gen/font.c kernel/fbcon.c kernel/results.c
 	@mkdir -p $(dir $@)

@@ -367,6 +367,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--memory", type=int, default=256, metavar="MB", help="guest RAM in MiB (default 256)")
     p.add_argument("--serial", default="stdio", metavar="stdio|FILE",
                    help="serial port on the terminal (default; Ctrl-A X quits) or written to FILE")
+    p.add_argument("--live", metavar="LOG",
+                   help="serial port to the file LOG, shown as a live view (racebed_harness/live.py)")
     p.add_argument("--display", action="store_true", help="show a window (default: -display none)")
     p.add_argument("--debug", action="store_true", help="start paused with a gdb server on port 1234 (-s -S)")
     p.add_argument("--elf", default="build/racebed.elf", help="kernel ELF named in the gdb hint")
@@ -462,7 +464,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cpu, args.smp = plan.cpu, plan.smp
     cmd = build_command(
         args.iso, cpu=cpu, smp=args.smp, accel=args.accel, machine=args.machine, memory=args.memory,
-        uefi_vars=uefi_vars, serial=args.serial, display=args.display, debug=args.debug,
+        uefi_vars=uefi_vars, serial=args.live or args.serial, display=args.display, debug=args.debug,
         monitor=args.monitor, monitor_proto=args.monitor_proto, extra=args.extra,
         kernel=args.kernel, append=args.append or "",
     )
@@ -472,6 +474,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.debug:
         print_gdb_hint(args.elf)
 
+    if args.live:
+        from racebed_harness import live
+        return live.run(cmd, args.live, decode_exit)
     result = run_foreground(cmd)
     text = result.text
     if result.kind == "reset" and args.serial == "stdio":

@@ -8,6 +8,7 @@
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 
 static enum exit_mode mode = EXIT_AUTO;
+void (*run_exit_idle)(void);
 static volatile bool stopping;
 /* Set by kmain from the FADT: the ACPI reset register, when it is an I/O port. */
 u16 exit_reset_port;
@@ -56,5 +57,7 @@ NORETURN void run_exit(enum run_result code)
 		outl(QEMU_DEBUG_EXIT_PORT, (u32)code);
 	if (mode == EXIT_REBOOT)
 		reboot();
+	if (run_exit_idle)
+		run_exit_idle();
 	cpu_halt_forever();
 }

@@ -12,5 +12,8 @@ NORETURN void run_exit(enum run_result code);
 /* Stops every other CPU (by NMI) so that only this one prints from now on. Returns false when
  * another CPU already did: that CPU is ending the run, this one should halt. */
 bool run_stop_others(void);
+/* Set by the results screen: what the CPU does instead of halting when the run ends halted
+ * (pages of QR codes shown in turn); never returns. */
+extern void (*run_exit_idle)(void);
 
 #endif

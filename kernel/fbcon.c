@@ -18,6 +18,7 @@ static struct {
 	u8 *base;
 	u32 pitch, width, height, bypp;
 	u32 fg;             /* foreground pixel value; background is 0 (black) */
+	u32 white;          /* full-intensity white (the light modules of a QR code) */
 	u32 cols, rows;
 	u32 col, row;       /* cursor; col == cols or row == rows means "wrap/scroll before the next glyph" */
 	u32 dirty_lo, dirty_hi; /* rows [lo, hi) may differ from what is on screen */
@@ -111,6 +112,9 @@ bool fbcon_init(const struct fb_info *fb)
 		    !channel(FG_GREY, fb->green_pos, fb->green_size, fb->bpp, &fg) ||
 		    !channel(FG_GREY, fb->blue_pos, fb->blue_size, fb->bpp, &fg) || fg == 0)
 			return false;
+		channel(0xff, fb->red_pos, fb->red_size, fb->bpp, &con.white);
+		channel(0xff, fb->green_pos, fb->green_size, fb->bpp, &con.white);
+		channel(0xff, fb->blue_pos, fb->blue_size, fb->bpp, &con.white);
 		cols = fb->width / font_width;
 		rows = fb->height / font_height;
 	} else {
@@ -200,4 +204,43 @@ void fbcon_page(const char *s, size_t n)
 	con.col = 0;
 	mark(0, con.rows);
 	flush();
+}
+
+bool fbcon_graphics(u32 *width, u32 *height)
+{
+	if (con.cols == 0 || con.text)
+		return false;
+	*width = con.width;
+	*height = con.height;
+	return true;
+}
+
+void fbcon_fill(u32 x, u32 y, u32 w, u32 h, bool white)
+{
+	if (con.cols == 0 || con.text || x >= con.width || y >= con.height)
+		return;
+	w = MIN(w, con.width - x);
+	h = MIN(h, con.height - y);
+	for (u32 r = 0; r < h; r++) {
+		u8 *p = con.base + (size_t)(y + r) * con.pitch + (size_t)x * con.bypp;
+		for (u32 c = 0; c < w; c++, p += con.bypp)
+			put_pixel(p, white ? con.white : 0);
+	}
+}
+
+void fbcon_text_at(u32 x, u32 y, const char *s)
+{
+	if (con.cols == 0 || con.text)
+		return;
+	for (; *s && x + font_width <= con.width && y + font_height <= con.height; s++) {
+		u8 ch = (u8)*s >= 0x20 && (u8)*s < 0x7f ? (u8)*s : FONT_REPLACEMENT;
+		const u8 *g = font_glyph(ch);
+		u8 *line = con.base + (size_t)y * con.pitch + (size_t)x * con.bypp;
+		for (u32 gy = 0; gy < font_height; gy++, line += con.pitch, g += font_rowbytes) {
+			u8 *p = line;
+			for (u32 gx = 0; gx < font_width; gx++, p += con.bypp)
+				put_pixel(p, g[gx >> 3] & (0x80 >> (gx & 7)) ? con.fg : 0);
+		}
+		x += font_width;
+	}
 }

@@ -13,6 +13,7 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/platform.h"
+#include "kernel/record.h"
 #include "lib/lib.h"
 #include "arch/x86/mem.h"
 #include "lib/printf.h"
@@ -211,6 +212,7 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	kprintf("# boot_ms=%lu\n", tsc_to_ns(rdtsc() - boot_tsc) / 1000000u);
 	platform_collect(&the_platform, bi.efi_boot, magic == MB1_BOOTLOADER_MAGIC);
 	platform_print(&the_platform);
+	record_begin(&the_platform);
 	if (cl.bench)
 		kprintf("# bench mode: 10x default trials and time budgets\n");
 	/* every run-level diagnostic is printed above: the plan, then the experiments */

@@ -5,6 +5,7 @@
 #include "kernel/arch_rules.h"
 #include "kernel/console.h"
 #include "kernel/platform.h"
+#include "kernel/record.h"
 #include "kernel/results.h"
 #include "kernel/runner.h"
 #include "lib/lib.h"
@@ -45,6 +46,8 @@ void observation(const char *name, u64 hits, u64 trials)
 	enum arch_verdict v = c ? c->verdict : ARCH_UNKNOWN;
 	diag("observation %s=%s %lu/%lu arch=%s ref=%s vendor=%s", name, word, hits, trials,
 	     arch_verdict_name(v), c && c->ref ? c->ref : "none", arch_vendor_name(vendor));
+	results_note_observation(exp, name, hits, trials, v);
+	record_observation(name, hits, trials, v);
 	if (arch_deviates(v, hits, trials)) {
 		if (ndeviations < ARRAY_SIZE(deviations))
 			ksnprintf(deviations[ndeviations], sizeof(deviations[0]), "%s.%s", exp, name);

@@ -75,13 +75,20 @@ void platform_collect(struct platform *p, bool efi_boot, bool multiboot1)
 	p->firmware = multiboot1 ? "multiboot1" : efi_boot ? "uefi" : "bios";
 }
 
-void platform_print(const struct platform *p)
+void platform_format(char *out, size_t len, const struct platform *p)
 {
 	char mc[16] = "unknown";
 	if (p->have_microcode)
 		ksnprintf(mc, sizeof(mc), "0x%x", p->microcode);
-	kprintf("# platform vendor=%s family=0x%x model=0x%x stepping=%u microcode=%s "
-		"hypervisor=%s apic=%s cpus=%u firmware=%s brand=%s\n",
-		p->vendor, p->family, p->model, p->stepping, mc, p->hypervisor, p->apic_mode,
-		p->cpus_online, p->firmware, p->brand[0] ? p->brand : "unreported");
+	ksnprintf(out, len, "vendor=%s family=0x%x model=0x%x stepping=%u microcode=%s "
+		  "hypervisor=%s apic=%s cpus=%u firmware=%s brand=%s",
+		  p->vendor, p->family, p->model, p->stepping, mc, p->hypervisor, p->apic_mode,
+		  p->cpus_online, p->firmware, p->brand[0] ? p->brand : "unreported");
+}
+
+void platform_print(const struct platform *p)
+{
+	char line[256];
+	platform_format(line, sizeof(line), p);
+	kprintf("# platform %s\n", line);
 }

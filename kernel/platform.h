@@ -21,6 +21,8 @@ struct platform {
 
 /* Fills *p from CPUID and the boot state (call once the APs are up). */
 void platform_collect(struct platform *p, bool efi_boot, bool multiboot1);
+/* The fields of the platform line (`vendor=... brand=...`, no newline) into out. */
+void platform_format(char *out, size_t len, const struct platform *p);
 /* Prints the `# platform ...` line. */
 void platform_print(const struct platform *p);
 /* The fingerprint collected at boot (kmain fills it in). */

@@ -6,6 +6,7 @@
 #ifndef RACEBED_RESULTS_H
 #define RACEBED_RESULTS_H
 
+#include "kernel/arch_rules.h"
 #include "kernel/platform.h"
 
 #define RESULTS_MAX_FAILURES 32
@@ -19,6 +20,12 @@ void results_note_failure(const char *name, const char *reason);
  * name. For the observation code (kernel/outcome.c) to call.
  */
 void results_note_deviation(const char *experiment, const char *observation);
+/*
+ * An observation as kernel/outcome.c prints it: added up into the headlines it matches (the
+ * answers at the top of the page, one line each: NMI inside the STI shadow, ...).
+ */
+void results_note_observation(const char *experiment, const char *name, u64 hits, u64 trials,
+			      enum arch_verdict v);
 /* Forgets everything noted (for the unit test). */
 void results_reset(void);
 

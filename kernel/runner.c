@@ -10,6 +10,7 @@
 #include "kernel/experiment.h"
 #include "kernel/ktap.h"
 #include "kernel/outcome.h"
+#include "kernel/record.h"
 #include "kernel/results_screen.h"
 #include "lib/glob.h"
 #include "lib/lib.h"
@@ -306,6 +307,9 @@ static void skip_rest(u32 number, const char *what, const char *name)
 		if (++num <= number)
 			continue;
 		kprintf("ok %u %s # SKIP not run: the run %s in %s\n", num, exps[i]->name, what, name);
+		char reason[96];
+		ksnprintf(reason, sizeof(reason), "not run: the run %s in %s", what, name);
+		record_result(RECORD_SKIP, exps[i]->name, reason);
 		nskipped++;
 	}
 }
@@ -331,6 +335,7 @@ NORETURN void runner_crash_end(void)
 	kprintf("# %s: failed: the run crashed (see the crash report above)\n"
 		"not ok %u %s\n", name, current_number ? current_number : 1, name);
 	results_note_failure(name, "the run crashed (crash report on serial)");
+	record_result(RECORD_NOT_OK, name, "the run crashed (see the crash report above)");
 	nfailed++;
 	if (plan_printed)
 		skip_rest(current_number, "crashed", name);
@@ -351,9 +356,12 @@ static bool watchdog_tick(struct trap_frame *f)
 	wd_exp = NULL;
 	report_stuck_cpus(f);
 	ktap_sub_abort("the run timed out");
-	kprintf("not ok %u %s # TIMEOUT after %lu s\n", wd_number, e->name,
-		tsc_to_ns(rdtsc() - current_ctx->start_tsc) / 1000000000u);
+	u64 took_s = tsc_to_ns(rdtsc() - current_ctx->start_tsc) / 1000000000u;
+	kprintf("not ok %u %s # TIMEOUT after %lu s\n", wd_number, e->name, took_s);
 	results_note_failure(e->name, "TIMEOUT (watchdog)");
+	char reason[48];
+	ksnprintf(reason, sizeof(reason), "TIMEOUT after %lu s", took_s);
+	record_result(RECORD_NOT_OK, e->name, reason);
 	nfailed++;
 	skip_rest(wd_number, "timed out", e->name);
 	deviations_print();
@@ -460,14 +468,18 @@ NORETURN void runner_run(const struct cmdline *cl)
 		enum exp_result r = run_one(e, number, cl, &ctx);
 		if (r == EXP_SKIP) {
 			kprintf("ok %u %s # SKIP %s\n", number, e->name, ctx.reason);
+			record_result(RECORD_SKIP, e->name, ctx.reason);
 			nskipped++;
 		} else if (r == EXP_PASS) {
 			kprintf("ok %u %s\n", number, e->name);
+			record_result(RECORD_OK, e->name, NULL);
 			npassed++;
 		} else {
 			kprintf("# %s: failed: %s\nnot ok %u %s\n", e->name,
 				ctx.reason[0] ? ctx.reason : "(no reason given)", number, e->name);
 			results_note_failure(e->name, ctx.reason[0] ? ctx.reason : "(no reason given)");
+			record_result(RECORD_NOT_OK, e->name,
+				      ctx.reason[0] ? ctx.reason : "(no reason given)");
 			nfailed++;
 		}
 	}

@@ -31,6 +31,8 @@ need console-setup-linux /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 need linux-source-6.1 /usr/src/linux-source-6.1.tar.xz
 need python3-matplotlib /usr/lib/python3/dist-packages/matplotlib/__init__.py
 need chromium chromium
+# make test: the results screen's QR codes decoded from the screendump
+need zbar-tools zbarimg
 need lava-common /usr/lib/python3/dist-packages/lava_common/schemas/__init__.py
 [ "${1:-}" = lab ] && need lava-dispatcher lava-run
 

@@ -31,7 +31,7 @@ from .platform_stop import (InternalErrorWatch, SilenceWatch, booted_args, kerne
                             resume_args, selection, stopped_test, trimmed)
 from .report import Reporter, Result
 from .runner import BootOutcome, RunHook, read_log, run_qemu
-from .screen import ScreenDump, check_screendump
+from .screen import ScreenDump, check_screen_record, check_screendump
 from .host_requests import HostRequests
 from .serial_line import KeySender, serial_qemu_args, write_spcr
 
@@ -174,6 +174,8 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
         return None
     if first.screendump is not None:
         reporter.add(check_screendump(f"{config.name}: results screen", first.screendump))
+        reporter.add(check_screen_record(f"{config.name}: results screen QR record", first.screendump,
+                                         parse_ktap(first.raw_log)))
     log = parse_ktap(first.raw_log)
     stop = platform_stop(first.outcome, log, crashes=crashes)
     log_path, outcome = os.path.join(opts.out, f"{config.name}.log"), first.outcome

@@ -6,16 +6,22 @@ harness takes the picture and quits QEMU itself (BootOutcome.quit_by_harness).""
 
 import json
 import os
+import re
 import socket
 import struct
+import subprocess
 import time
 import zlib
 from typing import List, Optional, Tuple
 
+from .ktap import KtapLog
 from .report import Result
+from .run_record import join_codes, record_from_log
 from .runner import RunHook
 
 RESULTS_LINE = b"# results screen:"
+PAGES_RE = re.compile(rb"# results screen: .* pages=(\d+)")
+PAGE_RE = re.compile(rb"# results screen page (\d+)/\d+")
 SETTLE_S = 0.5          # after the kernel said the page is up, before the picture
 QMP_TIMEOUT_S = 10.0
 # The summary region: the results page starts at the top left; its first two text lines are
@@ -35,6 +41,18 @@ class ScreenDump(RunHook):
         self.ppm_path = ppm_path
         self.seen_at: Optional[float] = None
         self.error = ""
+        self.page_paths: List[str] = []  # pages 2.. of QR codes (the kernel shows them in turn)
+        self.page_seen: dict = {}
+        self.first_taken = False
+
+    def page_path(self, page: int) -> str:
+        return f"{os.path.splitext(self.ppm_path)[0]}.page{page}.ppm"
+
+    def dump(self, path: str) -> None:
+        try:
+            qmp_command(self.qmp_path, "screendump", {"filename": os.path.abspath(path)})
+        except (OSError, ValueError) as e:
+            self.error = f"screendump failed: {e}"
 
     def poll(self, serial: bytes, qemu_output_path: str, elapsed: float) -> str:
         if self.seen_at is None:
@@ -43,10 +61,21 @@ class ScreenDump(RunHook):
             return ""
         if elapsed - self.seen_at < SETTLE_S:
             return ""
-        try:
-            qmp_command(self.qmp_path, "screendump", {"filename": os.path.abspath(self.ppm_path)})
-        except (OSError, ValueError) as e:
-            self.error = f"screendump failed: {e}"
+        if not self.first_taken:
+            self.dump(self.ppm_path)
+            self.first_taken = True
+        m = PAGES_RE.search(serial)
+        pages = int(m.group(1)) if m else 1
+        for p in PAGE_RE.findall(serial):
+            self.page_seen.setdefault(int(p), elapsed)
+        for p in range(2, pages + 1):
+            path = self.page_path(p)
+            if path in self.page_paths:
+                continue
+            if p not in self.page_seen or elapsed - self.page_seen[p] < SETTLE_S:
+                return ""
+            self.dump(path)
+            self.page_paths.append(path)
         return "screendump taken"
 
 
@@ -144,3 +173,34 @@ def check_screendump(label: str, hook: ScreenDump) -> Result:
     if whole > 0.5:
         return Result("FAIL", label, f"{whole:.0%} of the screen lit: not text on black; picture {png}")
     return Result("PASS", label, f"{w}x{h}, summary region {summary:.1%} lit; picture {png}")
+
+
+def zbar_decode(path: str) -> str:
+    """Every QR code zbarimg (zbar-tools) finds in the picture, as it prints them."""
+    done = subprocess.run(["zbarimg", "-q", path], capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+def check_screen_record(label: str, hook: ScreenDump, log: KtapLog) -> Result:
+    """The QR codes on the screendump, decoded by zbarimg, hold the record the serial log
+    says the kernel made (run_record.record_from_log), every code there."""
+    png = os.path.splitext(hook.ppm_path)[0] + ".png"
+    if hook.error or not os.path.exists(png):
+        return Result("FAIL", label, f"no screendump to decode ({hook.error or png + ' missing'})")
+    try:
+        text = "".join(zbar_decode(p) for p in [png] + hook.page_paths)
+    except (OSError, subprocess.SubprocessError) as e:
+        return Result("FAIL", label, f"zbarimg failed: {e} (Debian package zbar-tools)")
+    joined = join_codes(text)
+    if joined.problems:
+        return Result("FAIL", label, f"QR codes in {png}: {'; '.join(joined.problems)}")
+    want = record_from_log(log)
+    if joined.record != want:
+        got, exp = joined.record.split("\n"), want.split("\n")
+        first = next((i for i in range(max(len(got), len(exp)))
+                      if i >= len(got) or i >= len(exp) or got[i] != exp[i]), 0)
+        shown = lambda lines: repr(lines[first]) if first < len(lines) else "(end)"
+        return Result("FAIL", label, f"the record in the QR codes differs from the serial log at line "
+                      f"{first + 1}: {shown(got)}, serial log {shown(exp)}")
+    return Result("PASS", label, f"{joined.codes} QR code(s) on {1 + len(hook.page_paths)} page(s) decoded "
+                  f"by zbarimg, {len(want)} bytes, equal to the serial log's record")
