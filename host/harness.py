@@ -64,16 +64,15 @@ import signal
 import sys
 from typing import Optional, Sequence
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # host/, next to this file
-import qemu as qemu_cli  # noqa: E402  (host/qemu.py)
-from racebed_harness.boot import run_boot_matrix  # noqa: E402  (host/racebed_harness/)
-from racebed_harness.inputs import HarnessError  # noqa: E402
-from racebed_harness.iso import build_iso  # noqa: E402
-from racebed_harness.lab import run_lab  # noqa: E402
-from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY  # noqa: E402
-from racebed_harness.report import Reporter, Result  # noqa: E402
-from racebed_harness.selftest import run_self_test  # noqa: E402
-from racebed_harness.unit import run_unit  # noqa: E402
+from racebed_harness import qemu as qemu_cli  # host/racebed_harness/, next to this script
+from racebed_harness.boot import run_boot_matrix
+from racebed_harness.inputs import HarnessError
+from racebed_harness.iso import build_iso
+from racebed_harness.lab import run_lab
+from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY
+from racebed_harness.report import Reporter, Result
+from racebed_harness.selftest import run_self_test
+from racebed_harness.unit import run_unit
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -20,8 +20,9 @@
     menu               the GRUB menu's family entries against the experiments
     lab                the LAVA jobs (lab/lava/lab.py)
     unit               running the host unit-test executables
+    qemu               the QEMU driver: command lines, exit values, KVM's -cpu and -smp limits
     selftest*          `--self-test`: the harness checked against samples
 
-host/harness.py puts host/ on sys.path (for this package and host/qemu.py)
-and holds the command line.
+host/harness.py holds the harness's command line and host/qemu.py the QEMU driver's; both
+import this package from the folder they sit in (a script's folder is first on sys.path).
 """

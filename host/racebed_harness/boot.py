@@ -14,8 +14,7 @@ import shlex
 import subprocess
 from typing import List, Optional, Sequence, Tuple
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .checks import check_test, evaluate_boot
 from .export import BootRecord, write_junit, write_results_json
 from .kunit_check import check_kunit

@@ -4,8 +4,7 @@ against the config and the expectations."""
 import re
 from typing import List, Optional
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .arch_verdicts import check_arch
 from .expectations import Expectations, Rule
 from .ktap import KtapLog, KtapTest, clean_serial, parse_ktap

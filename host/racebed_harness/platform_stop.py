@@ -17,8 +17,7 @@ import subprocess
 import tempfile
 from typing import List, Optional, Sequence, Tuple
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .inputs import HarnessError
 from .arch_verdicts import deviates, parse_observations
 from .ktap import KTAP_HEADER, KtapLog, KtapTest

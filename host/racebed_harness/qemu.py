@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
-"""Build (and optionally run) the QEMU command line for a racebed ISO, or for
-the kernel ELF booted by QEMU's own Multiboot 1 loader (`-kernel`).
+"""The QEMU driver: builds (and optionally runs) the QEMU command line for a racebed
+ISO, or for the kernel ELF booted by QEMU's own Multiboot 1 loader (`-kernel`).
 
-As a library (used by host/harness.py):
+As a library (used by the harness: boot, checks, platform_stop):
 
     build_command(iso, smp=8, ...)  -> argv list for QEMU
     prepare_uefi_vars(path)         -> writable copy of the OVMF variable store
@@ -10,7 +9,7 @@ As a library (used by host/harness.py):
     kvm_plan(smp, machine)          -> the -cpu model and -smp count this KVM accepts
     kvm_internal_error(text)        -> QEMU's "KVM internal error" report in its output, or ""
 
-As a CLI (used by `make run`):
+As a CLI through host/qemu.py (used by `make run`, run-fast, debug, bench):
 
     python3 host/qemu.py --iso build/racebed.iso --smp 8 [options] [-- QEMU_ARGS...]
     python3 host/qemu.py --kernel build/racebed32.elf --append "ARGS" [options]
@@ -479,6 +478,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(text, file=sys.stderr)
     return result.status
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,8 +5,7 @@ import os
 import tempfile
 import time
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .boot import boot_command
 from .checks import check_exit, evaluate_boot
 from .expectations import Expectations

@@ -5,8 +5,7 @@ import os
 import struct
 import tempfile
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .checks import check_test
 from .expectations import Expectations, parse_expectations
 from .inputs import HarnessError

@@ -3,8 +3,7 @@
 import fnmatch
 import os
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .checks import check_ktap, check_log_patterns, check_test
 from .expectations import Expectations, load_expectations, parse_expectations
 from .inputs import HarnessError
