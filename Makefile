@@ -141,10 +141,9 @@ LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,p
 .PHONY: test-prep host-tests host-tests-kunit test-full
 test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) host-tests host-tests-kunit
 
-# The harness's self-test and the host tests (some read build/racebed.elf); those that run
-# Linux's kunit.py wait for it to be unpacked, and fail if it is not there.
+# The harness's tests (host/tests; some read build/racebed.elf); those that run Linux's kunit.py
+# wait for it to be unpacked, and fail if it is not there.
 host-tests: $(ELF) | $(B)/.deps-ok
-	$(PYTHON) host/harness.py --self-test
 	$(PYTHON) -m unittest discover -s host/tests -t host -q -p 'test_*.py'
 host-tests-kunit: $(KUNIT_PY)
 	RACEBED_REQUIRE_KUNIT=1 $(PYTHON) -m unittest discover -s host/tests -t host -q -p 'kunit_test.py'

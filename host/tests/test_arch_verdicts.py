@@ -1,10 +1,13 @@
-"""Self-tests of the architectural-verdict checks (arch_verdicts.py)."""
+"""The architectural-verdict checks (racebed_harness/arch_verdicts.py) on a sample log."""
 
-from .arch_verdicts import check_arch, deviates, parse_deviations
-from .expectations import Expectations, parse_expectations
-from .inputs import HarnessError
-from .ktap import parse_ktap
-from .selftest_fixtures import assert_eq, assert_true
+import unittest
+from typing import Dict, List
+
+from racebed_harness.arch_verdicts import check_arch, deviates, parse_deviations
+from racebed_harness.expectations import Expectations, parse_expectations
+from racebed_harness.inputs import HarnessError
+from racebed_harness.ktap import parse_ktap
+from racebed_harness.report import Result
 
 SAMPLE = """KTAP version 1
 1..3
@@ -25,51 +28,56 @@ RULES = """*  alpha  deviation   db_held
 """
 
 
-def statuses(results):
+def statuses(results: List[Result]) -> Dict[str, str]:
     return {r.label.split(": ", 1)[1]: r.status for r in results}
 
 
-def run(text, rules=RULES):
+def run(text: str, rules: str = RULES) -> List[Result]:
     return check_arch("cfg", parse_ktap(text), Expectations(parse_expectations(rules, "x")))
 
 
-def st_arch_verdicts() -> None:
-    assert_true(deviates("never", 1, 5) and deviates("always", 4, 5) and not deviates("always", 0, 0),
-                "deviates() follows the verdict")
-    assert_true(not deviates("allowed", 3, 5) and not deviates("model-specific", 5, 5), "no claim, no deviation")
-    assert_eq(parse_deviations("# deviations: none\n"), [], "none")
-    assert_eq(parse_deviations("# deviations: a.x,b.y,... (40 in all)\n"), ["a.x", "b.y"], "truncated list")
-    assert_eq(parse_deviations("no such line"), None, "missing line")
+class ArchVerdicts(unittest.TestCase):
+    """check_arch on a sample log: verdicts, positive controls, the deviations line."""
 
-    got = statuses(run(SAMPLE))
-    assert_eq(got, {"arch verdicts": "PASS", "positive controls": "PASS", "deviations": "PASS"},
-              "a consistent log passes (gamma was skipped: its required deviation does not apply)")
+    def test_arch_verdicts(self) -> None:
+        self.assertTrue(deviates("never", 1, 5) and deviates("always", 4, 5) and not deviates("always", 0, 0),
+                        "deviates() follows the verdict")
+        self.assertTrue(not deviates("allowed", 3, 5) and not deviates("model-specific", 5, 5),
+                        "no claim, no deviation")
+        self.assertEqual(parse_deviations("# deviations: none\n"), [], "none")
+        self.assertEqual(parse_deviations("# deviations: a.x,b.y,... (40 in all)\n"), ["a.x", "b.y"],
+                         "truncated list")
+        self.assertEqual(parse_deviations("no such line"), None, "missing line")
 
-    bad = SAMPLE.replace("arch=allowed ref=SDM-2B-STI", "arch=unknown ref=none")
-    assert_eq(statuses(run(bad))["arch verdicts"], "FAIL", "arch=unknown fails")
-    noref = SAMPLE.replace("arch=allowed ref=SDM-2B-STI", "arch=allowed ref=none")
-    assert_eq(statuses(run(noref))["arch verdicts"], "FAIL", "a verdict without a section fails")
-    zero = SAMPLE.replace("control irq_taken=7", "control irq_taken=0")
-    assert_eq(statuses(run(zero))["positive controls"], "FAIL", "a zero control fails")
+        got = statuses(run(SAMPLE))
+        self.assertEqual(got, {"arch verdicts": "PASS", "positive controls": "PASS", "deviations": "PASS"},
+                         "a consistent log passes (gamma was skipped: its required deviation does not apply)")
 
-    lying = SAMPLE.replace("# deviations: alpha.db_held", "# deviations: none")
-    got = statuses(run(lying))
-    assert_eq(got.get("deviations line"), "FAIL", "a list that hides a contradiction fails")
-    assert_eq(got.get("deviations"), "FAIL", "and the required deviation is missing")
+        bad = SAMPLE.replace("arch=allowed ref=SDM-2B-STI", "arch=unknown ref=none")
+        self.assertEqual(statuses(run(bad))["arch verdicts"], "FAIL", "arch=unknown fails")
+        noref = SAMPLE.replace("arch=allowed ref=SDM-2B-STI", "arch=allowed ref=none")
+        self.assertEqual(statuses(run(noref))["arch verdicts"], "FAIL", "a verdict without a section fails")
+        zero = SAMPLE.replace("control irq_taken=7", "control irq_taken=0")
+        self.assertEqual(statuses(run(zero))["positive controls"], "FAIL", "a zero control fails")
 
-    fixed = SAMPLE.replace("db_held=Always 4/4", "db_held=Never 0/4").replace(
-        "# deviations: alpha.db_held", "# deviations: none")
-    assert_eq(statuses(run(fixed)).get("deviations"), "FAIL", "a platform that stops deviating shows up")
-    extra = SAMPLE.replace("late=Sometimes 2/9 arch=allowed", "late=Sometimes 2/9 arch=never").replace(
-        "# deviations: alpha.db_held", "# deviations: alpha.db_held,beta.late")
-    assert_eq(statuses(run(extra)).get("deviations"), "PASS", "an optional deviation may appear")
-    assert_eq(statuses(run(extra, RULES.replace("lat*", "other"))).get("deviations"), "FAIL",
-              "a deviation no rule names fails")
-    missing = SAMPLE.replace("# deviations: alpha.db_held\n", "")
-    assert_eq(statuses(run(missing)).get("deviations"), "FAIL", "a run with observations must list deviations")
-    try:
-        parse_expectations("*  alpha  deviation  alpha.db_held\n", "x")
-    except HarnessError:
-        pass
-    else:
-        raise AssertionError("a deviation rule naming EXP.OBS must be rejected (the test is the second word)")
+        lying = SAMPLE.replace("# deviations: alpha.db_held", "# deviations: none")
+        got = statuses(run(lying))
+        self.assertEqual(got.get("deviations line"), "FAIL", "a list that hides a contradiction fails")
+        self.assertEqual(got.get("deviations"), "FAIL", "and the required deviation is missing")
+
+        fixed = SAMPLE.replace("db_held=Always 4/4", "db_held=Never 0/4").replace(
+            "# deviations: alpha.db_held", "# deviations: none")
+        self.assertEqual(statuses(run(fixed)).get("deviations"), "FAIL",
+                         "a platform that stops deviating shows up")
+        extra = SAMPLE.replace("late=Sometimes 2/9 arch=allowed", "late=Sometimes 2/9 arch=never").replace(
+            "# deviations: alpha.db_held", "# deviations: alpha.db_held,beta.late")
+        self.assertEqual(statuses(run(extra)).get("deviations"), "PASS", "an optional deviation may appear")
+        self.assertEqual(statuses(run(extra, RULES.replace("lat*", "other"))).get("deviations"), "FAIL",
+                         "a deviation no rule names fails")
+        missing = SAMPLE.replace("# deviations: alpha.db_held\n", "")
+        self.assertEqual(statuses(run(missing)).get("deviations"), "FAIL",
+                         "a run with observations must list deviations")
+        # a deviation rule naming EXP.OBS is rejected (the test is the second word)
+        with self.assertRaises(HarnessError):
+            parse_expectations("*  alpha  deviation  alpha.db_held\n", "x")
+
