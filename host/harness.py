@@ -61,6 +61,7 @@ import argparse
 import os
 import signal
 import sys
+from types import FrameType
 from typing import Optional, Sequence
 
 from racebed_harness import qemu as qemu_cli  # host/racebed_harness/, next to this script
@@ -109,7 +110,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum, frame):
+def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
     """SIGTERM/SIGHUP handler: unwinds like Ctrl-C, so that a running QEMU
     (in a session of its own) is killed on the way out."""
     raise KeyboardInterrupt

@@ -37,7 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import IO, List, NamedTuple, NoReturn, Optional, Sequence, Tuple
 
 DEFAULT_QEMU = "qemu-system-x86_64"
 DEFAULT_OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -120,7 +120,7 @@ def build_command(
     kernel: Optional[str] = None,
     append: str = "",
     cpu: Optional[str] = None,
-) -> list:
+) -> List[str]:
     """Returns the QEMU argv booting iso, or with kernel set (iso None),
     booting that ELF32 file through QEMU's Multiboot 1 loader with the
     command line append.
@@ -165,8 +165,10 @@ def build_command(
 
     if kernel is not None:
         cmd += ["-kernel", kernel, "-append", append]
-    else:
+    elif iso is not None:
         cmd += ["-cdrom", _opt_escape(iso), "-boot", "d"]
+    else:
+        raise ValueError("build_command: neither an ISO nor a kernel to boot")
     cmd += ["-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04"]
     cmd += ["-no-reboot"]
 
@@ -333,7 +335,7 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose usage errors exit with STATUS_QEMU_ERROR, so they
     cannot be mistaken for the kernel's exit value 2 (crash)."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(STATUS_QEMU_ERROR, f"{self.prog}: error: {message}\n")
 
@@ -407,15 +409,15 @@ def run_foreground(cmd: Sequence[str]) -> ExitStatus:
             proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
         except OSError as e:
             return ExitStatus("qemu-error", None, f"cannot run {cmd[0]}: {e.strerror}", STATUS_QEMU_ERROR)
-        captured = []
+        captured: List[str] = []
 
-        def copy_stderr():
-            for raw in proc.stderr:
+        def copy_stderr(stream: IO[bytes]) -> None:
+            for raw in stream:
                 sys.stderr.buffer.write(raw)
                 sys.stderr.buffer.flush()
                 captured.append(raw.decode("utf-8", "replace"))
 
-        copier = threading.Thread(target=copy_stderr, daemon=True)
+        copier = threading.Thread(target=copy_stderr, args=(proc.stderr,), daemon=True)
         copier.start()
         status = proc.wait()
         copier.join(timeout=2)

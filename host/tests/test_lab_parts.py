@@ -20,6 +20,8 @@ from racebed_harness.runner import BootOutcome
 from racebed_harness.screen import ScreenDump, check_screendump
 from racebed_harness.serial_line import spcr_table
 
+from .common import not_none
+
 SAMPLE_LIST = """\
 KTAP version 1
 1..0
@@ -139,7 +141,7 @@ class ResumeAfterStop(unittest.TestCase):
         words = qemu.kvm_internal_error(KVM_ERROR)
         self.assertEqual(words, "KVM internal error. Suberror: 1; emulation failure; rip=0x000000000010d627; "
                          "instruction bytes cc 48 c7 07", "internal error words")
-        stop = platform_stop(BootOutcome(0, stopped_by=words), first)
+        stop = not_none(platform_stop(BootOutcome(0, stopped_by=words), first))
         self.assertEqual((stop.kind, stop.value), ("internal-error", 1), "stop detected")
         self.assertEqual(platform_stop(BootOutcome(3), parse_ktap(RESUMED_LOG)), None, "a complete run is no stop")
         self.assertEqual(platform_stop(BootOutcome(0, stopped_by=words), parse_ktap("SeaBIOS\n")), None,
@@ -147,12 +149,12 @@ class ResumeAfterStop(unittest.TestCase):
         reset = platform_stop(BootOutcome(0), first)
         self.assertEqual(reset.kind if reset else None, "reset", "a reset in the middle")
         crash_log = parse_ktap(STOPPED_LOG + "# crash: unexpected exception on cpu 1\n")
-        self.assertEqual(platform_stop(BootOutcome(5), crash_log).kind, "crash", "a crash in the middle")
+        self.assertEqual(not_none(platform_stop(BootOutcome(5), crash_log)).kind, "crash", "a crash in the middle")
         self.assertEqual(platform_stop(BootOutcome(5), crash_log, crashes=False), None, "an expected crash")
         timed = parse_ktap("KTAP version 1\n1..3\nok 1 boot\nnot ok 2 exceptions # TIMEOUT after 60 s\n"
                            "ok 3 ring3 # SKIP not run: the run timed out in exceptions\n"
                            "# Totals: pass:1 fail:1 skip:1 total:3\n")
-        stop_t = platform_stop(BootOutcome(3), timed)
+        stop_t = not_none(platform_stop(BootOutcome(3), timed))
         self.assertEqual((stop_t.kind, stop_t.reported), ("timeout", 2), "a kernel TIMEOUT resumes the not-run rest")
         self.assertEqual([t.name for t in trimmed(timed, stop_t).tests], ["boot", "exceptions"],
                          "not-run results dropped")
@@ -160,7 +162,7 @@ class ResumeAfterStop(unittest.TestCase):
                              "# ring3: failed: the run crashed (see the crash report above)\nnot ok 2 ring3\n"
                              "ok 3 sti_a # SKIP not run: the run crashed in ring3\n"
                              "# Totals: pass:1 fail:1 skip:1 total:3\n")
-        stop_c = platform_stop(BootOutcome(5), crashed)
+        stop_c = not_none(platform_stop(BootOutcome(5), crashed))
         self.assertEqual((stop_c.kind, stop_c.value, stop_c.reported), ("crash", 2, 2),
                          "a reported crash resumes the rest")
         self.assertTrue(stop_c.words.startswith("crash: unexpected exception on cpu 1"), stop_c.words)
@@ -176,9 +178,9 @@ class ResumeAfterStop(unittest.TestCase):
         short = merge_logs([(first, failed)], 5)
         self.assertTrue(any("2 results for 5" in e for e in short.errors), "missing results are an error")
         boot = merge_boots([BootOutcome(0, stopped_by=words), BootOutcome(1)], [stop, None])
-        self.assertEqual(qemu.decode_exit(boot.status).value, 1, "a stopped run ends as `some failed`")
+        self.assertEqual(qemu.decode_exit(not_none(boot.status)).value, 1, "a stopped run ends as `some failed`")
         boot = merge_boots([BootOutcome(5), BootOutcome(1)], [PlatformStop("crash", "c", 2), None])
-        self.assertEqual(qemu.decode_exit(boot.status).value, 2, "a crash in any boot counts")
+        self.assertEqual(qemu.decode_exit(not_none(boot.status)).value, 2, "a crash in any boot counts")
 
 
 class BootChecks(unittest.TestCase):
