@@ -7,6 +7,7 @@
 #   make list     the experiments (name, family, description), read from the sources: no boot
 #   make arch-rules  docs/arch-rules.md: every verdict with its manual section and quote
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
+#   make typecheck  mypy over the Python (make test runs it, beside the build)
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line" RAW=1
 
 SMP ?= 8
@@ -147,17 +148,20 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # real output (make lab runs the whole suite).
 LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,poke_strategy_mce
 
-.PHONY: test-prep host-tests host-tests-kunit test-full
-test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) host-tests host-tests-kunit
+.PHONY: test-prep host-tests host-tests-kunit typecheck test-full
+test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) host-tests host-tests-kunit typecheck
 
-# The harness's self-test and the host tests (some read build/racebed.elf); those that run
-# Linux's kunit.py wait for it to be unpacked, and fail if it is not there.
+# The harness's tests (host/tests; some read build/racebed.elf); those that run Linux's kunit.py
+# wait for it to be unpacked, and fail if it is not there.
 host-tests: $(ELF) | $(B)/.deps-ok
 	$(PYTHON) tools/arch-rules.py --check docs/arch-rules.md $(ELF)
-	$(PYTHON) host/harness.py --self-test
 	$(PYTHON) -m unittest discover -s host/tests -t host -q -p 'test_*.py'
 host-tests-kunit: $(KUNIT_PY)
 	RACEBED_REQUIRE_KUNIT=1 $(PYTHON) -m unittest discover -s host/tests -t host -q -p 'kunit_test.py'
+
+# mypy (Debian's) over the Python in host/, tools/ and lab/: mypy.ini names the files and the checks.
+typecheck: | $(B)/.deps-ok
+	mypy --config-file mypy.ini
 
 HARNESS = ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
 	$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO) --lab-tests '$(LAB_TESTS)')

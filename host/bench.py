@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+from typing import Any, Dict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -38,7 +39,8 @@ def number(v):
 
 def parse(log):
     """Per experiment: result, throughput, race figures, latency medians, histograms."""
-    exps, cur = {}, {}
+    exps: Dict[str, Dict[str, Any]] = {}
+    cur: Dict[str, Any] = {}
     for line in log.splitlines():
         line = line.rstrip("\r")
         m = RESULT.match(line)
@@ -57,8 +59,8 @@ def parse(log):
             cur.setdefault("figures", {}).update({k: number(v) for k, v in KV.findall(line)})
         elif line.startswith("# batch_curve "):
             cur.setdefault("curve", []).append({k: number(v) for k, v in KV.findall(line)})
-        elif SYNC_VS.match(line):
-            name = SYNC_VS.match(line).group(1) or "sync"
+        elif sync := SYNC_VS.match(line):
+            name = sync.group(1) or "sync"
             cur.setdefault("sync_vs_broadcast", {})[name.rstrip("_")] = {
                 k: number(v) for k, v in KV.findall(line)}
         m = LATENCY.match(line)

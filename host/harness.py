@@ -3,7 +3,6 @@
 
     python3 host/harness.py [--unit PATH]... [--only NAME[,NAME]] [--timeout S]
                              [--elf build/racebed.elf] [--out build/test]
-    python3 host/harness.py --self-test
 
 1. Runs each host unit-test executable given with --unit: one result each,
    passed when it exits 0.
@@ -62,18 +61,17 @@ import argparse
 import os
 import signal
 import sys
+from types import FrameType
 from typing import Optional, Sequence
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # host/, next to this file
-import qemu as qemu_cli  # noqa: E402  (host/qemu.py)
-from racebed_harness.boot import run_boot_matrix  # noqa: E402  (host/racebed_harness/)
-from racebed_harness.inputs import HarnessError  # noqa: E402
-from racebed_harness.iso import build_iso  # noqa: E402
-from racebed_harness.lab import run_lab  # noqa: E402
-from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY  # noqa: E402
-from racebed_harness.report import Reporter, Result  # noqa: E402
-from racebed_harness.selftest import run_self_test  # noqa: E402
-from racebed_harness.unit import run_unit  # noqa: E402
+from racebed_harness import qemu as qemu_cli  # host/racebed_harness/, next to this script
+from racebed_harness.boot import run_boot_matrix
+from racebed_harness.inputs import HarnessError
+from racebed_harness.iso import build_iso
+from racebed_harness.lab import run_lab
+from racebed_harness.paths import DEFAULT_MATRIX, EXPECT_DIR, KUNIT_PY
+from racebed_harness.report import Reporter, Result
+from racebed_harness.unit import run_unit
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -100,8 +98,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                    "(lab/lava/lab.py; the run is skipped where lava-run is not installed)")
     p.add_argument("--lab-tests", metavar="GLOBS", help="the LAVA run boots an ISO of --elf with tests=GLOBS "
                    "instead of --lab's ISO (built and cached like the matrix's)")
-    p.add_argument("--self-test", action="store_true",
-                   help="check the harness itself against built-in samples, then exit")
     args = p.parse_args(argv)
     args.accel = os.environ.get("ACCEL") or "tcg"
     if args.accel not in qemu_cli.ACCELS:
@@ -114,7 +110,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum, frame):
+def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
     """SIGTERM/SIGHUP handler: unwinds like Ctrl-C, so that a running QEMU
     (in a session of its own) is killed on the way out."""
     raise KeyboardInterrupt
@@ -126,18 +122,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         signal.signal(sig, _interrupt)
     reporter = Reporter()
     try:
-        if opts.self_test:
-            run_self_test(reporter)
-        else:
-            for path in opts.unit:
-                run_unit(path, opts.timeout, reporter)
-            if not opts.no_boot:
-                run_boot_matrix(opts, reporter)
-            if opts.lab:
-                iso = opts.lab
-                if opts.lab_tests and not opts.full:
-                    iso, _ = build_iso(opts.elf, [f"tests={opts.lab_tests}"], opts.out)
-                run_lab(iso, opts.out, opts.timeout, reporter)
+        for path in opts.unit:
+            run_unit(path, opts.timeout, reporter)
+        if not opts.no_boot:
+            run_boot_matrix(opts, reporter)
+        if opts.lab:
+            iso = opts.lab
+            if opts.lab_tests and not opts.full:
+                iso, _ = build_iso(opts.elf, [f"tests={opts.lab_tests}"], opts.out)
+            run_lab(iso, opts.out, opts.timeout, reporter)
     except HarnessError as e:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", "harness", lines[0], lines[1:]))

@@ -34,6 +34,8 @@ need chromium chromium
 # make test: the results screen's QR codes decoded from the screendump
 need zbar-tools zbarimg
 need lava-common /usr/lib/python3/dist-packages/lava_common/schemas/__init__.py
+# make test: the type check of the Python (mypy.ini)
+need mypy mypy
 [ "${1:-}" = lab ] && need lava-dispatcher lava-run
 
 [ -z "$missing" ] && exit 0

@@ -5,6 +5,7 @@ import gzip
 import struct
 import sys
 import zlib
+from typing import Dict, Optional
 
 FIRST, LAST = 0x20, 0x7E          # printable ASCII; one more glyph (the replacement) follows '~'
 PSF1_MAGIC = b"\x36\x04"
@@ -26,7 +27,7 @@ def parse_psf1(data):
     if len(data) < end:
         raise FontError("PSF1 glyph data truncated (%d glyphs of %d bytes)" % (count, height))
     glyphs = [data[4 + i * height:4 + (i + 1) * height] for i in range(count)]
-    table = None
+    table: Optional[Dict[int, int]] = None
     if mode & 0x06:  # HASTAB or HASSEQ: one u16 list per glyph, 0xFFFE starts sequences, 0xFFFF ends
         table, pos = {}, end
         for index in range(count):
@@ -60,7 +61,7 @@ def parse_psf2(data):
     if headersize < 32 or len(data) < end:
         raise FontError("PSF2 glyph data truncated (%d glyphs of %d bytes)" % (count, charsize))
     glyphs = [data[headersize + i * charsize:headersize + (i + 1) * charsize] for i in range(count)]
-    table = None
+    table: Optional[Dict[int, int]] = None
     if flags & 0x01:  # UTF-8 strings per glyph, 0xFE starts sequences, 0xFF ends
         table, pos = {}, end
         for index in range(count):

@@ -10,6 +10,7 @@
     kunit_check        the cross-check with Linux's tools/testing/kunit/kunit.py
     export             results.json and JUnit XML
     html_report        the static HTML report of tools/racebed-report (matplotlib plots)
+    qemu               the QEMU driver: command lines, exit values, KVM's -cpu and -smp limits
     runner             running QEMU with a timeout, following its serial log
     checks             checking a finished boot against the expectations
     iso                building (or reusing) the GRUB ISO for a command line
@@ -20,8 +21,9 @@
     menu               the GRUB menu's family entries against the experiments
     lab                the LAVA jobs (lab/lava/lab.py)
     unit               running the host unit-test executables
-    selftest*          `--self-test`: the harness checked against samples
 
-host/harness.py puts host/ on sys.path (for this package and host/qemu.py)
-and holds the command line.
+The harness's own tests are in host/tests (python3 -m unittest, run by make test).
+
+host/harness.py holds the harness's command line and host/qemu.py the QEMU driver's; both
+import this package from the folder they sit in (a script's folder is first on sys.path).
 """

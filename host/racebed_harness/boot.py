@@ -14,21 +14,20 @@ import shlex
 import subprocess
 from typing import List, Optional, Sequence, Tuple
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .checks import check_test, evaluate_boot
 from .export import BootRecord, write_junit, write_results_json
 from .kunit_check import check_kunit
 from .expectations import Expectations, load_expectations
 from .inputs import HarnessError
 from .iso import PRODUCT_MENU_TIMEOUT, TEST_MENU_TIMEOUT, build_iso
-from .ktap import parse_ktap
+from .ktap import KtapLog, parse_ktap
 from .matrix import Config, for_accel, for_scope, parse_matrix, select_configs
 from .menu import check_menu
 from .paths import shown_path
 from .pool import run_side_by_side
-from .platform_stop import (InternalErrorWatch, SilenceWatch, booted_args, kernel_registry, merge_boots, merge_logs, platform_stop,
-                            resume_args, selection, stopped_test, trimmed)
+from .platform_stop import (InternalErrorWatch, PlatformStop, SilenceWatch, booted_args, kernel_registry, merge_boots,
+                            merge_logs, platform_stop, resume_args, selection, stopped_test, trimmed)
 from .report import Reporter, Result
 from .runner import BootOutcome, RunHook, read_log, run_qemu
 from .screen import ScreenDump, check_screen_record, check_screendump
@@ -128,7 +127,7 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
             os.unlink(sock)
         serial, serial_args = serial_qemu_args(layout, log_path, sock)
         extra += serial_args
-        if sock:
+        if sock and keys:
             hooks.append(KeySender(sock, keys, log_path))
         if layout == "spcr-com2":
             extra += ["-acpitable", "file=" + write_spcr(os.path.join(opts.out, f"{stem}.spcr.bin"))]
@@ -187,7 +186,7 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
 
 
 def boot_record(config: Config, opts: argparse.Namespace, expectations: Expectations, reporter: Reporter,
-                log, log_path: str, boot: BootOutcome) -> BootRecord:
+                log: KtapLog, log_path: str, boot: BootOutcome) -> BootRecord:
     """The KUnit parser's check of the log, and what the exporters need.  A resumed run's boots
     are separate KTAP documents, each but the last cut short on purpose: kunit.py, which reads
     one document, is not asked (reported as a skip)."""
@@ -203,8 +202,9 @@ def boot_record(config: Config, opts: argparse.Namespace, expectations: Expectat
                       {k: v for k, v in mismatches.items() if v})
 
 
-def resume(config: Config, first: Boot, log, stop, crashes: bool, opts: argparse.Namespace,
-           expectations: Expectations, reporter: Reporter):
+def resume(config: Config, first: Boot, log: KtapLog, stop: Optional[PlatformStop], crashes: bool,
+           opts: argparse.Namespace, expectations: Expectations,
+           reporter: Reporter) -> Tuple[KtapLog, str, BootOutcome]:
     """Runs the rest of the selection after each platform stop, then checks all boots as one;
     returns the checked log, its file and the outcome the exit check used."""
     base_args = booted_args(log, config.args)  # what the first boot ran (a menu entry?)
@@ -216,7 +216,7 @@ def resume(config: Config, first: Boot, log, stop, crashes: bool, opts: argparse
         log = evaluate_boot(config, first.outcome, first.raw_log, expectations, reporter)
         return log, os.path.join(opts.out, f"{config.name}.log"), first.outcome
     parts, boots, stops = [], [first.outcome], [stop]
-    args, done, boot = list(base_args), 0, first
+    args, done = list(base_args), 0
     while True:
         ran = selection(registry, args)
         log = trimmed(log, stop)

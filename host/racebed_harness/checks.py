@@ -4,8 +4,7 @@ against the config and the expectations."""
 import re
 from typing import List, Optional
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .arch_verdicts import check_arch
 from .expectations import Expectations, Rule
 from .ktap import KtapLog, KtapTest, clean_serial, parse_ktap
@@ -92,10 +91,12 @@ def check_exit(config: Config, boot: BootOutcome, log: KtapLog, show_tail: bool 
             return Result("PASS", label, f"halted, quit by the harness ({boot.stopped_by or 'done'})")
         return Result("FAIL", label, f"expected {want_text}, got {value} ({EXIT_WORDS[value]}) from the results",
                       log_tail(log.text) if show_tail else [])
+    if boot.status is None:
+        return Result("FAIL", label, "QEMU never ran (no exit status)")
     decoded = qemu_cli.decode_exit(boot.status, boot.qemu_output)
     if decoded.kind == "value" and decoded.value == want:
         return Result("PASS", label)
-    if decoded.kind == "value":
+    if decoded.value is not None:  # only kind "value" has a value
         got = f"{decoded.value} ({EXIT_WORDS.get(decoded.value, 'unknown value')})"
     else:
         got = decoded.text

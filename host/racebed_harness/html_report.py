@@ -6,9 +6,10 @@ one column per log, cells that differ between columns highlighted)."""
 import html
 import os
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .export import BootRecord, failure_reason, platform_dict, status_of
+from .ktap import KtapTest
 from .records import Histogram, Observation, Pair
 
 CSS = """
@@ -35,7 +36,7 @@ div.pairs { margin-bottom: 1em; } div.pairs p { max-width: 1100px; }
 """
 
 
-def esc(value) -> str:
+def esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
@@ -43,7 +44,7 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
-def _plt():
+def _plt() -> Any:  # matplotlib.pyplot (no type information in Debian's matplotlib)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -168,7 +169,7 @@ def plot_pairs(title: str, pairs: Sequence[Pair], path: str) -> None:
     plt.close(fig)
 
 
-def race_summary(t, log_name: str) -> str:
+def race_summary(t: KtapTest, log_name: str) -> str:
     """One paragraph under a heat map: the race line and what the pair lines add up to."""
     r, pairs = t.records, t.records.pairs
     parts = []
@@ -260,28 +261,13 @@ def experiments_table(rec: BootRecord) -> List[str]:
     return out
 
 
-def deviations_section(records: Sequence[BootRecord]) -> List[str]:
-    """Per log, the observations that contradict the architecture (from the observation lines;
-    the kernel's `# deviations:` line when there are none to recompute)."""
-    out = ["<table><tr><th>log</th><th>deviations from the architecture (Intel SDM / AMD APM)</th></tr>"]
-    for rec in records:
-        found = [(t.name, o) for t in rec.log.tests for o in t.records.observations if o.deviation]
-        if found:
-            cell = "<br>".join(f"<span class='deviation'>{esc(name)}.{esc(o.name)}</span> {esc(o.word)} "
-                               f"{esc(o.hits)}/{esc(o.trials)}, architecture: {esc(o.arch)} "
-                               f"<span class='small'>{esc(o.ref)}</span>" for name, o in found)
-        elif rec.log.deviations:
-            cell = "<span class='deviation'>" + esc(", ".join(rec.log.deviations)) + "</span>"
-        elif rec.log.deviations is None:
-            cell = "<span class='small'>no <code># deviations:</code> line</span>"
-        else:
-            cell = "none"
-        out.append(f"<tr><td>{esc(rec.name)}</td><td>{cell}</td></tr>")
-    out.append("</table>")
-    return out
+# observation key (TEST.NAME) -> {column (a log's index): its Observation}; key -> (verdict, ref)
+ObservationRows = Dict[str, Dict[int, Observation]]
+ArchVerdicts = Dict[str, List[Tuple[Optional[str], str, Optional[str]]]]  # (vendor, verdict, ref)
 
 
-def collect_observations(records: Sequence[BootRecord]):
+def collect_observations(
+        records: Sequence[BootRecord]) -> Tuple[List[BootRecord], ObservationRows, ArchVerdicts]:
     """(columns, rows, arch): the logs that have observations at all (a bad command line or
     `list` has none), observation key -> {column: Observation}, key -> the distinct (vendor,
     verdict, ref) the logs give (one per vendor: the rules are the SDM's on Intel, the APM's on
@@ -294,8 +280,10 @@ def collect_observations(records: Sequence[BootRecord]):
             for o in t.records.observations:
                 key = f"{t.name}.{o.name}"
                 rows.setdefault(key, {})[col] = o
+                if not o.arch:
+                    continue
                 claim = (o.vendor, o.arch, None if o.ref in (None, "none") else o.ref)
-                if o.arch and claim not in arch.setdefault(key, []):
+                if claim not in arch.setdefault(key, []):
                     arch[key].append(claim)
     return columns, rows, arch
 
@@ -309,7 +297,8 @@ def row_differs(cells: Dict[int, Observation]) -> Tuple[bool, set]:
     return len(tally) > 1, {w for w, n in tally.items() if n == top}
 
 
-def matrix_table(columns: Sequence[BootRecord], rows, arch, keys: Sequence[str]) -> List[str]:
+def matrix_table(columns: Sequence[BootRecord], rows: ObservationRows, arch: ArchVerdicts,
+                 keys: Sequence[str]) -> List[str]:
     head = "".join(f"<th>{esc(r.name)}</th>" for r in columns)
     out = [f"<table><tr><th>observation</th><th>architecture</th>{head}</tr>"]
     for key in keys:

@@ -253,8 +253,8 @@ class _Parser:
             if totals:
                 self.log.summary = (int(totals.group(1)), int(totals.group(2)), int(totals.group(3)))
                 self.log.totals_total = int(totals.group(4)) if totals.group(4) else None
-            else:
-                self.log.summary = tuple(int(g) for g in summary.groups())
+            elif summary:
+                self.log.summary = (int(summary.group(1)), int(summary.group(2)), int(summary.group(3)))
             self.log.trailing = list(top.own)
             return False
         elif body.startswith("#"):

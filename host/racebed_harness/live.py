@@ -228,7 +228,13 @@ def run(cmd: List[str], log_path: str, decode: Callable, out: TextIO = sys.stdou
         print(f"racebed: cannot run {cmd[0]}: {e.strerror}", file=sys.stderr)
         return 125
     captured: List[bytes] = []
-    reader = threading.Thread(target=lambda: captured.extend(proc.stdout), daemon=True)
+    pipe = proc.stdout
+    assert pipe is not None  # stdout=PIPE
+
+    def drain(stream: IO[bytes]) -> None:
+        captured.extend(stream)
+
+    reader = threading.Thread(target=drain, args=(pipe,), daemon=True)
     reader.start()
     interrupted = False
     with open(log_path, "rb") as log:

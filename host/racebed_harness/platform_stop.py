@@ -17,8 +17,7 @@ import subprocess
 import tempfile
 from typing import List, Optional, Sequence, Tuple
 
-import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
-
+from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .inputs import HarnessError
 from .arch_verdicts import deviates, parse_observations
 from .ktap import KTAP_HEADER, KtapLog, KtapTest
@@ -34,7 +33,7 @@ MAX_CMDLINE_WORD = 255  # the kernel's tests= field holds 255 characters
 class InternalErrorWatch(RunHook):
     """Stops QEMU when it reports a KVM internal error (the guest is stopped for good)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.offset = 0
         self.text = ""
         self.seen_at: Optional[float] = None
@@ -307,16 +306,17 @@ def merge_logs(parts: Sequence[Tuple[KtapLog, Optional[KtapTest]]], total: int) 
 def merge_boots(boots: Sequence[BootOutcome], stops: Sequence[Optional[PlatformStop]]) -> BootOutcome:
     """One outcome for the exit check: the worst exit value of the boots, where a stopped boot
     counts as its stop's value (a run the platform stopped cannot have passed)."""
-    worst = None
+    worst: Optional[int] = None
     for boot, stop in zip(boots, stops):
         if stop is not None:
             value = stop.value
         else:
             decoded = qemu_cli.decode_exit(boot.status, boot.qemu_output) if boot.status is not None else None
-            if decoded is None or decoded.kind != "value":
+            if decoded is None or decoded.value is None:  # only kind "value" has a value
                 return boot  # the exit check reports this boot's own trouble
             value = decoded.value
         worst = value if worst is None else max(worst, value)
+    assert worst is not None, "merge_boots() of no boots"
     last = boots[-1]
     return dataclasses.replace(last, status=2 * worst + 1, stopped_by="", qemu_output="",
                                wall_s=sum(b.wall_s for b in boots), header_s=boots[0].header_s)

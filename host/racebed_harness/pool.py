@@ -3,7 +3,7 @@ so the output reads as if the configs had booted one after another."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Sequence, Tuple, TypeVar
+from typing import Callable, List, Sequence, TypeVar
 
 from .report import Reporter, Result
 from .runner import CANCEL
@@ -14,19 +14,19 @@ T = TypeVar("T")
 class HeldReporter(Reporter):
     """A Reporter that keeps its lines and results until replayed into the real one."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.events: List[Tuple[str, object]] = []
+        self.events: List[Callable[[Reporter], None]] = []  # each replays one line or result
 
     def info(self, text: str) -> None:
-        self.events.append(("info", text))
+        self.events.append(lambda into: into.info(text))
 
     def add(self, result: Result) -> None:
-        self.events.append(("add", result))
+        self.events.append(lambda into: into.add(result))
 
     def replay(self, into: Reporter) -> None:
-        for kind, item in self.events:
-            into.info(item) if kind == "info" else into.add(item)
+        for event in self.events:
+            event(into)
 
 
 def run_side_by_side(jobs: Sequence[Callable[[Reporter], T]], workers: int, reporter: Reporter) -> List[T]:

@@ -2,7 +2,7 @@
 
 import dataclasses
 import sys
-from typing import List, Sequence
+from typing import List, Optional, Protocol, Sequence
 
 LOG_TAIL_LINES = 20
 
@@ -25,10 +25,18 @@ class Result:
         return f"{self.status} {self.label}"
 
 
+class Output(Protocol):
+    """Where a Reporter prints: sys.stdout, a StringIO, a sink."""
+
+    def write(self, text: str) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class Reporter:
     """Prints results as they come and counts them."""
 
-    def __init__(self, out=None, verbose_details: bool = True):
+    def __init__(self, out: Optional[Output] = None, verbose_details: bool = True) -> None:
         self.out = out or sys.stdout
         self.counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
         self.verbose_details = verbose_details

@@ -11,9 +11,9 @@
 
 import dataclasses
 import re
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
-from .ktap import KtapLog
+from .ktap import KtapLog, KtapTest
 
 RECORD_VERSION = 1
 MAGIC = "racebed-record"
@@ -66,9 +66,9 @@ def join_codes(text: str) -> Joined:
         problems.append(f"the record does not start with `{MAGIC} VERSION`")
     elif not record.startswith(f"{MAGIC} {RECORD_VERSION}\n"):
         problems.append(f"record version {record.split()[1]}: this reader knows version {RECORD_VERSION}")
-    m = re.search(r"^! truncated (\d+) bytes$", record, re.MULTILINE)
-    if m:
-        problems.append(f"the kernel's record overflowed: {m.group(1)} bytes were not recorded")
+    overflow = re.search(r"^! truncated (\d+) bytes$", record, re.MULTILINE)
+    if overflow:
+        problems.append(f"the kernel's record overflowed: {overflow.group(1)} bytes were not recorded")
     return Joined(record, len(parts), n, problems)
 
 
@@ -85,7 +85,7 @@ def record_to_ktap(record: str) -> str:
     body: List[str] = []
     devs: List[str] = []       # EXPERIMENT.OBSERVATION, in run order
     deviating: List[str] = []  # the running experiment's deviating observations
-    number, totals = 0, None
+    number, totals = 0, None  # type: Tuple[int, Optional[List[str]]]
     for line in record.split("\n"):
         if line.startswith("P "):
             head.append(f"# platform {line[2:]}")
@@ -114,15 +114,15 @@ def record_to_ktap(record: str) -> str:
             deviating = []
         elif line.startswith("T "):
             totals = line.split()[1:]
-    complete = totals is not None and len(totals) == 4
-    out = head + ["KTAP version 1", f"1..{totals[3] if complete else number}"] + body
+    done = totals if totals is not None and len(totals) == 4 else None
+    out = head + ["KTAP version 1", f"1..{done[3] if done else number}"] + body
     out.append(f"# deviations: {','.join(devs) if devs else 'none'}")
-    if complete:
-        out.append("# Totals: pass:{} fail:{} skip:{} total:{}".format(*totals))
+    if done:
+        out.append("# Totals: pass:{} fail:{} skip:{} total:{}".format(*done))
     return "\n".join(out) + "\n"
 
 
-def failure_reason(t) -> str:
+def failure_reason(t: KtapTest) -> str:
     """The reason the kernel records for a failed or skipped test (as it printed it)."""
     prefix = f"# {t.name}: failed: "
     for line in reversed(t.own):

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import BinaryIO, Callable, List, Optional, Sequence
 
 from .ktap import KTAP_HEADER
 
@@ -72,7 +72,7 @@ class SerialWatcher:
         self.start = start
         self.data = b""
         self.header_s: Optional[float] = None
-        self._file = None
+        self._file: Optional[BinaryIO] = None
 
     def poll(self) -> None:
         if self._file is None:

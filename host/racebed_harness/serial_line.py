@@ -10,7 +10,7 @@ failed and again when the UART retries it, so a busy socket doubles characters t
 import os
 import socket
 import struct
-from typing import List, Optional, Tuple
+from typing import BinaryIO, List, Optional, Tuple
 
 from .ktap import KTAP_HEADER
 from .runner import RunHook
@@ -81,11 +81,11 @@ class KeySender(RunHook):
         self.last_sent = -KEY_INTERVAL_S
         self.sent = 0
         self.log_path = log_path
-        self.log = None  # opened at the first data (run_qemu clears old logs before it polls)
+        self.log: Optional[BinaryIO] = None  # opened at the first data (run_qemu clears old logs before it polls)
 
-    def _drain(self) -> None:
+    def _drain(self, sock: socket.socket) -> None:
         while True:
-            data = self.sock.recv(65536)
+            data = sock.recv(65536)
             if not data:
                 return
             if self.log is None:
@@ -111,7 +111,7 @@ class KeySender(RunHook):
             if self.sock is None:
                 return ""
         try:
-            self._drain()
+            self._drain(self.sock)
         except (BlockingIOError, InterruptedError):
             pass
         except OSError:
@@ -131,7 +131,7 @@ class KeySender(RunHook):
         if self.sock is not None:
             self.sock.settimeout(1.0)  # what QEMU wrote before it went
             try:
-                self._drain()
+                self._drain(self.sock)
             except OSError:
                 pass
             self.sock.close()

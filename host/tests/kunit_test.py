@@ -9,7 +9,7 @@ from racebed_harness.kunit_check import check_kunit, parse_kunit_output
 from racebed_harness.ktap import parse_ktap
 from racebed_harness.paths import KUNIT_PY
 
-from .common import read_sample, sample
+from .common import not_none, read_sample, sample
 
 COMPLETE = ["bios-smp8.log", "uefi-q35-smp8.log", "crashed-smp4.log", "selftest-crash.log",
             "bios-smp8-timeout.log", "formats.log"]
@@ -36,7 +36,7 @@ class TestKunitCrossCheck(unittest.TestCase):
         self.assertRegex(result.message, r"crashed [1-9]")
 
     def test_output_parsing(self):
-        c = parse_kunit_output("[10:29:42] Testing complete. Ran 3 tests: passed: 2, crashed: 1, errors: 2\n")
+        c = not_none(parse_kunit_output("[10:29:42] Testing complete. Ran 3 tests: passed: 2, crashed: 1, errors: 2\n"))
         self.assertEqual((c.ran, c.passed, c.failed, c.crashed, c.skipped, c.errors), (3, 2, 0, 1, 0, 2))
         self.assertIsNone(parse_kunit_output("nothing"))
 

@@ -9,13 +9,27 @@ import xml.etree.ElementTree as ET
 from racebed_harness.export import BootRecord, results_dict, write_junit, write_results_json
 from racebed_harness.ktap import parse_ktap
 
-from .common import read_sample, sample
+from .common import not_none, read_sample, sample
 
 NAMES = ["bios-smp8.log", "crashed-smp4.log", "formats.log", "truncated-uefi.log"]
 
 
 def records():
     return [BootRecord(n.rsplit(".log", 1)[0], sample(n), parse_ktap(read_sample(n))) for n in NAMES]
+
+
+def child(element: ET.Element, path: str) -> ET.Element:
+    found = element.find(path)
+    if found is None:
+        raise AssertionError(f"no {path} in <{element.tag}>")
+    return found
+
+
+def attr(element: ET.Element, name: str) -> str:
+    value = element.get(name)
+    if value is None:
+        raise AssertionError(f"<{element.tag}> has no {name}=")
+    return value
 
 
 class TestJson(unittest.TestCase):
@@ -69,25 +83,25 @@ class TestJunit(unittest.TestCase):
         log = parse_ktap(read_sample("bios-smp8.log"))
         cases = bios.findall("testcase")
         self.assertEqual(len(cases), len(log.tests) + sum(len(t.subtests) for t in log.tests))
-        self.assertEqual(int(bios.get("tests")), len(cases))
+        self.assertEqual(int(attr(bios, "tests")), len(cases))
         matrix = [c for c in cases if c.get("classname") == "racebed.bios-smp8.exception_matrix"]
         self.assertEqual(len(matrix), 25)
         ipi = next(c for c in cases if c.get("name") == "ipi_fixed")
-        want = {t.name: t for t in log.tests}["ipi_fixed"].records.duration_ms / 1000
-        self.assertAlmostEqual(float(ipi.get("time")), want, places=3)
+        want = not_none({t.name: t for t in log.tests}["ipi_fixed"].records.duration_ms) / 1000
+        self.assertAlmostEqual(float(attr(ipi, "time")), want, places=3)
 
     def test_failure_skip_error(self):
         crashed = self.root.findall("testsuite")[1]
-        failure = crashed.find("testcase[@name='selftest_crash']/failure")
+        failure = child(crashed, "testcase[@name='selftest_crash']/failure")
         self.assertEqual(failure.get("message"), "the run crashed (see the crash report above)")
-        self.assertIn("# crash: unexpected exception", failure.text)
-        skipped = crashed.find("testcase[@name='selftest_hang']/skipped")
+        self.assertIn("# crash: unexpected exception", failure.text or "")
+        skipped = child(crashed, "testcase[@name='selftest_hang']/skipped")
         self.assertEqual(skipped.get("message"), "not run: the run crashed in selftest_crash")
         truncated = self.root.findall("testsuite")[3]
         self.assertEqual(truncated.get("errors"), "1")
-        self.assertTrue(truncated.find("testcase[@name='ktap-log']/error").get("message").startswith("line "))
-        self.assertEqual(int(self.root.get("failures")),
-                         sum(int(s.get("failures")) for s in self.root.findall("testsuite")))
+        self.assertTrue(attr(child(truncated, "testcase[@name='ktap-log']/error"), "message").startswith("line "))
+        self.assertEqual(int(attr(self.root, "failures")),
+                         sum(int(attr(s, "failures")) for s in self.root.findall("testsuite")))
 
 
 class TestJunitWithExpectations(unittest.TestCase):
@@ -99,8 +113,8 @@ class TestJunitWithExpectations(unittest.TestCase):
             rec = BootRecord("c", "c.log", log, expected={"selftest_crash": expected, "selftest_hang": "skip"})
             with tempfile.TemporaryDirectory() as tmp:
                 write_junit([rec], os.path.join(tmp, "j.xml"))
-                suite = ET.parse(os.path.join(tmp, "j.xml")).getroot().find("testsuite")
-            case = suite.find("testcase[@name='selftest_crash']")
+                suite = child(ET.parse(os.path.join(tmp, "j.xml")).getroot(), "testsuite")
+            case = child(suite, "testcase[@name='selftest_crash']")
             self.assertEqual(case.find("failure") is not None, verdict == "failure", expected)
             self.assertEqual(suite.get("failures"), "1" if verdict else "0")
             self.assertIsNotNone(suite.find("testcase[@name='selftest_hang']/skipped"))
@@ -112,8 +126,8 @@ class TestJunitWithExpectations(unittest.TestCase):
         rec = BootRecord("c", "c.log", log, mismatches={"movss_db_next": [line]})
         with tempfile.TemporaryDirectory() as tmp:
             write_junit([rec], os.path.join(tmp, "j.xml"))
-            suite = ET.parse(os.path.join(tmp, "j.xml")).getroot().find("testsuite")
-        failure = suite.find("testcase[@name='movss_db_next']/failure")
+            suite = child(ET.parse(os.path.join(tmp, "j.xml")).getroot(), "testsuite")
+        failure = child(suite, "testcase[@name='movss_db_next']/failure")
         self.assertEqual((failure.get("type"), failure.get("message")), ("observation", line))
         self.assertEqual(suite.get("failures"), "1")
         exp = {e["name"]: e for e in results_dict([rec])["runs"][0]["experiments"]}

@@ -7,7 +7,7 @@ import unittest
 from racebed_harness.ktap import parse_ktap
 from racebed_harness.records import parse_hist, parse_observation, parse_pair, parse_records
 
-from .common import read_sample
+from .common import not_none, read_sample
 
 
 class TestFormatsSample(unittest.TestCase):
@@ -54,9 +54,9 @@ class TestFormatsSample(unittest.TestCase):
 
 class TestSingleLines(unittest.TestCase):
     def test_observation_without_verdict(self):
-        o = parse_observation("observation mk_nop_db_held=Never 0/40")
+        o = not_none(parse_observation("observation mk_nop_db_held=Never 0/40"))
         self.assertEqual((o.word, o.hits, o.trials, o.arch), ("Never", 0, 40, None))
-        o = parse_observation("observation x=Always 5/5 arch=never ref=APM-2-8.9 later=1")
+        o = not_none(parse_observation("observation x=Always 5/5 arch=never ref=APM-2-8.9 later=1"))
         self.assertTrue(o.deviation)
 
     def test_malformed_lines_are_problems_not_crashes(self):
@@ -86,7 +86,8 @@ class TestSingleLines(unittest.TestCase):
                                                "aimed_hits": 30, "shape": "cpuid64", "period_ns": 3298,
                                                "delay_ns": 309})
         self.assertEqual((rec.pairs[1].trials, rec.pairs[1].hits), (0, 0))
-        self.assertEqual((rec.race["gain"], rec.race["unacked"]), ("inf", 19))
+        race = not_none(rec.race)
+        self.assertEqual((race["gain"], race["unacked"]), ("inf", 19))
         self.assertNotIn("rounds", rec.figures)  # not mistaken for figures
         self.assertNotIn("chosen_by_pairs", rec.figures)
 
@@ -95,13 +96,13 @@ class TestSingleLines(unittest.TestCase):
         self.assertEqual(rec.controls, {"writes_racing_calls": 43, "writes_racing_calls.2": 34})
 
     def test_quantile_buckets(self):
-        h = parse_hist("hist wake unit=ns n=10 z:1 3:5 4:3 20:1")
+        h = not_none(parse_hist("hist wake unit=ns n=10 z:1 3:5 4:3 20:1"))
         self.assertEqual(h.quantile_bucket(0.5), (8, 16))    # the 5th sample is in 2^3
         self.assertEqual(h.quantile_bucket(0.6), (8, 16))    # the 6th too
         self.assertEqual(h.quantile_bucket(0.7), (16, 32))
         self.assertEqual(h.quantile_bucket(0.99), (2 ** 20, 2 ** 21))
         self.assertEqual(h.quantile_bucket(0.1), (0, 1))
-        self.assertIsNone(parse_hist("hist e unit=ns n=0").quantile_bucket(0.5))
+        self.assertIsNone(not_none(parse_hist("hist e unit=ns n=0")).quantile_bucket(0.5))
 
     def test_truncated_deviations_line(self):
         from racebed_harness.records import parse_deviations

@@ -3,7 +3,7 @@ hand-made requests and a fake gdbstub: what is refused, what is written to the m
 
 import struct
 import unittest
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 from racebed_harness import gdbremote, host_requests as hr
 
@@ -54,7 +54,7 @@ class HostRequestTest(unittest.TestCase):
 
     def test_step_served(self):
         server = hr.HostRequests("/nonexistent", ncpus=2)
-        gdb = FakeGdb(stop_thread=1, stop_rip=0x1000, step_rip=0x1001)
+        gdb: Any = FakeGdb(stop_thread=1, stop_rip=0x1000, step_rip=0x1001)
         words = hr.parse_request("id=3 kind=step cpu=0 mailbox=0x50 stop=0x1000 go=0x60 sstep=irq")
         self.assertEqual(server.handle(gdb, words), [0x1001])
         self.assertIn(("mem", 0x60, struct.pack("<I", 1)), gdb.calls)
@@ -64,7 +64,7 @@ class HostRequestTest(unittest.TestCase):
 
     def test_refusals(self):
         server = hr.HostRequests("/nonexistent", ncpus=2)
-        gdb = FakeGdb(1, 0x1000, 0x1001)
+        gdb: Any = FakeGdb(1, 0x1000, 0x1001)
         for line, why in (("kind=nmi cpu=0", "unknown kind"), ("kind=mce cpu=0", "bank= missing"),
                           ("kind=mce cpu=0 bank=1 status=5 mcg_status=5", "no QEMU monitor"),
                           ("kind=mce cpu=3 bank=1 status=5 mcg_status=5", "not a vCPU"), ("kind=step cpu=5 stop=1 go=2", "not a vCPU"),
@@ -78,7 +78,8 @@ class HostRequestTest(unittest.TestCase):
     def test_status_answers_debug_stops(self):
         server = hr.HostRequests("/nonexistent", ncpus=1)
         server.debug_stops = 3
-        self.assertEqual(server.handle(FakeGdb(1, 0, 0), hr.parse_request("id=1 kind=status cpu=0 mailbox=0x10")), [3])
+        gdb: Any = FakeGdb(1, 0, 0)
+        self.assertEqual(server.handle(gdb, hr.parse_request("id=1 kind=status cpu=0 mailbox=0x10")), [3])
 
     def test_no_gdbstub_leaves_it_unanswered(self):
         notes: List[str] = []

@@ -1,10 +1,11 @@
 """The KTAP parser on real serial logs (QEMU TCG BIOS and UEFI, a crash, a truncated log)."""
 
 import unittest
+from typing import Dict
 
 from racebed_harness.ktap import parse_ktap
 
-from .common import read_sample, sample
+from .common import not_none, num, read_sample, sample
 
 
 class TestBiosSmp8(unittest.TestCase):
@@ -68,19 +69,20 @@ class TestBiosSmp8(unittest.TestCase):
         self.assertEqual(r.figures["pairs_hit"], sum(1 for p in r.pairs if p.hits))
         self.assertEqual(r.figures["trials"], sum(p.trials for p in r.pairs))
         for p in r.pairs:
-            self.assertEqual((p.fields["blind_trials"] + p.fields["aimed_trials"],
-                              p.fields["blind_hits"] + p.fields["aimed_hits"]), (p.trials, p.hits))
+            self.assertEqual((num(p.fields["blind_trials"]) + num(p.fields["aimed_trials"]),
+                              num(p.fields["blind_hits"]) + num(p.fields["aimed_hits"])), (p.trials, p.hits))
             self.assertIn(p.fields["shape"], [s["name"] for s in r.race_shapes])
-        self.assertEqual(r.race["mode"], "aimed")
-        self.assertIn("gain", r.race)
-        self.assertEqual(r.race_schedule["rounds"], 56)
+        race = not_none(r.race)
+        self.assertEqual(race["mode"], "aimed")
+        self.assertIn("gain", race)
+        self.assertEqual(not_none(r.race_schedule)["rounds"], 56)
         self.assertEqual([h.name for h in r.hists], ["race_ack_blind", "race_ack_aimed"])
 
     def test_victim_subtests_add_up_to_the_pairs(self):
         """Each victim CPU's case counts the NMIs that landed in its shadow: the same hits the
         pair lines of that victim add up to, and together the experiment's hits."""
         t = {t.name: t for t in self.log.tests}["sti_shadow_nmi"]
-        per_victim = {}
+        per_victim: Dict[int, int] = {}
         for p in t.records.pairs:
             per_victim[p.victim] = per_victim.get(p.victim, 0) + p.hits
         for case in t.subtests:
@@ -88,7 +90,7 @@ class TestBiosSmp8(unittest.TestCase):
             cpu = int(case.name[len("victim_cpu"):])
             self.assertEqual(case.outcome, "ok", case.name)
             self.assertEqual((f["victim_turns"], f["nmis_in_shadow"]), (7, per_victim[cpu]), case.name)
-            self.assertGreater(f["iterations"], 0)
+            self.assertGreater(num(f["iterations"]), 0)
         self.assertEqual(sum(per_victim.values()), t.records.figures["hits"])
 
     def test_histograms_of_real_lines(self):
@@ -100,7 +102,7 @@ class TestBiosSmp8(unittest.TestCase):
             self.assertEqual(t.records.problems, [], t.name)
             for key, value in t.records.figures.items():
                 if key.endswith("_ns.median") and key[:-len("_ns.median")] in hists:
-                    low, high = hists[key[:-len("_ns.median")]].quantile_bucket(0.5)
+                    low, high = not_none(hists[key[:-len("_ns.median")]].quantile_bucket(0.5))
                     self.assertTrue(low <= max(value, 0) < high or value == 0, (t.name, key, value, low, high))
                     checked += 1
         self.assertGreater(checked, 5)

@@ -35,10 +35,14 @@ class TestSideBySide(unittest.TestCase):
         self.assertEqual(reporter.counts["PASS"], 3)
 
     def test_a_job_that_raises_is_a_failure_not_a_lost_config(self):
-        def bad(r):
+        def bad(r: Reporter) -> int:
             raise ValueError("boom")
+
+        def good(r: Reporter) -> int:
+            r.add(Result("PASS", "ok"))
+            return 1
         reporter = Reporter(io.StringIO())
-        got = run_side_by_side([bad, lambda r: r.add(Result("PASS", "ok")) or 1], 2, reporter)
+        got = run_side_by_side([bad, good], 2, reporter)
         self.assertEqual(got, [None, 1])
         self.assertEqual((reporter.counts["FAIL"], reporter.counts["PASS"]), (1, 1))
 

@@ -66,8 +66,10 @@ def check_monitor(monitor: dict) -> str:
     stream (pexpect), the pattern tried each time more output arrives, one character at a
     time here, and what a match covers consumed."""
     start = SAMPLE.index(monitor["start"]) + len(monitor["start"])
-    end = re.search(monitor["end"], SAMPLE).start()
-    text = SAMPLE[start:end]
+    end = re.search(monitor["end"], SAMPLE)
+    if end is None:
+        return f"the end pattern {monitor['end']!r} does not match the sample KTAP"
+    text = SAMPLE[start:end.start()]
     pattern = re.compile(monitor["pattern"])
     cases, buf = [], ""
     for ch in text:

@@ -1,10 +1,11 @@
-"""Samples and helpers shared by the self-test modules."""
+"""Sample logs, expectations and matrix, and helpers shared by the harness's tests (test_parsing,
+test_arch_verdicts, test_boot, test_lab_parts)."""
 
 from typing import List, Sequence
 
-from .expectations import Expectations, parse_expectations
-from .matrix import Config
-from .report import Result
+from racebed_harness.expectations import Expectations, parse_expectations
+from racebed_harness.matrix import Config
+from racebed_harness.report import Result
 
 SAMPLE_GOOD = """\
 KTAP version 1
@@ -123,15 +124,5 @@ def statuses(results: Sequence[Result]) -> List[str]:
     return [f"{r.status} {r.label}" for r in results]
 
 
-def assert_eq(got, want, what: str) -> None:
-    if got != want:
-        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
-
-
-def assert_true(cond: bool, what: str) -> None:
-    if not cond:
-        raise AssertionError(what)
-
-
-def selftest_expectations() -> Expectations:
+def sample_expectations() -> Expectations:
     return Expectations(parse_expectations(SAMPLE_EXPECT, "sample.exp"))
