@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, List, Optional, TextIO
+from typing import IO, Callable, List, Optional, TextIO
 
 from .headlines import log_headlines, test_headline
 from .ktap import KTAP_HEADER, PLAN_RE, RESULT_RE, KtapLog, KtapTest, clean_serial, parse_ktap
