@@ -197,6 +197,9 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	time_init(&fw);
 	kprintf("# tsc_hz=%lu source=%s apic_timer_hz=%lu\n", timeinfo.tsc_hz,
 		timeinfo.tsc_source, timeinfo.apic_hz);
+	if (timeinfo.cpuid_disagrees)
+		kprintf("# tsc: %s says %lu Hz, %s measures %lu Hz: the measurement is used\n",
+			timeinfo.cpuid_source, timeinfo.cpuid_hz, timeinfo.tsc_source, timeinfo.tsc_hz);
 	if (timeinfo.problem[0])
 		boot_problem("%s", timeinfo.problem);
 
