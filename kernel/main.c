@@ -150,6 +150,7 @@ static void setup_apic(void)
 	cpus[0].state = CPU_ONLINE;
 	if (fw.have_hpet)
 		map_identity(fw.hpet_addr, 4096, CACHE_UC);
+	exit_set_acpi(&fw);
 	if (fw.have_reset_reg && fw.reset_space == 1) {
 		exit_reset_port = (u16)fw.reset_addr;
 		exit_reset_value = fw.reset_value;
