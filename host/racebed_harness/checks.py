@@ -4,6 +4,7 @@ against the config and the expectations."""
 import re
 from typing import List, Optional
 
+import bochs as bochs_cli  # host/bochs.py
 import qemu as qemu_cli  # host/qemu.py (host/harness.py puts host/ on sys.path)
 
 from .arch_verdicts import check_arch
@@ -92,6 +93,8 @@ def check_exit(config: Config, boot: BootOutcome, log: KtapLog, show_tail: bool 
             return Result("PASS", label, f"halted, quit by the harness ({boot.stopped_by or 'done'})")
         return Result("FAIL", label, f"expected {want_text}, got {value} ({EXIT_WORDS[value]}) from the results",
                       log_tail(log.text) if show_tail else [])
+    if config.firmware == "bochs":
+        return check_bochs_exit(config, boot, log, want, show_tail)
     decoded = qemu_cli.decode_exit(boot.status, boot.qemu_output)
     if decoded.kind == "value" and decoded.value == want:
         return Result("PASS", label)
@@ -105,6 +108,19 @@ def check_exit(config: Config, boot: BootOutcome, log: KtapLog, show_tail: bool 
     if show_tail:
         details += log_tail(log.text)
     return Result("FAIL", label, f"expected {want_text}, got {got}", details)
+
+
+def check_bochs_exit(config: Config, boot: BootOutcome, log: KtapLog, want: int, show_tail: bool) -> Result:
+    """Bochs has no exit device: the kernel's value is its last line (`# exit value N`), and
+    Bochs' own log says whether it powered off, panicked or refused its bochsrc."""
+    label = f"{config.name}: exit"
+    end = bochs_cli.run_end(boot.platform_log, log.text, boot.qemu_output)
+    if end.kind == "value" and end.value == want:
+        return Result("PASS", label, end.text)
+    details = [] if not show_tail else log_tail(log.text)
+    if end.kind == "value":
+        return Result("FAIL", label, f"expected {want} ({config.expected_exit}), got {end.text}", details)
+    return Result("FAIL", label, end.text, details)
 
 
 def timing_line(config: Config, boot: BootOutcome, log: KtapLog) -> str:
