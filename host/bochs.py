@@ -193,7 +193,8 @@ def run_end(bochs_log: str, serial: str, output: str = "") -> RunEnd:
     powered_off = POWEROFF_WORDS in bochs_log
     if panic and not powered_off:
         where, words = panic.group(1).strip(), panic.group(2).strip()
-        errors = [f"{e.group(1).strip()}: {e.group(2).strip()}" for e in ERROR_LINE.finditer(bochs_log)][-3:]
+        errors = list(dict.fromkeys(f"{e.group(1).strip()}: {e.group(2).strip()}"
+                                    for e in ERROR_LINE.finditer(bochs_log)))[-3:]
         if not bochs_log.strip() or (not serial and CONFIG_WORDS.search(words)):
             return RunEnd("config", text=f"Bochs refused its configuration: {words}")
         extra = f" (after: {'; '.join(errors)})" if errors else ""
