@@ -143,9 +143,14 @@ host-tests-kunit: $(KUNIT_PY)
 HARNESS = ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
 	$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO) --lab-tests '$(LAB_TESTS)')
 
+# PLATFORM=bochs: the Bochs platform matrix instead (host/matrix-bochs.txt: the whole suite on an
+# Intel and an AMD model at 2 and 4 CPUs; logs in build/test-bochs).
+PLATFORM ?= qemu
+BOCHS_HARNESS = $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test-bochs --kunit $(KUNIT_PY) \
+	--matrix host/matrix-bochs.txt --full
 test:
 	@$(MAKE) --no-print-directory --output-sync=target -j$(NPROC) test-prep
-	$(HARNESS)
+	$(if $(filter bochs,$(PLATFORM)),$(BOCHS_HARNESS),$(HARNESS))
 
 # The same with the whole suite in every config and in the LAVA job (--full: +quick= subsets
 # and --lab-tests off).
