@@ -71,7 +71,11 @@ u64 ps_violations(const struct ps_run *r)
  */
 static bool tail_unreachable(const struct ps_run *r)
 {
-	return r->load == LOAD_NONE && r->patches && r->executors &&
+	if (r->load != LOAD_NONE)
+		/* rollback under a storm: every poke rolled back in deploy until it gave up */
+		return r->strategy == POKE_ROLLBACK && r->patches && r->gave_up >= r->patches &&
+		       !r->ev_hit[PW_TAIL];
+	return r->patches && r->executors &&
 	       r->st.bp_window[PW_DEPLOY] >= r->patches * r->executors && !r->st.bp_window[PW_TAIL];
 }
 
@@ -105,11 +109,14 @@ void ps_report(const struct ps_run *r, const char *p)
 	bool dead = r->strategy == POKE_SPIN && r->load != LOAD_NONE;
 	for (u32 w = PW_DEPLOY; w <= PW_TAIL && r->load != LOAD_NONE; w++) {
 		ksnprintf(name, sizeof(name), "%sevent_hit_int3_%s", p, poke_window_name(w));
-		if (dead)
+		if (dead || (w == PW_TAIL && tail_unreachable(r)))
 			diag("outcome %s=%lu", name, r->ev_hit[w]);
 		else
 			control(name, r->ev_hit[w]);
 	}
+	if (r->load != LOAD_NONE && tail_unreachable(r))
+		diag("%stail_window=unreachable: every poke (%lu) gave up, rolled back in its deploy "
+		     "window", p, r->patches);
 	if (dead) {
 		ksnprintf(name, sizeof(name), "%sevent_hit_int3", p);
 		control(name, r->ev_hit[PW_DEPLOY] + r->ev_hit[PW_TAIL]);
