@@ -216,6 +216,9 @@ def run_foreground(plan: Plan, timeout: float) -> int:
     rc = write_bochsrc(os.path.join(workdir, "bochsrc"), plan)
     commands = write_debugger_commands(os.path.join(workdir, "debugger.rc"))
     cmd = build_command(rc, commands)
+    if not private_network():
+        print("bochs.py: no network namespace (unshare --net --map-root-user failed): Bochs' RFB server "
+              "listens on every interface, port 5900 or the next free one", file=sys.stderr)
     output_path = os.path.join(workdir, "bochs.out")
     start = time.monotonic()
     with open(output_path, "wb") as output:

@@ -100,6 +100,9 @@ def bochs_boot(config: Config, iso: str, stem: str, opts: argparse.Namespace, re
         return None
     reporter.info(f"   Bochs: cpu {plan.cpu}, {plan.smp} CPUs, ips {plan.ips} (budgets and rates are "
                   f"simulated time); bochsrc {shown_path(rc)}; log {shown_path(log_path)}")
+    if not bochs_cli.private_network():
+        reporter.info("   WARN: no network namespace for Bochs (unshare --net --map-root-user failed): its RFB "
+                      "server listens on every interface, port 5900 or the next free one")
     reporter.info(f"   {shlex.join(cmd)}")
     timeout = max(opts.timeout, BOCHS_FULL_TIMEOUT_S) if getattr(opts, "full", False) else opts.timeout
     outcome = run_qemu(cmd, log_path, os.path.join(opts.out, f"{stem}.bochs.txt"), timeout,
