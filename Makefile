@@ -166,9 +166,14 @@ typecheck: | $(B)/.deps-ok
 HARNESS = ACCEL=$(ACCEL) $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test --kunit $(KUNIT_PY) \
 	$(patsubst %,--unit %,$(UNIT_TESTS)) $(if $(filter tcg,$(ACCEL)),--lab $(ISO) --lab-tests '$(LAB_TESTS)')
 
+# PLATFORM=bochs: the Bochs platform matrix instead (host/matrix-bochs.txt: the whole suite on an
+# Intel and an AMD model at 2 and 4 CPUs; logs in build/test-bochs).
+PLATFORM ?= qemu
+BOCHS_HARNESS = $(PYTHON) host/harness.py --elf $(ELF) --out $(B)/test-bochs --kunit $(KUNIT_PY) \
+	--matrix host/matrix-bochs.txt --full
 test:
 	@$(MAKE) --no-print-directory --output-sync=target -j$(NPROC) test-prep
-	$(HARNESS)
+	$(if $(filter bochs,$(PLATFORM)),$(BOCHS_HARNESS),$(HARNESS))
 
 # The same with the whole suite in every config and in the LAVA job (--full: +quick= subsets
 # and --lab-tests off).
@@ -208,6 +213,19 @@ FORCE:
 .PHONY: run-fast
 $(B)/racebed32.elf: $(ELF)
 	objcopy -O elf32-i386 $< $@
+
+# Bochs (host/bochs.py): the ISO with Debian's default BIOS and VGA BIOS, headless, SMP CPUs of
+# BOCHS_CPU (`bochs --help cpu`), time simulated at BOCHS_IPS instructions a second; the run
+# powers off at the end (exit=poweroff is added to ARGS). Serial output on this terminal.
+BOCHS_CPU ?= corei7_skylake_x
+BOCHS_IPS ?= 20000000
+.PHONY: run-bochs
+$(B)/bochs/racebed.iso: $(ELF) $(B)/args.txt tools/mkiso.sh iso/grub.cfg.in $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	bash tools/mkiso.sh --menu-timeout 0 $(ELF) $@ $(ARGS) exit=poweroff
+run-bochs: $(B)/bochs/racebed.iso
+	$(PYTHON) host/bochs.py --iso $< --smp $(SMP) --cpu $(BOCHS_CPU) --ips $(BOCHS_IPS) \
+		--serial $(B)/bochs/serial.log --log $(B)/bochs/bochs.log
 
 run-fast: $(B)/racebed32.elf
 	$(PYTHON) host/qemu.py --kernel $(B)/racebed32.elf --append="$(ARGS)" $(QEMU_OPTS)

@@ -28,7 +28,8 @@ Matrix file (host/matrix.txt), one configuration a line, `#` comments:
 
     NAME MACHINE FIRMWARE SMP EXPECTED_EXIT [KERNEL_ARGS...] [+OPTION[=VALUE]...]
 
-MACHINE is pc or q35, FIRMWARE bios, uefi or multiboot1, EXPECTED_EXIT pass,
+MACHINE is pc or q35, FIRMWARE bios, uefi, multiboot1 or bochs (the ISO on Bochs through
+host/bochs.py, checked against host/expect/bochs.exp whatever ACCEL is), EXPECTED_EXIT pass,
 fail, crash or cmdline (the kernel's exit values 0, 1, 2, 3).  Words starting
 with `+` are harness options, not kernel arguments: +keys=CHARS (sent on the
 serial line until the KTAP header appears: GRUB menu hotkeys), +screendump
@@ -36,6 +37,7 @@ serial line until the KTAP header appears: GRUB menu hotkeys), +screendump
 +serial=com1|pci|spcr-com2 (where the UART is: no COM1 for pci and
 spcr-com2), +accel=tcg|kvm (boot this config only under that accelerator),
 +quick=GLOBS (boots tests=GLOBS unless --full: the whole suite runs elsewhere),
++cpu=MODEL and +ips=N (Bochs: CPU model, instructions per simulated second),
 +alone (booted first, nothing beside it; the other configs boot --jobs at once).
 
 When the platform stops a boot in the middle (a KVM internal error, a reset, a

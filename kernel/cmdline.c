@@ -113,7 +113,7 @@ static int set_u32(struct word *w, u32 *dst)
 
 static const char *const apic_names[] = { "auto", "xapic", "x2apic" };
 static const char *const console_names[] = { "both", "serial", "fb" };
-static const char *const exit_names[] = { "qemu", "halt", "reboot" }; /* from EXIT_QEMU on */
+static const char *const exit_names[] = { "qemu", "halt", "reboot", "poweroff" }; /* from EXIT_QEMU on */
 static const char *const poke_names[] = { "emulate", "rollback", "spin" }; /* bit i */
 
 /* poke=NAME[,NAME...]: each NAME one of poke_names, none empty. */
@@ -174,7 +174,7 @@ static int apply_value(struct word *w, const char *key, struct cmdline *c)
 	if (!strcmp(key, "poke"))
 		return set_poke(w, &c->poke);
 	/* the only key left is exit= */
-	if ((e = get_choice(w, exit_names, 3, "qemu, halt or reboot")) < 0)
+	if ((e = get_choice(w, exit_names, 4, "qemu, halt, reboot or poweroff")) < 0)
 		return -1;
 	c->exit = (enum exit_mode)(EXIT_QEMU + e);
 	return 0;

@@ -6,7 +6,7 @@
 #include "lib/types.h"
 
 enum console_mode { CONSOLE_BOTH, CONSOLE_SERIAL, CONSOLE_FB };
-enum exit_mode { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT };
+enum exit_mode { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT, EXIT_POWEROFF };
 
 struct cmdline {
 	char tests[256]; /* comma-separated globs; "" = all */
@@ -34,7 +34,7 @@ struct cmdline {
  * value, number out of range, value too long) writes a one-line message naming the word into
  * err and returns -1; returns 0 on success. Numbers are decimal or 0x-hex, u64 range checked.
  * Keys: tests= skip= iterations= seed= timeout= cpus= apic=auto|xapic|x2apic nosmp
- *       console=serial|fb|both list bench exit=qemu|halt|reboot poke=emulate|rollback|spin[,...]
+ *       console=serial|fb|both list bench exit=qemu|halt|reboot|poweroff poke=emulate|rollback|spin[,...]
  */
 int cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen);
 /* The command line the kernel booted with (the last one parsed without error), or NULL. */

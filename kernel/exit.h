@@ -7,6 +7,9 @@
 enum run_result { RUN_PASS = 0, RUN_FAIL = 1, RUN_CRASH = 2, RUN_BAD_CMDLINE = 3 };
 
 void exit_set_mode(enum exit_mode m);
+/* The firmware's ACPI S5 registers and values (exit=poweroff). */
+struct fw_info;
+void exit_set_acpi(const struct fw_info *fw);
 /* Stops the other CPUs, then exits QEMU with `code`, or halts / reboots on real hardware. */
 NORETURN void run_exit(enum run_result code);
 /* Stops every other CPU (by NMI) so that only this one prints from now on. Returns false when

@@ -151,6 +151,7 @@ static void setup_apic(void)
 	cpus[0].state = CPU_ONLINE;
 	if (fw.have_hpet)
 		map_identity(fw.hpet_addr, 4096, CACHE_UC);
+	exit_set_acpi(&fw);
 	if (fw.have_reset_reg && fw.reset_space == 1) {
 		exit_reset_port = (u16)fw.reset_addr;
 		exit_reset_value = fw.reset_value;
@@ -198,6 +199,9 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	time_init(&fw);
 	kprintf("# tsc_hz=%lu source=%s apic_timer_hz=%lu\n", timeinfo.tsc_hz,
 		timeinfo.tsc_source, timeinfo.apic_hz);
+	if (timeinfo.cpuid_disagrees)
+		kprintf("# tsc: %s says %lu Hz, %s measures %lu Hz: the measurement is used\n",
+			timeinfo.cpuid_source, timeinfo.cpuid_hz, timeinfo.tsc_source, timeinfo.tsc_hz);
 	if (timeinfo.problem[0])
 		boot_problem("%s", timeinfo.problem);
 

@@ -29,6 +29,13 @@ need console-setup-linux /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 # make test: Linux's own KTAP parser (tools/testing/kunit, unpacked into build/);
 # tools/racebed-report: plots; checking its HTML in a real browser (headless)
 need linux-source-6.1 /usr/src/linux-source-6.1.tar.xz
+# make test's Bochs config (host/bochs.py): Bochs with its default BIOS and VGA BIOS; bochs
+# depends on one GUI plugin package, bochs-term is the small one (the run uses the rfb display,
+# built into bochs)
+need bochs /usr/bin/bochs-bin
+need bochsbios /usr/share/bochs/BIOS-bochs-latest
+need vgabios /usr/share/vgabios/vgabios.bin
+need bochs-term /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so
 need python3-matplotlib /usr/lib/python3/dist-packages/matplotlib/__init__.py
 need chromium chromium
 # make test: the results screen's QR codes decoded from the screendump

@@ -268,6 +268,14 @@ static void parse_hpet(struct actx *c, const u8 *t, u32 len)
 #define FADT_RESET_REG 116
 #define FADT_RESET_VALUE 128
 #define FADT_X_PM_TMR_BLK 208
+#define FADT_DSDT 40
+#define FADT_SMI_CMD 48
+#define FADT_ACPI_ENABLE 52
+#define FADT_PM1A_CNT_BLK 64
+#define FADT_PM1B_CNT_BLK 68
+#define FADT_X_DSDT 140
+#define FADT_X_PM1A_CNT_BLK 172
+#define FADT_X_PM1B_CNT_BLK 184
 #define FADT_F_TMR_VAL_EXT (1u << 8)
 #define FADT_F_RESET_REG_SUP (1u << 10)
 
@@ -294,6 +302,93 @@ static void fadt_reset(struct actx *c, const u8 *t, u32 len)
 	out->reset_value = rd8(t, FADT_RESET_VALUE);
 }
 
+/* AML data objects an integer package element may be (ACPI "Data Objects Encoding"). */
+static bool aml_integer(const u8 *p, const u8 *end, u64 *v, u32 *used)
+{
+	if (p >= end)
+		return false;
+	switch (p[0]) {
+	case 0x00: *v = 0; *used = 1; return true;           /* ZeroOp */
+	case 0x01: *v = 1; *used = 1; return true;           /* OneOp */
+	case 0xff: *v = ~0ull; *used = 1; return true;       /* OnesOp */
+	case 0x0a: if (end - p < 2) return false;            /* BytePrefix */
+		*v = p[1]; *used = 2; return true;
+	case 0x0b: if (end - p < 3) return false;            /* WordPrefix */
+		*v = le16(p + 1); *used = 3; return true;
+	case 0x0c: if (end - p < 5) return false;            /* DWordPrefix */
+		*v = le32(p + 1); *used = 5; return true;
+	default: return false;
+	}
+}
+
+bool acpi_find_s5(const u8 *aml, u32 len, u8 *typa, u8 *typb)
+{
+	const u8 *end = aml + len;
+
+	for (u32 i = 1; i + 4 <= len; i++) {
+		if (memcmp(aml + i, "_S5_", 4) != 0)
+			continue;
+		/* NameOp, optionally the root prefix, then the name */
+		bool named = aml[i - 1] == 0x08 || (aml[i - 1] == '\\' && i >= 2 && aml[i - 2] == 0x08);
+		const u8 *p = aml + i + 4;
+		if (!named || p >= end || *p != 0x12) /* PackageOp */
+			continue;
+		p++;
+		if (p >= end)
+			return false;
+		u32 follow = *p >> 6; /* PkgLength: the lead byte says how many bytes follow */
+		p += 1 + follow;
+		if (p >= end)
+			return false;
+		u32 count = *p++;
+		u64 a, b = 0;
+		u32 used;
+		if (count < 1 || !aml_integer(p, end, &a, &used))
+			return false;
+		p += used;
+		if (count >= 2 && !aml_integer(p, end, &b, &used))
+			return false;
+		*typa = (u8)(a & 7);
+		*typb = (u8)(b & 7);
+		return true;
+	}
+	return false;
+}
+
+/* The PM1x control block: the I/O port of the 64-bit GAS form when it is one, else the 32-bit field. */
+static u16 fadt_pm1_cnt(const u8 *t, u32 len, u32 legacy, u32 gas)
+{
+	if (len >= gas + 12 && rd8(t, gas) == 1 && rd64(t, gas + 4) && rd64(t, gas + 4) <= 0xFFFF)
+		return (u16)rd64(t, gas + 4);
+	u32 port = rd32(t, legacy);
+	return port <= 0xFFFF ? (u16)port : 0;
+}
+
+/* exit=poweroff: PM1 control blocks from the FADT, SLP_TYP values from the DSDT's \_S5. */
+static void fadt_s5(struct actx *c, const u8 *t, u32 len)
+{
+	struct fw_info *out = c->out;
+	u64 dsdt = rd32(t, FADT_DSDT);
+	u32 dlen;
+	const u8 *d;
+
+	out->pm1a_cnt = fadt_pm1_cnt(t, len, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK);
+	out->pm1b_cnt = fadt_pm1_cnt(t, len, FADT_PM1B_CNT_BLK, FADT_X_PM1B_CNT_BLK);
+	if (rd32(t, FADT_SMI_CMD) <= 0xFFFF) {
+		out->smi_cmd = (u16)rd32(t, FADT_SMI_CMD);
+		out->acpi_enable = rd8(t, FADT_ACPI_ENABLE);
+	}
+	if (len >= FADT_X_DSDT + 8 && rd64(t, FADT_X_DSDT))
+		dsdt = rd64(t, FADT_X_DSDT);
+	if (!out->pm1a_cnt || !dsdt)
+		return; /* no S5 without them; said where exit=poweroff is asked for */
+	d = map_sdt(c, dsdt, "DSDT", &dlen);
+	if (!d)
+		return;
+	if (acpi_find_s5(d + SDT_HDR_LEN, dlen - SDT_HDR_LEN, &out->slp_typa, &out->slp_typb))
+		out->have_s5 = true;
+}
+
 static void parse_fadt(struct actx *c, const u8 *t, u32 len)
 {
 	struct fw_info *out = c->out;
@@ -317,6 +412,7 @@ static void parse_fadt(struct actx *c, const u8 *t, u32 len)
 	}
 	if (flags & FADT_F_RESET_REG_SUP)
 		fadt_reset(c, t, len);
+	fadt_s5(c, t, len);
 }
 
 /* SPCR: interface type@36, base address GAS@40 (space, width, offset, access size, address). */

@@ -56,6 +56,16 @@ struct fw_info {
 	u8 reset_space;       /* 0 memory, 1 I/O */
 	u64 reset_addr;
 	u8 reset_value;
+	/*
+	 * ACPI S5 (soft off), for exit=poweroff: the PM1a/PM1b control blocks (I/O ports) from the
+	 * FADT and SLP_TYPa/SLP_TYPb from the \_S5 package of the DSDT; the SMI command that
+	 * hands the PM registers to the OS when the firmware left ACPI mode off.
+	 */
+	bool have_s5;
+	u16 pm1a_cnt, pm1b_cnt;  /* 0: absent (PM1b usually is) */
+	u8 slp_typa, slp_typb;
+	u16 smi_cmd;
+	u8 acpi_enable;
 	/* SPCR: the firmware's serial console (a UART other than COM1 on many servers) */
 	bool have_spcr;
 	u8 spcr_interface;    /* 0 16550, 1 16450, 0x12 16550 with GAS access width; others unusable */
@@ -73,6 +83,11 @@ bool acpi_find_rsdp_legacy(phys_map_fn map, u64 *rsdp_pa);
  * logged and skipped, never trusted. Fills the ACPI and (from MADT) CPU fields of out; returns
  * true when a usable MADT was found.
  */
+/*
+ * Finds `Name (_S5, Package () { SLP_TYPa, SLP_TYPb, ... })` in AML (a DSDT's body) and
+ * returns the two values; false when absent or not in a form this reader knows.
+ */
+bool acpi_find_s5(const u8 *aml, u32 len, u8 *typa, u8 *typb);
 bool acpi_parse(const void *rsdp, u32 rsdp_len, phys_map_fn map, acpi_log_fn log,
 		struct fw_info *out);
 /*

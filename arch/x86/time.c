@@ -7,6 +7,8 @@
 #define PM_TIMER_HZ 3579545u
 #define PIT_HZ 1193182u
 #define CALIB_US 25000u
+/* CPUID's TSC frequency is used only within this distance of the measured one. */
+#define TSC_CPUID_TOLERANCE_PPM 20000u
 /* A reference clock that does not move for this many polls is declared dead. */
 #define DEAD_POLLS 20000000u
 
@@ -96,22 +98,23 @@ static bool calibrate_pit(struct window *w)
 	return true;
 }
 
+/* CPUID 0x15 (crystal ratio) or else 0x16 (base frequency): the TSC rate the model states. */
 static bool from_cpuid(void)
 {
 	u32 max = cpuid(0, 0).eax;
 	if (max >= 0x15) {
 		struct cpuid_regs r = cpuid(0x15, 0);
 		if (r.eax && r.ebx && r.ecx) {
-			timeinfo.tsc_hz = (u64)r.ecx * r.ebx / r.eax;
-			timeinfo.tsc_source = "cpuid15";
+			timeinfo.cpuid_hz = (u64)r.ecx * r.ebx / r.eax;
+			timeinfo.cpuid_source = "cpuid15";
 			return true;
 		}
 	}
 	if (max >= 0x16) {
 		struct cpuid_regs r = cpuid(0x16, 0);
 		if (r.eax & 0xffff) {
-			timeinfo.tsc_hz = (u64)(r.eax & 0xffff) * 1000000u;
-			timeinfo.tsc_source = "cpuid16";
+			timeinfo.cpuid_hz = (u64)(r.eax & 0xffff) * 1000000u;
+			timeinfo.cpuid_source = "cpuid16";
 			return true;
 		}
 	}
@@ -147,13 +150,30 @@ void time_init(const struct fw_info *fw)
 
 	ref_ns = w.ref_ns ? w.ref_ns : CALIB_US * 1000ull; /* the PIT's one-shot: its target */
 	timeinfo.calib_us = CALIB_US;
+	bool have_cpuid = from_cpuid();
 	if (src) {
 		timeinfo.apic_hz = (u64)(w.apic0 - w.apic1) * 1000000000ull / ref_ns;
-		if (!from_cpuid()) {
-			timeinfo.tsc_hz = (w.tsc1 - w.tsc0) * 1000000000ull / ref_ns;
-			timeinfo.tsc_source = src;
+		u64 measured = (w.tsc1 - w.tsc0) * 1000000000ull / ref_ns;
+		timeinfo.tsc_hz = measured;
+		timeinfo.tsc_source = src;
+		/*
+		 * CPUID's figure is exact where it is right (no window error): used when the
+		 * measurement confirms it, else the model's figure is not this TSC's rate.
+		 */
+		if (have_cpuid) {
+			u64 diff = timeinfo.cpuid_hz > measured ? timeinfo.cpuid_hz - measured
+								: measured - timeinfo.cpuid_hz;
+			if (diff * 1000000u <= (u64)TSC_CPUID_TOLERANCE_PPM * measured) {
+				timeinfo.tsc_hz = timeinfo.cpuid_hz;
+				timeinfo.tsc_source = timeinfo.cpuid_source;
+			} else {
+				timeinfo.cpuid_disagrees = true;
+			}
 		}
-	} else if (!from_cpuid()) {
+	} else if (have_cpuid) {
+		timeinfo.tsc_hz = timeinfo.cpuid_hz;
+		timeinfo.tsc_source = timeinfo.cpuid_source;
+	} else {
 		timeinfo.tsc_hz = 2000000000ull; /* said loudly by the boot experiment */
 		timeinfo.tsc_source = "guess";
 	}

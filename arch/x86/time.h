@@ -10,6 +10,15 @@ struct time_info {
 	u64 apic_hz;             /* LAPIC timer input clock with divide-by-1; 0 when unknown */
 	u32 calib_us;            /* length of the calibration window */
 	char problem[120];       /* non-empty when a reference clock misbehaved */
+	/*
+	 * What CPUID 0x15/0x16 said when a reference clock measured the TSC too: a model's CPUID
+	 * figure need not be the rate its TSC counts at (Bochs: 3500 MHz in leaf 0x16 of
+	 * corei7_skylake_x, a TSC that counts simulated instructions). cpuid_disagrees: more than
+	 * TSC_CPUID_TOLERANCE_PPM apart, and the measurement is used.
+	 */
+	u64 cpuid_hz;            /* 0: CPUID gave no frequency */
+	const char *cpuid_source; /* "cpuid15" or "cpuid16" */
+	bool cpuid_disagrees;
 };
 extern struct time_info timeinfo;
 

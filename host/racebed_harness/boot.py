@@ -12,8 +12,9 @@ import dataclasses
 import os
 import shlex
 import subprocess
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from . import bochs as bochs_cli  # the Bochs driver (its CLI: host/bochs.py)
 from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .checks import check_test, evaluate_boot
 from .export import BootRecord, write_junit, write_results_json
@@ -68,6 +69,50 @@ def boot_command(config: Config, iso: str, log_path: str, out_dir: str, accel: s
         serial=serial, display=False, qemu=qemu, extra=extra)
 
 
+# Bochs: the kernel's watchdog counts simulated seconds (60 per experiment), which take this
+# host one to a few seconds of wall time each: silence is a hang only after this long.
+BOCHS_SILENCE_S = 180.0
+# the whole suite (--full) on Bochs: ~1 s of wall time per simulated second, GRUB included
+BOCHS_FULL_TIMEOUT_S = 3600.0
+BOCHS_EXPECT = "bochs.exp"
+
+
+def bochs_boot(config: Config, iso: str, stem: str, opts: argparse.Namespace, reporter: Reporter) -> "Optional[Boot]":
+    """One Bochs run of the ISO (host/bochs.py): bochsrc, debugger commands and Bochs' own log
+    next to the serial log; None after reporting why Bochs could not start."""
+    log_path = os.path.join(opts.out, f"{stem}.log")
+    bochs_log = os.path.join(opts.out, f"{stem}.bochs.log")
+    for path in (log_path, bochs_log):
+        if os.path.exists(path):
+            os.unlink(path)
+    plan_args: Dict[str, Any] = {"smp": config.smp}
+    if "cpu" in config.options:
+        plan_args["cpu"] = config.options["cpu"]
+    if "ips" in config.options:
+        plan_args["ips"] = int(config.options["ips"])
+    try:
+        plan = bochs_cli.Plan(iso, log_path, bochs_log, **plan_args)
+        rc = bochs_cli.write_bochsrc(os.path.join(opts.out, f"{stem}.bochsrc"), plan)
+        commands = bochs_cli.write_debugger_commands(os.path.join(opts.out, f"{stem}.bochs-debugger.rc"))
+        cmd = bochs_cli.build_command(rc, commands)
+    except (OSError, ValueError) as e:
+        reporter.add(Result("FAIL", f"{config.name}: exit", f"cannot run Bochs: {e}"))
+        return None
+    reporter.info(f"   Bochs: cpu {plan.cpu}, {plan.smp} CPUs, ips {plan.ips} (budgets and rates are "
+                  f"simulated time); bochsrc {shown_path(rc)}; log {shown_path(log_path)}")
+    if not bochs_cli.private_network():
+        reporter.info("   WARN: no network namespace for Bochs (unshare --net --map-root-user failed): its RFB "
+                      "server listens on every interface, port 5900 or the next free one")
+    reporter.info(f"   {shlex.join(cmd)}")
+    timeout = max(opts.timeout, BOCHS_FULL_TIMEOUT_S) if getattr(opts, "full", False) else opts.timeout
+    outcome = run_qemu(cmd, log_path, os.path.join(opts.out, f"{stem}.bochs.txt"), timeout,
+                       [SilenceWatch(BOCHS_SILENCE_S)])
+    outcome.platform_log = read_log(bochs_log)
+    reporter.info(f"   Bochs exit status {outcome.status} after {outcome.wall_s:.1f} s of wall time"
+                  + (f", stopped: {outcome.stopped_by}" if outcome.stopped_by else ""))
+    return Boot(outcome, read_log(log_path))
+
+
 def _image(config: Config, args: Sequence[str], opts: argparse.Namespace, first: bool) -> Tuple[str, bool]:
     if config.firmware == "multiboot1":
         return build_elf32(opts.elf, opts.out)
@@ -85,7 +130,7 @@ class Boot:
 
 
 def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts: argparse.Namespace,
-              reporter: Reporter) -> Optional[Boot]:
+              reporter: Reporter) -> "Optional[Boot]":
     """Builds and runs one boot with this command line; None after reporting a failure to
     start.  Keys and the screendump belong to the config's first boot only."""
     try:
@@ -94,6 +139,9 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
         lines = str(e).splitlines()
         reporter.add(Result("FAIL", f"{config.name}: iso", lines[0], lines[1:]))
         return None
+    if config.firmware == "bochs":
+        reporter.info(f"   {'built' if rebuilt else 'reusing'} {shown_path(image)}")
+        return bochs_boot(config, image, stem, opts, reporter)
     log_path = os.path.join(opts.out, f"{stem}.log")
     if os.path.exists(log_path):
         os.unlink(log_path)
@@ -176,7 +224,8 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
         reporter.add(check_screen_record(f"{config.name}: results screen QR record", first.screendump,
                                          parse_ktap(first.raw_log)))
     log = parse_ktap(first.raw_log)
-    stop = platform_stop(first.outcome, log, crashes=crashes)
+    # Bochs: no resumed boots (they would run elsewhere); a panic or hang is this run's result
+    stop = None if config.firmware == "bochs" else platform_stop(first.outcome, log, crashes=crashes)
     log_path, outcome = os.path.join(opts.out, f"{config.name}.log"), first.outcome
     if stop is None:
         log = evaluate_boot(config, first.outcome, first.raw_log, expectations, reporter)
@@ -277,6 +326,13 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
         raise HarnessError(f"cannot read matrix {opts.matrix}: {e.strerror}")
     configs = for_scope(for_accel(configs, opts.accel), opts.full)
     expectations = load_expectations(opts.expect)
+    # Bochs configs answer to their own file, whatever the accelerator of the QEMU configs
+    bochs_expect = os.path.join(os.path.dirname(opts.expect) or ".", BOCHS_EXPECT)
+    bochs_expectations = (load_expectations(bochs_expect)
+                          if any(c.firmware == "bochs" for c in configs) else expectations)
+
+    def expect_for(config: Config) -> Expectations:
+        return bochs_expectations if config.firmware == "bochs" else expectations
     if not os.path.isfile(opts.elf):
         raise HarnessError(f"kernel {opts.elf} not found (build it first)")
     os.makedirs(opts.out, exist_ok=True)
@@ -289,7 +345,7 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
             reporter.add(Result("FAIL", "menu: family entries", str(e)))
     records = []
     for config in [c for c in configs if "alone" in c.options]:
-        record = run_config(config, opts, expectations, reporter)
+        record = run_config(config, opts, expect_for(config), reporter)
         if record:
             records.append(record)
     # the rest boot side by side (opts.jobs at once), their images built here first (one writer)
@@ -299,7 +355,7 @@ def run_boot_matrix(opts: argparse.Namespace, reporter: Reporter) -> None:
             _image(config, config.args, opts, True)
         except HarnessError:
             pass  # reported by the config's own boot
-    jobs = [lambda r, c=config: run_config(c, opts, expectations, r) for config in shared]
+    jobs = [lambda r, c=config: run_config(c, opts, expect_for(c), r) for config in shared]
     records += [r for r in run_side_by_side(jobs, opts.jobs, reporter) if r]
     junit = os.path.join(opts.out, "junit.xml")
     results = os.path.join(opts.out, "results.json")

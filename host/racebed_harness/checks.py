@@ -4,6 +4,7 @@ against the config and the expectations."""
 import re
 from typing import List, Optional
 
+from . import bochs as bochs_cli  # the Bochs driver (its CLI: host/bochs.py)
 from . import qemu as qemu_cli  # the QEMU driver (its CLI: host/qemu.py)
 from .arch_verdicts import check_arch
 from .expectations import Expectations, Rule
@@ -91,6 +92,8 @@ def check_exit(config: Config, boot: BootOutcome, log: KtapLog, show_tail: bool 
             return Result("PASS", label, f"halted, quit by the harness ({boot.stopped_by or 'done'})")
         return Result("FAIL", label, f"expected {want_text}, got {value} ({EXIT_WORDS[value]}) from the results",
                       log_tail(log.text) if show_tail else [])
+    if config.firmware == "bochs":
+        return check_bochs_exit(config, boot, log, want, show_tail)
     if boot.status is None:
         return Result("FAIL", label, "QEMU never ran (no exit status)")
     decoded = qemu_cli.decode_exit(boot.status, boot.qemu_output)
@@ -106,6 +109,19 @@ def check_exit(config: Config, boot: BootOutcome, log: KtapLog, show_tail: bool 
     if show_tail:
         details += log_tail(log.text)
     return Result("FAIL", label, f"expected {want_text}, got {got}", details)
+
+
+def check_bochs_exit(config: Config, boot: BootOutcome, log: KtapLog, want: int, show_tail: bool) -> Result:
+    """Bochs has no exit device: the kernel's value is its last line (`# exit value N`), and
+    Bochs' own log says whether it powered off, panicked or refused its bochsrc."""
+    label = f"{config.name}: exit"
+    end = bochs_cli.run_end(boot.platform_log, log.text, boot.qemu_output)
+    if end.kind == "value" and end.value == want:
+        return Result("PASS", label, end.text)
+    details = [] if not show_tail else log_tail(log.text)
+    if end.kind == "value":
+        return Result("FAIL", label, f"expected {want} ({config.expected_exit}), got {end.text}", details)
+    return Result("FAIL", label, end.text, details)
 
 
 def timing_line(config: Config, boot: BootOutcome, log: KtapLog) -> str:

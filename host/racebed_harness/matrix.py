@@ -16,10 +16,14 @@ EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
 # under that accelerator; quick: the experiments (a tests= value) the config boots in make test,
 # where the whole suite runs in another config already (the harness's --full boots them all);
 # alone: nothing boots beside this config (its timed experiments get the host to themselves).
+# cpu: the Bochs CPU model (firmware bochs; `bochs --help cpu`); ips: Bochs' instructions per
+# simulated second.
 OPTIONS = {"alone": r"", "keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm",
-           "quick": r"[A-Za-z0-9_*?,\[\]-]+"}
+           "quick": r"[A-Za-z0-9_*?,\[\]-]+", "cpu": r"[a-z0-9_]+", "ips": r"[1-9][0-9]{6,9}"}
 MACHINES = ("pc", "q35")
-FIRMWARES = ("bios", "uefi", "multiboot1")  # multiboot1: QEMU -kernel, no GRUB, no ISO
+# multiboot1: QEMU -kernel, no GRUB, no ISO; bochs: the GRUB ISO on Bochs (host/bochs.py) with its
+# default BIOS and VGA BIOS, checked against host/expect/bochs.exp whatever the accelerator
+FIRMWARES = ("bios", "uefi", "multiboot1", "bochs")
 
 
 @dataclasses.dataclass
@@ -65,6 +69,8 @@ def parse_matrix(text: str, source: str = "matrix") -> List[Config]:
             raise HarnessError(f"{where}: smp must be a positive number, not {smp!r}")
         if expected not in EXIT_NAMES:
             raise HarnessError(f"{where}: expected exit must be one of {', '.join(EXIT_NAMES)}, not {expected!r}")
+        if firmware == "bochs" and machine != "pc":
+            raise HarnessError(f"{where}: Bochs emulates one machine: write pc, not {machine!r}")
         seen.add(name)
         args = [w for w in words[5:] if not w.startswith("+")]
         configs.append(Config(name, machine, firmware, int(smp), expected, args,

@@ -28,6 +28,7 @@ class BootOutcome:
     timeout_s: float = 0.0
     stopped_by: str = ""  # a hook stopped QEMU: its words (e.g. QEMU's "KVM internal error" lines)
     quit_by_harness: bool = False  # a hook ended the run on purpose (screendump taken, then quit)
+    platform_log: str = ""  # the emulator's own log where it keeps one apart (Bochs)
 
 
 class RunHook:

@@ -805,6 +805,28 @@ static void test_mptable(void)
 	CHECK(mptable_parse(fake_map, test_log, &fi) && fi.have_hpet && fi.ncpus == 2);
 }
 
+/* \_S5 in AML: the forms firmware writes, and what is not an S5 package. */
+static void test_s5(void)
+{
+	u8 a = 9, b = 9;
+	/* Name (\_S5, Package (0x04) { Zero, Zero, Zero, Zero }) (QEMU, Bochs) */
+	static const u8 zeros[] = { 0x10, 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0, 0, 0, 0 };
+	CHECK(acpi_find_s5(zeros, sizeof(zeros), &a, &b) && a == 0 && b == 0);
+	/* Name (_S5, Package () { 0x07, One }) with BytePrefix and a 2-byte PkgLength */
+	static const u8 bytes[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x40, 0x00, 0x02, 0x0a, 0x07, 0x01 };
+	CHECK(acpi_find_s5(bytes, sizeof(bytes), &a, &b) && a == 7 && b == 1);
+	/* one element: SLP_TYPb 0 */
+	static const u8 one[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x05 };
+	CHECK(acpi_find_s5(one, sizeof(one), &a, &b) && a == 5 && b == 0);
+	/* a method named _S5_ (no NameOp), then a string mentioning it: not found */
+	static const u8 method[] = { 0x14, 0x05, '_', 'S', '5', '_', 0x00, 0x0d, '_', 'S', '5', '_', 0 };
+	CHECK(!acpi_find_s5(method, sizeof(method), &a, &b));
+	/* cut short inside the package */
+	static const u8 cut[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0a };
+	CHECK(!acpi_find_s5(cut, sizeof(cut), &a, &b));
+	CHECK(!acpi_find_s5(zeros, 3, &a, &b));
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -828,6 +850,7 @@ int main(void)
 	test_max_cpus();
 	test_legacy_scan();
 	test_mptable();
+	test_s5();
 	CHECK(bad_log == 0);
 	reset();
 	free(maps);

@@ -71,6 +71,7 @@ static void test_enums(void)
 	CHECK(parse("console=both") == 0 && cl.console == CONSOLE_BOTH);
 	CHECK(parse("exit=halt") == 0 && cl.exit == EXIT_HALT);
 	CHECK(parse("exit=reboot") == 0 && cl.exit == EXIT_REBOOT);
+	CHECK(parse("exit=poweroff") == 0 && cl.exit == EXIT_POWEROFF);
 }
 
 static void test_poke(void)
@@ -141,7 +142,7 @@ static void test_errors(void)
 	BAD("apic=foo", "'apic=' wants auto, xapic or x2apic, got 'foo'");
 	BAD("apic=", "'apic=' wants auto, xapic or x2apic, got ''");
 	BAD("console=vga", "'console=' wants serial, fb or both, got 'vga'");
-	BAD("exit=now", "'exit=' wants qemu, halt or reboot, got 'now'");
+	BAD("exit=now", "'exit=' wants qemu, halt, reboot or poweroff, got 'now'");
 	BAD("nosmp=1", "'nosmp' takes no value");
 	BAD("list=", "'list' takes no value");
 	BAD("bench=yes", "'bench' takes no value");

@@ -11,6 +11,8 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/spinlock.h"
 
+/* sent[] by the sending CPU (each CPU writes only its own slot: with three or more CPUs, a
+ * count per target had senders' increments racing, and lost ones made handled > sent on Bochs) */
 static volatile u64 sent[MAX_CPUS], handled[MAX_CPUS], progress[MAX_CPUS];
 static volatile u64 end_tsc;
 static struct cpu_barrier bar;
@@ -34,7 +36,7 @@ static void storm(void *arg)
 			if (c == me)
 				continue;
 			ipi_send_cpu(c, ICR_NMI);
-			sent[c]++;
+			sent[me]++;
 		}
 		progress[me]++;
 	}
