@@ -345,7 +345,7 @@ static bool watchdog_tick(struct trap_frame *f)
 	apic_eoi();
 	if (wd_exp && wd_hook)
 		wd_hook(f);
-	if (!wd_exp || (s64)(rdtsc() - wd_deadline) < 0)
+	if (!wd_exp || tsc_before(wd_deadline))
 		return true;
 	const struct experiment *e = wd_exp;
 	wd_exp = NULL;
@@ -364,7 +364,7 @@ static bool watchdog_tick(struct trap_frame *f)
 
 static void watchdog_arm(const struct experiment *e, u32 number, u64 timeout_s)
 {
-	wd_deadline = rdtsc() + ns_to_tsc(timeout_s * 1000000000ull);
+	wd_deadline = tsc_deadline_ns(timeout_s * 1000000000ull);
 	wd_number = number;
 	wd_exp = e;
 	watchdog_resume();
