@@ -6,6 +6,7 @@
 #   make debug    QEMU waiting for GDB on :1234
 #   make list     the experiments (name, family, description), read from the sources: no boot
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
+#   make format-check  the C lines changed since main (or HEAD~1) against .clang-format
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line"
 
 SMP ?= 8
@@ -124,6 +125,14 @@ unit: $(UNIT_TESTS)
 check-layers:
 	@$(PYTHON) host/check_layers.py
 
+# Only the lines a change touches (tools/format-check: since the merge base with main, on main
+# since HEAD~1; FORMAT_BASE=REV overrides); format-fix reformats exactly those lines.
+.PHONY: format-check format-fix
+format-check: | $(B)/.deps-ok
+	@sh tools/format-check
+format-fix: | $(B)/.deps-ok
+	@sh tools/format-check --fix
+
 # Linux's own KTAP parser (tools/testing/kunit) from Debian's linux-source-6.1: only that folder.
 KUNIT_PY := $(B)/kunit/linux-source-6.1/tools/testing/kunit/kunit.py
 $(KUNIT_PY): | $(B)/.deps-ok
@@ -139,7 +148,8 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,poke_strategy_mce
 
 .PHONY: test-prep host-tests host-tests-kunit test-full
-test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) host-tests host-tests-kunit
+test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers format-check $(KUNIT_PY) host-tests \
+	host-tests-kunit
 
 # The harness's self-test and the host tests (some read build/racebed.elf); those that run
 # Linux's kunit.py wait for it to be unpacked, and fail if it is not there.

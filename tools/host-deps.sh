@@ -32,6 +32,8 @@ need linux-source-6.1 /usr/src/linux-source-6.1.tar.xz
 need python3-matplotlib /usr/lib/python3/dist-packages/matplotlib/__init__.py
 need chromium chromium
 need lava-common /usr/lib/python3/dist-packages/lava_common/schemas/__init__.py
+# make format-check: the lines a change touches against .clang-format
+need clang-format git-clang-format
 [ "${1:-}" = lab ] && need lava-dispatcher lava-run
 
 [ -z "$missing" ] && exit 0
