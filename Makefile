@@ -5,6 +5,8 @@
 #   make test-full  the same, the whole suite in every config (make test boots subsets in some)
 #   make debug    QEMU waiting for GDB on :1234
 #   make list     the experiments (name, family, description), read from the sources: no boot
+#   make docs     the experiment tables of README.md and tests/*/README.md, from the .description
+#   make new-experiment NAME=... FAMILY=...  tests/FAMILY/NAME.c from the template
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
 #   make format-check  the C lines changed since main (or HEAD~1) against .clang-format
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line"
@@ -148,7 +150,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,poke_strategy_mce
 
 .PHONY: test-prep host-tests host-tests-kunit test-full
-test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers format-check $(KUNIT_PY) host-tests \
+test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers format-check docs-check $(KUNIT_PY) host-tests \
 	host-tests-kunit
 
 # The harness's self-test and the host tests (some read build/racebed.elf); those that run
@@ -184,6 +186,18 @@ lab: $(ISO) lab-deps
 
 list: $(ELF)
 	@$(PYTHON) tools/list-experiments.py
+
+# The experiment tables of README.md and tests/*/README.md (between their marker comments) come
+# from each experiment's .description and source file; make test fails when they are stale.
+.PHONY: docs docs-check new-experiment
+docs: $(ELF)
+	@$(PYTHON) tools/list-experiments.py --docs $(ELF)
+docs-check: $(ELF)
+	@$(PYTHON) tools/list-experiments.py --check-docs $(ELF)
+
+# tests/FAMILY/NAME.c from the template tests/core/example.c, with the family's next free rank.
+new-experiment:
+	@$(PYTHON) tools/new-experiment '$(NAME)' '$(FAMILY)'
 
 report:
 	tools/racebed-report --html $(B)/report --json $(B)/report/results.json \
