@@ -1,12 +1,18 @@
 /*
- * sti_if_in_shadow: TODO what is tested: the run, the window, what each trial counts.
+ * sti_if_in_shadow: what RFLAGS says inside STI's shadow. On every CPU, with interrupts off,
+ * `sti; pushfq` saves RFLAGS while the shadow still holds interrupts back, and `cli; pushfq`
+ * saves it right after CLI; each trial counts whether IF was set in each copy.
  *
- * Why: TODO what would break (entry code, a patcher, a hypervisor) if the CPU did otherwise.
+ * Why: entry and idle code (`sti; hlt`, `sti; sysretq`) and a handler that reads the
+ * interrupted RFLAGS (an NMI or #DB in the shadow) take IF=1 to mean interrupts are on,
+ * although none is recognized before the next instruction has run.
  *
- * Seed: TODO the mail, CVE, XSA or erratum it comes from, with its link (or: none).
+ * Seed: none; the question behind sti_shadow_nmi (an NMI whose IRET returns into the shadow
+ * with IF already 1 in its frame).
  *
- * SDM/APM: TODO what the manuals say, section by section (quotes of at most 25 words); the
- * ARCH_RULES at the end of this file carry the verdicts.
+ * SDM/APM: STI's operation is IF := 1, and the processor responds to maskable interrupts
+ * "after the next instruction is executed" (SDM vol. 2B, STI): the flag is set at once, the
+ * recognition waits. CLI clears IF (SDM vol. 2A, CLI): the control, which must read 0.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -15,52 +21,63 @@
 #include "kernel/experiment.h"
 #include "kernel/outcome.h"
 
-static volatile u32 initial_id[MAX_CPUS];
-static volatile u64 answered;
+static volatile u64 trials[MAX_CPUS], if_in_shadow[MAX_CPUS], if_after_cli[MAX_CPUS];
+static u64 per_cpu;
 
-/* One trial, on the CPU under test. */
-static void hello(void *arg)
+/* The trials of one CPU, interrupts off around each: RFLAGS saved in the shadow, after CLI. */
+static void trials_here(void *arg)
 {
 	(void)arg;
-	initial_id[this_cpu_index()] = cpuid(1, 0).ebx >> 24;
-	__atomic_add_fetch(&answered, 1, __ATOMIC_RELEASE);
+	u32 me = this_cpu_index();
+	for (u64 n = 0; n < per_cpu; n++) {
+		u64 flags = irq_save(), in_shadow, after_cli;
+		__asm__ volatile("sti\n\tpushfq\n\tpopq %0\n\tcli\n\tpushfq\n\tpopq %1"
+				 : "=r"(in_shadow), "=r"(after_cli)::"memory");
+		irq_restore(flags);
+		if_in_shadow[me] += !!(in_shadow & RFLAGS_IF);
+		if_after_cli[me] += !!(after_cli & RFLAGS_IF);
+		trials[me]++;
+	}
 }
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
-	u64 trials = 0, same = 0;
-	answered = 0;
-	for (u64 n = 0; n < ctx->iterations && !exp_budget_spent(ctx); n++) {
-		for_each_online_cpu(i) {
-			initial_id[i] = ~0u;
-			smp_call_one(i, hello, NULL, true);
-			trials++;
-			same += initial_id[i] == (cpus[i].apic_id & 0xff);
-		}
+	u64 n = 0, in_shadow = 0, after_cli = 0, cpus_run = 0;
+	per_cpu = ctx->iterations;
+	for_each_online_cpu(i) {
+		trials[i] = if_in_shadow[i] = if_after_cli[i] = 0;
+		smp_call_one(i, trials_here, NULL, true);
+		n += trials[i];
+		in_shadow += if_in_shadow[i];
+		after_cli += if_after_cli[i];
+		cpus_run++;
 	}
-	diag("hello from %lu of %lu calls", answered, trials);
-	/* `# observation NAME=Never|Sometimes|Always HITS/TRIALS arch=... ref=...` */
-	observation("initial_apic_id_is_firmware_apic_id", same, trials);
-	report_rate(ctx, trials, same);
-	/* the verdict: the calls the testbed made must all have come back */
-	if (!control("answered", answered) || answered != trials)
-		return exp_fail(ctx, "%lu of %lu calls answered", answered, trials);
+	diag("cpus=%lu trials=%lu if_in_shadow=%lu if_after_cli=%lu", cpus_run, n, in_shadow,
+	     after_cli);
+	observation("if_set_in_sti_shadow", in_shadow, n);
+	observation("if_set_after_cli", after_cli, n);
+	report_rate(ctx, n, in_shadow);
+	if (!control("trials", n))
+		return exp_fail(ctx, "no trial ran");
+	if (after_cli)
+		return exp_fail(ctx, "control: IF read as set right after CLI in %lu of %lu",
+				after_cli, n);
 	return EXP_PASS;
 }
 
 EXPERIMENT(exp_sti_if_in_shadow) = {
 	.order = EXP_ORDER(FAMILY_STI, 70),
 	.name = "sti_if_in_shadow",
-	.description = "TODO: what it checks, in one line (make docs puts it in the READMEs)",
+	.description = "pushfq in the STI shadow and after cli: is IF already set (every CPU)?",
 	.min_cpus = 1,
-	.default_iterations = 3,
+	.default_iterations = 2000,
 	.budget_ms = 1000,
 	.run = run,
 };
 
 /* What the manuals say about each observation (kernel/arch_rules.h): verdict and section. */
-/* TODO: one rule per observation (this one is the template's). */
 ARCH_RULES(sti_if_in_shadow_rules) = {
-	/* software may have rewritten the local APIC ID where the model lets it */
-	{ "sti_if_in_shadow", "initial_apic_id_is_firmware_apic_id", ARCH_MODEL_SPECIFIC, "SDM-3A-10.4.6" },
+	/* STI sets IF at once; only the recognition of interrupts waits one instruction */
+	{ "sti_if_in_shadow", "if_set_in_sti_shadow", ARCH_ALWAYS, "SDM-2B-STI" },
+	{ "sti_if_in_shadow", "if_set_after_cli", ARCH_NEVER, "SDM-2A-CLI" },
 };
