@@ -6,7 +6,10 @@
 #   make debug    QEMU waiting for GDB on :1234
 #   make list     the experiments (name, family, description), read from the sources: no boot
 #   make arch-rules  docs/arch-rules.md: every verdict with its manual section and quote
+#   make docs     the experiment tables of README.md and tests/*/README.md, from the .description
+#   make new-experiment NAME=... FAMILY=...  tests/FAMILY/NAME.c from the template
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
+#   make format-check  the C lines changed since main (or HEAD~1) against .clang-format
 #   make typecheck  mypy over the Python (make test runs it, beside the build)
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line" RAW=1
 
@@ -134,6 +137,14 @@ unit: $(UNIT_TESTS)
 check-layers:
 	@$(PYTHON) host/check_layers.py
 
+# Only the lines a change touches (tools/format-check: since the merge base with main, on main
+# since HEAD~1; FORMAT_BASE=REV overrides); format-fix reformats exactly those lines.
+.PHONY: format-check format-fix
+format-check: | $(B)/.deps-ok
+	@sh tools/format-check
+format-fix: | $(B)/.deps-ok
+	@sh tools/format-check --fix
+
 # Linux's own KTAP parser (tools/testing/kunit) from Debian's linux-source-6.1: only that folder.
 KUNIT_PY := $(B)/kunit/linux-source-6.1/tools/testing/kunit/kunit.py
 $(KUNIT_PY): | $(B)/.deps-ok
@@ -149,7 +160,8 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,poke_strategy_mce
 
 .PHONY: test-prep host-tests host-tests-kunit typecheck test-full
-test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers $(KUNIT_PY) host-tests host-tests-kunit typecheck
+test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers format-check docs-check $(KUNIT_PY) host-tests \
+	host-tests-kunit typecheck
 
 # The harness's tests (host/tests; some read build/racebed.elf); those that run Linux's kunit.py
 # wait for it to be unpacked, and fail if it is not there.
@@ -197,6 +209,18 @@ list: $(ELF)
 # docs/arch-rules.md: every rule with its verdicts and quotes, from the ELF (make test checks it)
 arch-rules: $(ELF)
 	$(PYTHON) tools/arch-rules.py $(ELF) > docs/arch-rules.md
+
+# The experiment tables of README.md and tests/*/README.md (between their marker comments) come
+# from each experiment's .description and source file; make test fails when they are stale.
+.PHONY: docs docs-check new-experiment
+docs: $(ELF)
+	@$(PYTHON) tools/list-experiments.py --docs $(ELF)
+docs-check: $(ELF)
+	@$(PYTHON) tools/list-experiments.py --check-docs $(ELF)
+
+# tests/FAMILY/NAME.c from the template tests/core/example.c, with the family's next free rank.
+new-experiment:
+	@$(PYTHON) tools/new-experiment '$(NAME)' '$(FAMILY)'
 
 report:
 	tools/racebed-report --html $(B)/report --json $(B)/report/results.json \

@@ -121,6 +121,16 @@
 	"MCIP (machine check in progress) flag, bit 2 — Indicates (when set) that a machine-check " \
 	"exception was generated."
 
+/* STI and CLI pages, volume 2B/2A (checked against transcriptions of the instruction pages) */
+#define SDM_STI_SETS_IF "SDM-2B-STI", \
+	"In most cases, STI sets the interrupt flag (IF) in the EFLAGS register."
+#define SDM_CLI_CLEARS_IF "SDM-2A-CLI", \
+	"In most cases, CLI clears the IF flag in the EFLAGS register and no other flags are " \
+	"affected."
+/* local APIC ID, volume 3A (10.4.6 in the 2016 edition) */
+#define SDM_APIC_ID_MODEL "SDM-3A-10.4.6(2016)", \
+	"However, the ability of software to modify the APIC ID is processor model specific."
+
 /* ---- AMD APM ---- */
 
 /* STI, volume 3 (24594 rev. 3.10, 2005). The NMI sentence says STI does not mask NMIs; it

@@ -68,5 +68,10 @@ static inline u64 rng_next(u64 *state)
 	*state = x;
 	return x * 0x2545f4914f6cdd1dull;
 }
+/*
+ * The first state of one pseudo-random stream: seed= spread by a golden-ratio multiply, plus the
+ * stream's own number (a CPU, a role, a variant), so that streams of one seed differ.
+ */
+static inline u64 rng_seed(u64 seed, u64 stream) { return seed * 0x9e3779b97f4a7c15ull + stream; }
 
 #endif

@@ -360,13 +360,13 @@ static bool watchdog_tick(struct trap_frame *f)
 	if (!wd_exp)
 		return true;
 	bool by_ticks = ++wd_ticks >= wd_tick_limit;
-	if (!by_ticks && (s64)(rdtsc() - wd_deadline) < 0)
+	if (!by_ticks && tsc_before(wd_deadline))
 		return true;
 	const struct experiment *e = wd_exp;
 	wd_exp = NULL;
 	u64 tsc_s = tsc_to_ns(rdtsc() - current_ctx->start_tsc) / 1000000000u;
 	report_stuck_cpus(f);
-	if (by_ticks && (s64)(rdtsc() - wd_deadline) < 0)
+	if (by_ticks && tsc_before(wd_deadline))
 		diag("watchdog: %lu ticks of %u ms passed while the TSC counted %lu s: the TSC runs "
 		     "slower than tsc_hz=%lu", wd_ticks, WATCHDOG_PERIOD_MS, tsc_s, timeinfo.tsc_hz);
 	ktap_sub_abort("the run timed out");
@@ -386,7 +386,7 @@ static bool watchdog_tick(struct trap_frame *f)
 
 static void watchdog_arm(const struct experiment *e, u32 number, u64 timeout_s)
 {
-	wd_deadline = rdtsc() + ns_to_tsc(timeout_s * 1000000000ull);
+	wd_deadline = tsc_deadline_ns(timeout_s * 1000000000ull);
 	wd_ticks = 0;
 	wd_tick_limit = timeout_s * 1000u / WATCHDOG_PERIOD_MS;
 	wd_number = number;

@@ -12,7 +12,7 @@ void wake_cpu(u32 cpu)
 
 bool spin_until_ge(volatile u64 *p, u64 want, u64 timeout_ns)
 {
-	u64 end = rdtsc() + ns_to_tsc(timeout_ns);
+	u64 end = tsc_deadline_ns(timeout_ns);
 	u32 turn = 0;
 	while (READ_ONCE(*p) < want) {
 		if (!tsc_before_polled(end, &turn))
@@ -24,7 +24,7 @@ bool spin_until_ge(volatile u64 *p, u64 want, u64 timeout_ns)
 
 bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 {
-	u64 end = rdtsc() + ns_to_tsc(timeout_ns);
+	u64 end = tsc_deadline_ns(timeout_ns);
 	bool bsp = this_cpu_index() == 0, ok = true;
 	u64 flags = irq_save();
 	if (!bsp && timeinfo.apic_hz)
@@ -33,7 +33,7 @@ bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 		irq_disable();
 		if (READ_ONCE(*p) == want)
 			break;
-		if ((s64)(rdtsc() - end) > 0) {
+		if (tsc_past(end)) {
 			ok = READ_ONCE(*p) == want;
 			break;
 		}
@@ -47,7 +47,7 @@ bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns)
 
 bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns)
 {
-	u64 end = rdtsc() + ns_to_tsc(spin_ns);
+	u64 end = tsc_deadline_ns(spin_ns);
 	u32 turn = 0;
 	while (tsc_before_polled(end, &turn)) {
 		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)

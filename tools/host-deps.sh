@@ -43,6 +43,8 @@ need zbar-tools zbarimg
 need lava-common /usr/lib/python3/dist-packages/lava_common/schemas/__init__.py
 # make test: the type check of the Python (mypy.ini)
 need mypy mypy
+# make format-check: the lines a change touches against .clang-format
+need clang-format git-clang-format
 [ "${1:-}" = lab ] && need lava-dispatcher lava-run
 
 [ -z "$missing" ] && exit 0

@@ -69,17 +69,6 @@ static inline u64 rdtsc(void)
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((u64)hi << 32) | lo;
 }
-/*
- * A spin loop's deadline check that reads the TSC only every TSC_POLL_EVERY turns: under QEMU
- * TCG each guest RDTSC is a call into QEMU's clock code (cpu_get_ticks: 12-22% of QEMU's time
- * in perf at smp 8 with loops reading it every turn), taken from the vCPUs doing the work.
- * `turn` is the loop's own counter, starting at 0.
- */
-#define TSC_POLL_EVERY 32
-static inline bool tsc_before_polled(u64 end, u32 *turn)
-{
-	return (++*turn & (TSC_POLL_EVERY - 1)) || (s64)(rdtsc() - end) < 0;
-}
 /* rdtsc that does not move ahead of earlier loads (lfence before, as the SDM suggests). */
 static inline u64 rdtsc_ordered(void)
 {

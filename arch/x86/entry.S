@@ -6,6 +6,7 @@
  * trap_dispatch(frame), and undo the SWAPGS on the way out if the frame still asks for it.
  */
 #include "boot/segments.h"
+#include "arch/x86/percpu_offsets.h"
 
 #define MSR_GS_BASE 0xc0000101
 #define VEC_SYSCALL 256
@@ -60,10 +61,10 @@ trap_stubs:
 	.globl syscall_entry
 syscall_entry:
 	swapgs
-	movq %rsp, %gs:8		/* struct cpu: syscall_user_rsp */
-	movq %gs:16, %rsp		/* struct cpu: syscall_kernel_rsp */
+	movq %rsp, %gs:CPU_SYSCALL_USER_RSP
+	movq %gs:CPU_SYSCALL_KERNEL_RSP, %rsp
 	pushq $(SEG_UDATA | 3)
-	pushq %gs:8
+	pushq %gs:CPU_SYSCALL_USER_RSP
 	pushq %r11
 	pushq $(SEG_UCODE | 3)
 	pushq %rcx

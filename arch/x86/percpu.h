@@ -4,6 +4,7 @@
 
 #include "lib/types.h"
 #include "boot/segments.h"
+#include "arch/x86/percpu_offsets.h"
 
 #define KSTACK_SIZE (16 * 1024)
 #define IST_STACK_SIZE (8 * 1024)
@@ -30,9 +31,9 @@ struct trap_record {
 typedef void (*cpu_fn_t)(void *arg);
 
 struct cpu {
-	struct cpu *self;            /* gs:0 */
-	u64 syscall_user_rsp;        /* gs:8, scratch of the SYSCALL entry */
-	u64 syscall_kernel_rsp;      /* gs:16, stack the SYSCALL entry switches to */
+	struct cpu *self;       /* gs:0, CPU_SELF */
+	u64 syscall_user_rsp;   /* gs:8, CPU_SYSCALL_USER_RSP: scratch of the SYSCALL entry */
+	u64 syscall_kernel_rsp; /* gs:16, CPU_SYSCALL_KERNEL_RSP: stack SYSCALL switches to */
 	u32 index;
 	u32 apic_id;
 	volatile u32 state;
@@ -60,6 +61,12 @@ struct cpu {
 	u32 core_type; /* CPUID 0x1A EAX[31:24], 0 when not reported */
 	u8 lint_nmi;   /* bit n: LINTn is wired to NMI (from the MADT's NMI entries) */
 };
+/* what entry.S and user_entry.S reach as %gs:CPU_... */
+_Static_assert(__builtin_offsetof(struct cpu, self) == CPU_SELF, "percpu_offsets.h");
+_Static_assert(__builtin_offsetof(struct cpu, syscall_user_rsp) == CPU_SYSCALL_USER_RSP,
+	       "percpu_offsets.h");
+_Static_assert(__builtin_offsetof(struct cpu, syscall_kernel_rsp) == CPU_SYSCALL_KERNEL_RSP,
+	       "percpu_offsets.h");
 
 extern struct cpu cpus[MAX_CPUS];
 extern struct cpu *const cpus_limit; /* &cpus[MAX_CPUS]: the entry code's GS-base check */

@@ -192,7 +192,7 @@ static void install_trampoline(u64 pa)
 /* Waits up to us microseconds for every attempted AP to come online. */
 static u32 wait_online(u32 first, u32 last, u64 us)
 {
-	u64 end = rdtsc() + ns_to_tsc(us * 1000);
+	u64 end = tsc_deadline_ns(us * 1000);
 	u32 up;
 	do {
 		up = 0;
@@ -201,7 +201,7 @@ static u32 wait_online(u32 first, u32 last, u64 us)
 		if (up == last - first)
 			break;
 		cpu_relax();
-	} while ((s64)(rdtsc() - end) < 0);
+	} while (tsc_before(end));
 	return up;
 }
 

@@ -182,7 +182,7 @@ void time_init(const struct fw_info *fw)
 void delay_cycles(u64 cycles)
 {
 	u64 end = rdtsc() + cycles;
-	while ((s64)(rdtsc() - end) < 0)
+	while (tsc_before(end))
 		cpu_relax();
 }
 

@@ -6,6 +6,7 @@
  */
 #include "arch/x86/callee_saved.h"
 #include "boot/segments.h"
+#include "arch/x86/percpu_offsets.h"
 
 /* struct user_entry offsets (arch/x86/user.c) */
 #define E_RIP 0
@@ -28,7 +29,7 @@ user_run_asm:
 	andq $-16, %rax
 	movq E_RSP0(%rdi), %rcx
 	movq %rax, (%rcx)		/* TSS RSP0 */
-	movq %rax, %gs:16		/* struct cpu: syscall_kernel_rsp */
+	movq %rax, %gs:CPU_SYSCALL_KERNEL_RSP
 	cmpl $1, E_MODE(%rdi)
 	je 1f
 	pushq $(SEG_UDATA | 3)

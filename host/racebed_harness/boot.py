@@ -243,7 +243,8 @@ def boot_record(config: Config, opts: argparse.Namespace, expectations: Expectat
         reporter.add(Result("SKIP", f"{config.name}: kunit.py", "a resumed run: several KTAP documents, one per boot"))
     elif log.header_found and not boot.timed_out:
         reporter.add(check_kunit(config.name, opts.kunit, log_path, log))
-    expected = {t.name: expectations.expected_result(config.name, t.name)[0] for t in log.tests}
+    expected = {t.name: expectations.expected_of(config.name, t.name, t.reason if t.outcome == "skip" else None)
+                for t in log.tests}
     # observations that contradict host/expect: a JUnit failure of their experiment too
     mismatches = {t.name: [r.line() for r in check_test(config.name, t, expectations)[1:] if r.status == "FAIL"]
                   for t in log.tests}

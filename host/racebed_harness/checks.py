@@ -17,8 +17,8 @@ from .runner import BootOutcome
 def check_test(config: str, test: KtapTest, expectations: Expectations) -> List[Result]:
     """Checks one test's result and observations against the expectations."""
     label = f"{config} {test.name}"
-    expected, _ = expectations.expected_result(config, test.name)
     got = test.outcome
+    expected = expectations.expected_of(config, test.name, test.reason if got == "skip" else None)
     details = list(test.diagnostics)
     results = []
     if got == expected == "skip":

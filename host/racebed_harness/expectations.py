@@ -14,6 +14,16 @@ from .paths import shown_path
 RESULT_WORDS = ("ok", "skip", "not-ok", "ok|not-ok")
 # platform-stop (exit rules only): the platform stops the boot before the kernel's plan.
 EXIT_WORDS_EXTRA = ("platform-stop",)
+# The skips the kernel's runner gives by an experiment's own declaration (kernel/runner.c
+# run_one: .min_cpus, .features): the reason says why, so they need no expectation line.
+RULE_SKIP_RE = re.compile(r"needs (\d+) cpus, (\d+) online|needs (x2APIC mode|MONITOR/MWAIT|TSC-deadline timer)")
+
+
+def rule_skip(reason: str) -> bool:
+    """Whether a SKIP reason is the runner's min_cpus or feature rule (fewer CPUs online than
+    needed, or a named feature missing)."""
+    m = RULE_SKIP_RE.fullmatch(reason.strip())
+    return bool(m) and (m.group(3) is not None or int(m.group(2)) < int(m.group(1)))
 
 
 @dataclasses.dataclass
@@ -97,6 +107,14 @@ class Expectations:
             if rule.kind == "result" and rule.matches(config, test):
                 return rule.value, rule
         return "ok", None
+
+    def expected_of(self, config: str, test: str, skip_reason: Optional[str] = None) -> str:
+        """expected_result's value, except that a test no result rule names may skip for the
+        runner's own min_cpus / feature rule (skip_reason: its SKIP reason, if it skipped)."""
+        value, rule = self.expected_result(config, test)
+        if rule is None and skip_reason is not None and rule_skip(skip_reason):
+            return "skip"
+        return value
 
     def expected_exit(self, config: str, default: str) -> str:
         """The first matching exit rule's value, else default (the matrix's)."""

@@ -133,8 +133,6 @@ static u32 parallel_pairs(const struct race *r)
 	return cpu_under_hypervisor() ? 1 : RACE_MAX_CPUS / 2;
 }
 
-static bool before(u64 end) { return (s64)(rdtsc() - end) < 0; }
-
 static bool spin_seq_change(struct slot *sl, u64 last, u64 end)
 {
 	u32 turn = 0;
@@ -173,7 +171,7 @@ static bool fire(struct slot *sl, u32 vcpu, enum race_mode mode)
 /* Waits (bounded) until the iteration running now has finished: its hit is then counted. */
 static void settle(struct slot *sl)
 {
-	u64 landed = READ_ONCE(sl->seq), end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
+	u64 landed = READ_ONCE(sl->seq), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
 	u32 turn = 0;
 	while (READ_ONCE(sl->res_seq) < landed && tsc_before_polled(end, &turn))
 		;
@@ -252,7 +250,7 @@ struct chunk { struct slot *sl; u32 vcpu; struct sender_out *o; u64 end, *rng; }
 static void blind_chunk(const struct chunk *c)
 {
 	struct sender_out *o = c->o;
-	while (before(c->end) && o->sent[RACE_BLIND] < seg.cap) {
+	while (tsc_before(c->end) && o->sent[RACE_BLIND] < seg.cap) {
 		o->unacked += !fire(c->sl, c->vcpu, RACE_BLIND);
 		o->sent[RACE_BLIND]++;
 	}
@@ -267,7 +265,7 @@ static u64 aim(const struct chunk *c, struct tuner *t, u64 max)
 	struct slot *sl = c->sl;
 	struct sender_out *o = c->o;
 	u64 aimed_last = ~0ull, hits = 0;
-	for (u64 k = 0; k < max && before(c->end) && o->sent[RACE_AIMED] < seg.cap; k++) {
+	for (u64 k = 0; k < max && tsc_before(c->end) && o->sent[RACE_AIMED] < seg.cap; k++) {
 		u32 b = tuner_pick(t, c->rng);
 		u64 d = t->lo + b * t->w + rng_next(c->rng) % t->w;
 		/* aim at the newest publication when it is young enough, else at the next one */
@@ -278,7 +276,7 @@ static u64 aim(const struct chunk *c, struct tuner *t, u64 max)
 			s = read_pub(sl, &tp);
 		}
 		aimed_last = s;
-		while ((s64)(rdtsc() - (tp + d)) < 0)
+		while (tsc_before(tp + d))
 			;
 		u64 h0 = READ_ONCE(sl->hits);
 		bool acked = fire(sl, c->vcpu, RACE_AIMED);
@@ -418,14 +416,14 @@ static void sender(u32 me, u32 vpos, u32 round)
 {
 	struct slot *sl = &slots[vpos];
 	struct sender_out *o = &outs[me];
-	u64 rng = cur_ctx->seed * 0x9e3779b97f4a7c15ull + (u64)me * 977 + round * 131 + 1;
+	u64 rng = rng_seed(cur_ctx->seed, (u64)me * 977 + round * 131 + 1);
 	*o = (struct sender_out){ 0 };
 	/*
 	 * The pair's time starts at the victim's first publication (bounded by START_TIMEOUT_NS):
 	 * a victim vCPU woken for its turn took 11-35 ms to run in ~5% of the turns at smp 8
 	 * under TCG, which spent a whole 10 ms turn; it includes the warm-up.
 	 */
-	spin_seq_change(sl, 0, rdtsc() + ns_to_tsc(START_TIMEOUT_NS));
+	spin_seq_change(sl, 0, tsc_deadline_ns(START_TIMEOUT_NS));
 	u64 start = rdtsc();
 	warm_up(sl);
 	u64 chunk_len = MAX(seg.len / (2 * CHUNKS), ns_to_tsc(MIN_CHUNK_NS));
@@ -438,7 +436,7 @@ static void sender(u32 me, u32 vpos, u32 round)
 	o->hits[RACE_AIMED] += READ_ONCE(sl->hits) - h0;
 	o->tsc[RACE_AIMED] += rdtsc() - t0;
 	o->shape = shape;
-	for (u32 k = 0; k < 2 * CHUNKS && before(start + seg.len); k++) {
+	for (u32 k = 0; k < 2 * CHUNKS && tsc_before(start + seg.len); k++) {
 		c.end = MIN(rdtsc() + chunk_len, start + seg.len);
 		run_chunk(&c, k & 1 ? RACE_AIMED : RACE_BLIND, shape, &tn[shape]);
 	}
@@ -448,7 +446,7 @@ static void sender(u32 me, u32 vpos, u32 round)
 	 */
 	if (!o->hits[RACE_BLIND] && !o->hits[RACE_AIMED]) {
 		c.end = MIN(rdtsc() + 3 * seg.len, budget_end(seg.round >= nsched));
-		if (before(c.end))
+		if (tsc_before(c.end))
 			run_chunk(&c, RACE_AIMED, shape, &tn[shape]);
 	}
 	o->period = tn[shape].period;
@@ -463,7 +461,7 @@ static void victim(u32 me)
 	u64 flags = irq_save();
 	if (cur->victim_begin)
 		cur->victim_begin();
-	while (!__atomic_load_n(&sl->stop, __ATOMIC_ACQUIRE) && before(end)) {
+	while (!__atomic_load_n(&sl->stop, __ATOMIC_ACQUIRE) && tsc_before(end)) {
 		u32 shape = __atomic_load_n(&sl->shape, __ATOMIC_ACQUIRE);
 		bool hit = cur->victim_iter(shape);
 		if (hit)

@@ -15,7 +15,7 @@ u64 sweep_aps(const struct sweep *s)
 	*s->stop = SWEEP_RUN;
 	smp_call(&victims, s->victim, NULL, false);
 	u64 rng = s->seed, sent = 0, end = rdtsc() + s->budget_tsc;
-	for (u64 n = 0; n < s->rounds && (s64)(rdtsc() - end) < 0; n++) {
+	for (u64 n = 0; n < s->rounds && tsc_before(end); n++) {
 		for_each_cpu_in(c, &victims, ncpus_possible) {
 			delay_cycles(rng_next(&rng) % s->max_delay_tsc);
 			ipi_send_cpu(c, s->icr);

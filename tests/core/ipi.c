@@ -72,7 +72,7 @@ static void fixed_worker(void *arg)
 			cpu_barrier_wait_halt(&bar);
 			if (me == online[0]) {
 				step = s;
-				if (rdtsc() > budget_end)
+				if (tsc_past(budget_end))
 					stop = true;
 			}
 			cpu_barrier_wait_halt(&bar);

@@ -97,11 +97,11 @@ static bool measure_deadline(u64 *late_ns, bool *early)
 	*early = false;
 	for (u32 i = 0; i < SAMPLES; i++) {
 		ticks = 0;
-		u64 deadline = rdtsc() + ns_to_tsc(INTERVAL_NS / 5);
+		u64 deadline = tsc_deadline_ns(INTERVAL_NS / 5);
 		wrmsr(MSR_TSC_DEADLINE, deadline);
 		if (!wait_ticks(1))
 			return false;
-		if ((s64)(tick_tsc - deadline) < 0)
+		if (tsc_is_before(tick_tsc, deadline))
 			*early = true;
 		else
 			worst = MAX(worst, tsc_to_ns(tick_tsc - deadline));

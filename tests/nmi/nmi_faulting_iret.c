@@ -67,7 +67,7 @@ static void worker(void *arg)
 		phase = 0;
 		where = W_OTHER;
 		apic_send_ipi(this_cpu()->apic_id, ICR_NMI);
-		for (u64 end = rdtsc() + ns_to_tsc(50000000); phase != 3 && rdtsc() < end;)
+		for (u64 end = tsc_deadline_ns(50000000); phase != 3 && tsc_before(end);)
 			cpu_relax();
 		counts[phase == 3 ? where : W_OTHER]++;
 	}

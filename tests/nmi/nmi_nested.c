@@ -76,7 +76,7 @@ struct turn { u32 sender, victim; u64 max, end; struct result *r[2]; u64 nested;
 static void send_trials(const struct turn *t, struct result *r)
 {
 	/* never more than two NMIs in flight: after a timeout, stop sending */
-	for (u64 i = 0; i < t->max && !r->lost && (s64)(rdtsc() - t->end) < 0; i++, r->trials++) {
+	for (u64 i = 0; i < t->max && !r->lost && tsc_before(t->end); i++, r->trials++) {
 		u64 k = nmi_started, c = nmi_completed;
 		if (r->trials && r->trials % 10 == 0 && nmi_nested == 0 &&
 		    nmi_window < ns_to_tsc(WINDOW_MAX_NS))

@@ -31,7 +31,7 @@ static void storm(void *arg)
 	(void)arg;
 	u32 me = this_cpu_index();
 	cpu_barrier_wait(&bar);
-	while ((s64)(rdtsc() - end_tsc) < 0) {
+	while (tsc_before(end_tsc)) {
 		for_each_online_cpu(c) {
 			if (c == me)
 				continue;

@@ -86,18 +86,18 @@ static void pause(struct poke_run *r, u64 *rng)
 	if (!r->pause_cycles)
 		return;
 	u64 end = rdtsc() + rng_next(rng) % r->pause_cycles;
-	while ((s64)(rdtsc() - end) < 0)
+	while (tsc_before(end))
 		cpu_relax();
 }
 
 static void patcher(struct poke_run *r)
 {
 	u8 state[POKE_RUN_MAX_SITES] = { 0 };
-	u64 rng = r->seed * 0x9e3779b97f4a7c15ull + 7, t0 = rdtsc();
-	while (r->patches < r->max_patches && (s64)(rdtsc() - r->end_tsc) < 0) {
+	u64 rng = rng_seed(r->seed, 7), t0 = rdtsc();
+	while (r->patches < r->max_patches && tsc_before(r->end_tsc)) {
 		for (u32 i = 0; i < r->nsites; i += r->per_batch) {
 			/* one site at a time over many sites: stop mid-pass at the deadline */
-			if (i && (s64)(rdtsc() - r->end_tsc) >= 0)
+			if (i && tsc_past(r->end_tsc))
 				break;
 			u32 k = MIN(r->per_batch, r->nsites - i);
 			u64 before = calls_now(), emul = emulations_now();
@@ -137,13 +137,13 @@ static void rest(u64 ns)
 {
 	if (!ns || !timeinfo.apic_hz)
 		return;
-	u64 end = rdtsc() + ns_to_tsc(ns);
+	u64 end = tsc_deadline_ns(ns);
 	irq_disable();
 	apic_timer_oneshot(VEC_CALL, muldiv64(ns, timeinfo.apic_hz, 1000000000u) + 1);
 	do {
 		safe_halt();
 		irq_disable();
-	} while ((s64)(rdtsc() - end) < 0 && !int3_live());
+	} while (tsc_before(end) && !int3_live());
 	apic_timer_stop();
 	irq_enable();
 }
@@ -163,13 +163,13 @@ static void note_bad(struct poke_run *r, const struct poke_exec *e, enum poke_ou
 static void executor(struct poke_run *r)
 {
 	u32 me = this_cpu_index();
-	u64 rng = r->seed * 0x9e3779b97f4a7c15ull + me + 1, cnt[PO_N] = { 0 }, flips = 0, k = me;
+	u64 rng = rng_seed(r->seed, me + 1), cnt[PO_N] = { 0 }, flips = 0, k = me;
 	u64 burst = ns_to_tsc(r->burst_ns), burst_end = rdtsc() + burst;
 	u8 last[POKE_RUN_MAX_SITES];
 	for (u32 i = 0; i < POKE_RUN_MAX_SITES; i++)
 		last[i] = PO_N;
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-		if (r->rest_ns && (s64)(rdtsc() - burst_end) > 0) {
+		if (r->rest_ns && tsc_past(burst_end)) {
 			rest(r->rest_ns * r->executors);
 			burst_end = rdtsc() + burst;
 		}

@@ -64,9 +64,9 @@ static void step_hook(enum poke_phase phase)
 /* Halts until nmi_handled reaches want or the time is up; true when it did. */
 static bool wait_handled(u64 want, u64 ns, const struct poke_run *r)
 {
-	u64 end = rdtsc() + ns_to_tsc(ns);
+	u64 end = tsc_deadline_ns(ns);
 	while (READ_ONCE(nmi_handled) < want) {
-		if ((s64)(rdtsc() - end) > 0 || READ_ONCE(r->stop))
+		if (tsc_past(end) || READ_ONCE(r->stop))
 			return READ_ONCE(nmi_handled) >= want;
 		wait_eq_halt(&nmi_handled, want, 20000);
 	}
@@ -75,7 +75,7 @@ static bool wait_handled(u64 want, u64 ns, const struct poke_run *r)
 
 static void nmi_driver(struct poke_run *r)
 {
-	u64 rng = r->seed * 0x9e3779b97f4a7c15ull + 99, never = 0;
+	u64 rng = rng_seed(r->seed, 99), never = 0;
 	while (!READ_ONCE(r->stop)) {
 		u64 base = READ_ONCE(nmi_handled), k = 1 + (rng_next(&rng) & 1);
 		for (u64 i = 0; i < k; i++)

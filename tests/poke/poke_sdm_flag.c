@@ -83,9 +83,9 @@ static void writer_trial(u32 v, u64 seq, volatile u32 *orig, volatile u32 *alias
 	store_tsc_sum[v] += dt;
 	store_tsc_max[v] = MAX(store_tsc_max[v], dt);
 	__atomic_store_n(&flag, seq, __ATOMIC_RELEASE);
-	u64 end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
+	u64 end = tsc_deadline_ns(ACK_TIMEOUT_NS);
 	while (__atomic_load_n(&ack, __ATOMIC_ACQUIRE) != seq) {
-		if ((s64)(rdtsc() - end) > 0) {
+		if (tsc_past(end)) {
 			lost++;
 			__atomic_store_n(&ack, seq, __ATOMIC_RELEASE);
 			return;
@@ -105,7 +105,7 @@ static void writer(const struct exp_ctx *ctx)
 		variant = v;
 		write_cr3(read_cr3()); /* each variant starts with the writer's TLB empty */
 		u64 t0 = rdtsc();
-		for (; n < ctx->iterations / NVARIANTS && (s64)(rdtsc() - end) < 0; n++)
+		for (; n < ctx->iterations / NVARIANTS && tsc_before(end); n++)
 			writer_trial(v, ++seq, orig, alias);
 		variant_tsc[v] = rdtsc() - t0;
 	}

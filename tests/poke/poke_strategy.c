@@ -29,7 +29,7 @@ void ps_init(struct ps_run *r, const struct exp_ctx *ctx, enum poke_strategy s, 
 {
 	*r = (struct ps_run){ .strategy = s, .load = LOAD_NONE, .max_gap_ns = 100000,
 		.aim_permille = 200, .seed = ctx->seed, .want_deadlocks = 4, .driver = ~0u };
-	r->aim_rng = ctx->seed * 0x9e3779b97f4a7c15ull + 5;
+	r->aim_rng = rng_seed(ctx->seed, 5);
 	r->max_patches = ctx->iterations;
 	r->end_tsc = rdtsc() + ctx->budget_tsc * permille / 1000;
 	r->hard_end_tsc = r->end_tsc + 4 * (ctx->budget_tsc * permille / 1000);
@@ -55,9 +55,9 @@ static bool go_on(const struct ps_run *r)
 	if (READ_ONCE(r->stop) || r->patches >= r->max_patches)
 		return false;
 	u64 now = rdtsc();
-	if ((s64)(now - r->end_tsc) < 0)
+	if (tsc_is_before(now, r->end_tsc))
 		return true;
-	return (s64)(now - r->hard_end_tsc) < 0 && !controls_reached(r);
+	return tsc_is_before(now, r->hard_end_tsc) && !controls_reached(r);
 }
 
 /* ---- event handlers on the patcher ---- */
@@ -156,23 +156,22 @@ static void probe(struct trap_frame *f)
 
 static void spin_ns(u64 ns)
 {
-	u64 end = rdtsc() + ns_to_tsc(ns);
-	while ((s64)(rdtsc() - end) < 0)
+	u64 end = tsc_deadline_ns(ns);
+	while (tsc_before(end))
 		cpu_relax();
 }
 
 static void driver(struct ps_run *r)
 {
-	u64 rng = r->seed * 0x9e3779b97f4a7c15ull + 99;
+	u64 rng = rng_seed(r->seed, 99);
 	u32 icr = r->load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT;
 	while (!READ_ONCE(r->ready))
 		cpu_relax();
 	while (!READ_ONCE(r->stop)) {
-		u64 base = READ_ONCE(r->ev_handled), end = rdtsc() + ns_to_tsc(ACK_TIMEOUT_NS);
+		u64 base = READ_ONCE(r->ev_handled), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
 		ipi_send_cpu(r->patcher, icr);
 		r->ev_sent++;
-		while (READ_ONCE(r->ev_handled) == base && !READ_ONCE(r->stop) &&
-		       (s64)(rdtsc() - end) < 0)
+		while (READ_ONCE(r->ev_handled) == base && !READ_ONCE(r->stop) && tsc_before(end))
 			cpu_relax();
 		if (READ_ONCE(r->ev_handled) == base && !READ_ONCE(r->stop))
 			r->ev_lost++;
@@ -196,12 +195,12 @@ static void rest(u32 me)
 static void executor(struct ps_run *r)
 {
 	u32 me = this_cpu_index();
-	u64 rng = r->seed * 0x9e3779b97f4a7c15ull + me + 1, cnt[PO_N] = { 0 };
+	u64 rng = rng_seed(r->seed, me + 1), cnt[PO_N] = { 0 };
 	u64 site = poke_call_sites[0], burst = ns_to_tsc(20000), burst_end = rdtsc() + burst;
 	while (!READ_ONCE(r->ready))
 		cpu_relax();
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-		if ((s64)(rdtsc() - burst_end) > 0) {
+		if (tsc_past(burst_end)) {
 			rest(me);
 			burst_end = rdtsc() + burst;
 		}
@@ -252,8 +251,8 @@ static void patcher(struct ps_run *r)
 		u64 t0 = rdtsc();
 		bool ok = poke_one(site, insn);
 		u64 dt = rdtsc() - t0;
-		ps_hist_add(r->lat_hist, dt);
-		ps_hist_add(r->restart_hist, poke_last_restarts());
+		hist_add(&r->lat_hist, dt);
+		hist_add(&r->restart_hist, poke_last_restarts());
 		if (n < MAX_SAMPLES)
 			lat_samples[n++] = dt;
 		if (ok)

@@ -11,10 +11,9 @@
 #define RACEBED_POKE_STRATEGY_H
 
 #include "tests/poke/poke.h"
+#include "kernel/hist.h"
 
 enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ };
-
-#define PS_HIST 66 /* [0] = zero, [k + 1] = [2^k, 2^(k+1)) */
 
 struct ps_run {
 	/* configuration */
@@ -42,7 +41,8 @@ struct ps_run {
 	volatile u64 ev_sent, ev_handled, ev_lost, ev_aimed;
 	u64 aim_rng;
 	volatile u64 ev_window[PW_N], ev_hit[PW_N];
-	u64 lat_hist[PS_HIST], restart_hist[PS_HIST], lat_median;
+	struct hist lat_hist, restart_hist;
+	u64 lat_median;
 	struct poke_stats st;
 	/* spin deadlocks found by the watchdog probe */
 	volatile u32 deadlocks;
@@ -73,8 +73,5 @@ void ps_vs_emulate(const struct ps_run *r, u64 emulate_median, const char *p);
  * twice (no events on the patcher: must complete; the load: must deadlock, detected).
  */
 enum exp_result ps_run_strategies(struct exp_ctx *ctx, enum ps_load load);
-void ps_hist_print(const char *name, const char *unit, const u64 *h);
-void ps_hist_add(u64 *h, u64 v);
-u64 ps_hist_median_bucket(const u64 *h);
 
 #endif

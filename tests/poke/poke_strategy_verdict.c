@@ -1,6 +1,6 @@
 /*
- * Reporting and verdicts of the poke_strategy_* experiments, the poke= selection, log2
- * histograms, and the standard plan (every selected strategy under one load).
+ * Reporting and verdicts of the poke_strategy_* experiments, the poke= selection and the
+ * standard plan (every selected strategy under one load).
  */
 #include "tests/poke/poke_strategy.h"
 #include "arch/x86/time.h"
@@ -14,34 +14,6 @@ bool ps_selected(enum poke_strategy s)
 	static const u32 bit[POKE_NSTRATEGIES] = { CMDLINE_POKE_EMULATE, CMDLINE_POKE_ROLLBACK,
 						   CMDLINE_POKE_SPIN };
 	return !cl || !cl->poke || (cl->poke & bit[s]);
-}
-
-void ps_hist_add(u64 *h, u64 v)
-{
-	u32 k = 0;
-	if (v)
-		for (k = 1; v >> k; k++)
-			;
-	h[k]++; /* k = floor(log2 v) + 1 */
-}
-
-void ps_hist_print(const char *name, const char *unit, const u64 *h)
-{
-	char buf[480];
-	u64 n = 0;
-	u32 len = 0;
-	for (u32 k = 0; k < PS_HIST; k++)
-		n += h[k];
-	len += (u32)ksnprintf(buf, sizeof(buf), "hist %s unit=%s n=%lu", name, unit, n);
-	for (u32 k = 0; k < PS_HIST && len < sizeof(buf) - 24; k++) {
-		if (!h[k])
-			continue;
-		if (k == 0)
-			len += (u32)ksnprintf(buf + len, sizeof(buf) - len, " z:%lu", h[k]);
-		else
-			len += (u32)ksnprintf(buf + len, sizeof(buf) - len, " %u:%lu", k - 1, h[k]);
-	}
-	diag("%s", buf);
 }
 
 /* ---- reporting ---- */
@@ -147,9 +119,9 @@ void ps_report(const struct ps_run *r, const char *p)
 		diag("%sfirst_violation=%s cpu=%u phase=%s", p, inv_names[r->st.inv_first],
 		     r->st.inv_first_cpu, phase_name(r->st.inv_first_phase));
 	ksnprintf(name, sizeof(name), "%spoke_latency", p);
-	ps_hist_print(name, "cycles", r->lat_hist);
+	hist_print(name, "cycles", &r->lat_hist);
 	ksnprintf(name, sizeof(name), "%srestarts_per_poke", p);
-	ps_hist_print(name, "count", r->restart_hist);
+	hist_print(name, "count", &r->restart_hist);
 	ksnprintf(name, sizeof(name), "%sbroken_call", p);
 	observation(name, ps_broken(r), r->calls + r->ev_calls);
 	if (r->load == LOAD_NONE || r->strategy == POKE_SPIN)

@@ -128,9 +128,10 @@ static void victim_loop(void *arg)
 static void part2(struct exp_ctx *ctx, u32 kind)
 {
 	loop_kind = kind;
-	struct sweep sw = { victim_loop, &stop_loop, ICR_FIXED | VEC_LOOP_IRQ, LOOP_ROUNDS,
-			    ctx->budget_tsc / 4, ns_to_tsc(30000),
-			    ctx->seed * 0x9e3779b97f4a7c15ull + 77 + kind };
+	struct sweep sw = {
+		victim_loop,         &stop_loop,       ICR_FIXED | VEC_LOOP_IRQ,      LOOP_ROUNDS,
+		ctx->budget_tsc / 4, ns_to_tsc(30000), rng_seed(ctx->seed, 77 + kind)
+	};
 	sweep_aps(&sw);
 }
 

@@ -71,7 +71,7 @@ static void idle_loop(void)
 
 static void waker(const struct exp_ctx *ctx)
 {
-	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + 5, span = ns_to_tsc(50000);
+	u64 rng = rng_seed(ctx->seed, 5), span = ns_to_tsc(50000);
 	for (u64 n = 0; n < ctx->iterations && !exp_budget_spent(ctx);) {
 		u32 v = idlers[rng_next(&rng) % nidlers];
 		delay_cycles(rng_next(&rng) % span);
@@ -87,7 +87,7 @@ static void waker(const struct exp_ctx *ctx)
 
 static void stormer(const struct exp_ctx *ctx, u32 me)
 {
-	u64 rng = ctx->seed * 0x9e3779b97f4a7c15ull + 1000 + me, span = ns_to_tsc(20000);
+	u64 rng = rng_seed(ctx->seed, 1000 + me), span = ns_to_tsc(20000);
 	while (!READ_ONCE(stop)) {
 		delay_cycles(rng_next(&rng) % span);
 		ipi_send_cpu(idlers[rng_next(&rng) % nidlers], ICR_NMI);
@@ -130,7 +130,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	waker(ctx);
 	/* let the last wakes land (a loaded host may delay them), then stop everyone */
 	for (u32 i = 0; i < nidlers; i++)
-		for (u64 end = rdtsc() + ns_to_tsc(2000000000ull); READ_ONCE(work[idlers[i]]) && rdtsc() < end;)
+		for (u64 end = tsc_deadline_ns(2000000000ull);
+		     READ_ONCE(work[idlers[i]]) && tsc_before(end);)
 			cpu_relax();
 	stop = 1;
 	for (u32 i = 0; i < nidlers; i++)
