@@ -14,6 +14,8 @@
 #ifndef RACEBED_ARCH_QUOTES_H
 #define RACEBED_ARCH_QUOTES_H
 
+/* clang-format off: section token and words, laid out by hand */
+
 /* ---- Intel SDM ---- */
 
 /* STI page, volume 2B (the May 2018 edition's words; the same in later ones) */
@@ -142,5 +144,7 @@
 #define APM_STI_NMI "APM-3-STI", \
 	"Interrupts received on the non-maskable interrupt (NMI) input are not affected by this " \
 	"instruction."
+
+/* clang-format on */
 
 #endif

@@ -71,8 +71,10 @@ EXPERIMENT(exp_example) = {
 
 /* What the manuals say about each observation (kernel/arch_rules.h): per vendor, the verdict
  * and the manual's words (a quote macro of kernel/arch_quotes.h: its section and <= 25 words). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(example_rules) = {
 	/* software may have rewritten the local APIC ID where the model lets it */
 	{ "example", "initial_apic_id_is_firmware_apic_id",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_APIC_ID_MODEL), ON_AMD(MODEL_SPECIFIC, SDM_APIC_ID_MODEL) },
 };
+/* clang-format on */

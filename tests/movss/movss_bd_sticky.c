@@ -59,9 +59,11 @@ EXPERIMENT(exp_movss_bd_sticky) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(movss_bd_sticky_rules) = {
 	{ "movss_bd_sticky", "*_bd_still_set",
 	  ON_INTEL(ALWAYS, SDM_DR6_STICKY), ON_AMD(ALWAYS, SDM_DR6_STICKY) },
 	{ "movss_bd_sticky", "*_db_in_handler_with_bd",
 	  ON_INTEL(ALLOWED, SDM_MOVSS_DATA_BP), ON_AMD(ALLOWED, SDM_MOVSS_DATA_BP) },
 };
+/* clang-format on */

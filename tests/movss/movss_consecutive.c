@@ -43,6 +43,7 @@ EXPERIMENT(exp_movss_consecutive) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(movss_consecutive_rules) = {
 	{ "movss_consecutive", "db_after_first_movss",
 	  ON_INTEL(NEVER, SDM_MOVSS_DATA_BP), ON_AMD(NEVER, SDM_MOVSS_DATA_BP) },
@@ -51,3 +52,4 @@ ARCH_RULES(movss_consecutive_rules) = {
 	{ "movss_consecutive", "db_after_nop",
 	  ON_INTEL(ALLOWED, SDM_SHADOW_SEQUENCE), ON_AMD(ALLOWED, SDM_SHADOW_SEQUENCE) },
 };
+/* clang-format on */

@@ -111,6 +111,7 @@ EXPERIMENT(exp_movss_db_next) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(movss_db_next_rules) = {
 	/* the control: a plain load's data-breakpoint #DB is a trap right after the load */
 	{ "movss_db_next", "mk_load_db_at_next",
@@ -156,3 +157,4 @@ ARCH_RULES(movss_db_next_rules) = {
 	{ "movss_db_next", "*_icebp_raised_ud",
 	  ON_INTEL(NEVER, SDM_INT1_DB), ON_AMD(NEVER, SDM_INT1_DB) },
 };
+/* clang-format on */

@@ -140,6 +140,7 @@ EXPERIMENT(exp_movss_host_step) = {
 	.run = run,
 };
 
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(movss_host_step_rules) = {
 	/* a host debugger is invisible to the architecture: MOV SS holds the #DB either way */
 	{ "movss_host_step", "db_after_movss_*",
@@ -147,3 +148,4 @@ ARCH_RULES(movss_host_step_rules) = {
 	/* the host's step is not the architecture's; where it ends is the emulator's business */
 	{ "movss_host_step", "host_step_ended_in_db_entry", CONTROL },
 };
+/* clang-format on */

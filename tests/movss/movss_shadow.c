@@ -191,6 +191,7 @@ EXPERIMENT(exp_movss_shadow_irq) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(movss_shadow_rules) = {
 	/* MOV SS blocks NMIs too (Intel's interruptibility state; AMD's "all interrupts") */
 	{ "movss_shadow_nmi", "event_in_movss_shadow",
@@ -204,3 +205,4 @@ ARCH_RULES(movss_shadow_rules) = {
 	{ "movss_shadow_*", "event_after_second_movss",
 	  ON_INTEL(ALLOWED, SDM_SHADOW_SEQUENCE), ON_AMD(ALLOWED, SDM_SHADOW_SEQUENCE) },
 };
+/* clang-format on */

@@ -50,9 +50,11 @@ EXPERIMENT(exp_movss_tf_step) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(movss_tf_step_rules) = {
 	{ "movss_tf_step", "*_step_after_next",
 	  ON_INTEL(ALWAYS, SDM_MOVSS_STEP), ON_AMD(ALWAYS, SDM_MOVSS_STEP) },
 	{ "movss_tf_step", "*_step_after_movss",
 	  ON_INTEL(NEVER, SDM_MOVSS_STEP), ON_AMD(NEVER, SDM_MOVSS_STEP) },
 };
+/* clang-format on */

@@ -120,7 +120,9 @@ EXPERIMENT(exp_db_on_entry) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(db_on_entry_rules) = {
 	{ "db_on_entry", "syscall_entry_db_saw_user_gs",
 	  ON_INTEL(ALWAYS, SDM_SYSCALL_GS), ON_AMD(ALWAYS, SDM_SYSCALL_GS) },
 };
+/* clang-format on */

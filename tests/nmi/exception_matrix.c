@@ -190,9 +190,11 @@ EXPERIMENT(exp_exception_matrix) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(exception_matrix_rules) = {
 	{ "exception_matrix", "nmi_inside_nmi_deferred",
 	  ON_INTEL(ALWAYS, SDM_NMI_BLOCKED), ON_AMD(ALWAYS, SDM_NMI_BLOCKED) },
 	{ "exception_matrix", "irq_inside_nmi_nested",
 	  ON_INTEL(ALWAYS, SDM_NMI_NOT_IRQ), ON_AMD(ALWAYS, SDM_NMI_NOT_IRQ) },
 };
+/* clang-format on */

@@ -139,6 +139,7 @@ EXPERIMENT(exp_machine_check) = {
 	.run = run,
 };
 
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(machine_check_rules) = {
 	/* no APM text was checked: the AMD claim cites the SDM */
 	{ "machine_check", "mcip_and_ripv_in_handler",
@@ -146,3 +147,4 @@ ARCH_RULES(machine_check_rules) = {
 	/* the injected status read back: the host's injection checked, no architectural claim */
 	{ "machine_check", "bank_status_as_injected", CONTROL },
 };
+/* clang-format on */

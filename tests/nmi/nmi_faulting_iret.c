@@ -111,9 +111,11 @@ EXPERIMENT(exp_nmi_faulting_iret) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(nmi_faulting_iret_rules) = {
 	{ "nmi_faulting_iret", "faulting_iret_unblocks_nmi",
 	  ON_INTEL(ALWAYS, SDM_NMI_IRET_FAULT), ON_AMD(ALWAYS, SDM_NMI_IRET_FAULT) },
 	{ "nmi_faulting_iret", "nmi_held_until_gp_iret",
 	  ON_INTEL(NEVER, SDM_NMI_IRET_FAULT), ON_AMD(NEVER, SDM_NMI_IRET_FAULT) },
 };
+/* clang-format on */

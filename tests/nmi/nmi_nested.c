@@ -254,8 +254,10 @@ NESTED(exp_nmi_nested_db, 40, "nmi_nested_db", run_db, "a data-breakpoint #DB");
 NESTED(exp_nmi_nested_pf, 50, "nmi_nested_pf", run_pf, "a #PF");
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(nmi_nested_rules) = {
 	{ "nmi_nested_*", "naive_outer_frame_overwritten",
 	  ON_INTEL(ALWAYS, SDM_IST_REENTRY), ON_AMD(ALWAYS, SDM_IST_REENTRY) },
 	{ "nmi_nested_*", "safe_nested_latched", CONTROL },
 };
+/* clang-format on */

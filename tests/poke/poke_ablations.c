@@ -143,6 +143,7 @@ ABLATION(poke_no_refcount, 110, "poke_no_refcount",
 	 WR_PROTOCOL, POKE_NO_REFCOUNT);
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_ablations_rules) = {
 	{ "poke_torn_rel32", "torn_call_seen_inline",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_XMC_UNSYNCED), ON_AMD(MODEL_SPECIFIC, SDM_XMC_UNSYNCED) },
@@ -168,3 +169,4 @@ ARCH_RULES(poke_ablations_rules) = {
 	{ "poke_no_refcount", "torn_call_seen", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
 	{ "poke_no_refcount", "stale_int3_seen", CONTROL },
 };
+/* clang-format on */

@@ -99,6 +99,8 @@ EXPERIMENT(exp_poke_batch) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_batch_rules) = {
 	{ "poke_batch", "batch_faster_than_single", CONTROL },
 };
+/* clang-format on */

@@ -87,6 +87,8 @@ EXPERIMENT(exp_poke_emulate_modes) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_emulate_modes_rules) = {
 	{ "poke_emulate_modes", "atomic_refuses_misaligned_rel32", CONTROL },
 };
+/* clang-format on */

@@ -45,7 +45,9 @@ EXPERIMENT(exp_poke_inv_control) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_inv_control_rules) = {
 	{ "poke_inv_control", "broken_call", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
 	{ "poke_inv_control", "*_detected", CONTROL },
 };
+/* clang-format on */

@@ -177,6 +177,7 @@ EXPERIMENT(exp_poke_nmi_patcher) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_nmi_patcher_rules) = {
 	{ "poke_nmi_patcher", "nmi_*", CONTROL },
 	/*
@@ -188,3 +189,4 @@ ARCH_RULES(poke_nmi_patcher_rules) = {
 	{ "poke_nmi_patcher", "self_call_bp_after_*",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_SMC_LINEAR), ON_AMD(MODEL_SPECIFIC, SDM_SMC_LINEAR) },
 };
+/* clang-format on */

@@ -6,6 +6,7 @@
 #include "kernel/arch_rules.h"
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_rules_rules) = {
 	/* the full protocol: every executor serializes (sync) after each step */
 	{ "poke_*", "broken_*", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
@@ -17,3 +18,4 @@ ARCH_RULES(poke_rules_rules) = {
 	{ "poke_*", "other_damage_seen*",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_XMC_UNSYNCED), ON_AMD(MODEL_SPECIFIC, SDM_XMC_UNSYNCED) },
 };
+/* clang-format on */

@@ -252,9 +252,11 @@ EXPERIMENT(exp_poke_sdm_flag) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_sdm_flag_rules) = {
 	/* poke_sdm_flag: the recipe followed (CPUID after the flag) vs not */
 	{ "poke_sdm_flag", "old_code_cpuid_*", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
 	{ "poke_sdm_flag", "old_code_plain_*",
 	  ON_INTEL(ALLOWED, SDM_XMC_UNSYNCED), ON_AMD(ALLOWED, SDM_XMC_UNSYNCED) },
 };
+/* clang-format on */

@@ -334,6 +334,7 @@ bool ps_exec(struct ps_run *r)
 }
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_strategy_rules) = {
 	{ "poke_strategy_*", "*broken_call", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
 	/*
@@ -346,3 +347,4 @@ ARCH_RULES(poke_strategy_rules) = {
 	  ON_INTEL(MODEL_SPECIFIC, SDM_SMC_LINEAR), ON_AMD(MODEL_SPECIFIC, SDM_SMC_LINEAR) },
 	{ "poke_strategy_*", "*patcher_bp_deadlocked", CONTROL },
 };
+/* clang-format on */

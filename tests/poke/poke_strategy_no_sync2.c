@@ -76,9 +76,11 @@ EXPERIMENT(exp_poke_strategy_no_sync2) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_strategy_no_sync2_rules) = {
 	{ "poke_strategy_no_sync2", "*damage_without_sync2",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_XMC_UNSYNCED), ON_AMD(MODEL_SPECIFIC, SDM_XMC_UNSYNCED) },
 	{ "poke_strategy_no_sync2", "*stale_int3_without_sync2",
 	  ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },
 };
+/* clang-format on */

@@ -65,6 +65,8 @@ EXPERIMENT(exp_poke_strategy_storm) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_strategy_storm_rules) = {
 	{ "poke_strategy_storm", "rollback_poke_*", CONTROL },
 };
+/* clang-format on */

@@ -208,6 +208,7 @@ EXPERIMENT(exp_sti_consecutive) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_consecutive_rules) = {
 	/* only the first STI of a sequence is guaranteed to delay interrupts (the 2016 footnote;
 	 * the later STI page gives a shadow only to an STI that finds IF = 0) */
@@ -222,3 +223,4 @@ ARCH_RULES(sti_consecutive_rules) = {
 	{ "sti_consecutive", "irq_at_hlt_after_if0_sti_nop",
 	  ON_INTEL(ALWAYS, SDM_STI_INHIBIT), ON_AMD(ALWAYS, APM_STI_SHADOW) },
 };
+/* clang-format on */

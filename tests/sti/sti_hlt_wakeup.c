@@ -159,6 +159,7 @@ EXPERIMENT(exp_sti_hlt_wakeup) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_hlt_wakeup_rules) = {
 	{ "sti_hlt_wakeup", "irq_before_*",
 	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
@@ -168,3 +169,4 @@ ARCH_RULES(sti_hlt_wakeup_rules) = {
 	{ "sti_hlt_wakeup", "control_*", CONTROL },
 	{ "sti_hlt_wakeup", "mwait_available", CONTROL },
 };
+/* clang-format on */

@@ -158,6 +158,7 @@ EXPERIMENT(exp_sti_host_step) = {
 	.run = run,
 };
 
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_host_step_rules) = {
 	/* a host debugger is invisible to the architecture: the shadow must hold either way */
 	{ "sti_host_step", "irq_before_hlt_outside_shadow_*",
@@ -165,3 +166,4 @@ ARCH_RULES(sti_host_step_rules) = {
 	{ "sti_host_step", "irq_before_hlt_*",
 	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 };
+/* clang-format on */

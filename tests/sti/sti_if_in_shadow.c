@@ -76,6 +76,7 @@ EXPERIMENT(exp_sti_if_in_shadow) = {
 };
 
 /* What the manuals say about each observation (kernel/arch_rules.h): verdict and section. */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_if_in_shadow_rules) = {
 	/* STI sets IF at once; only the recognition of interrupts waits one instruction */
 	{ "sti_if_in_shadow", "if_set_in_sti_shadow",
@@ -83,3 +84,4 @@ ARCH_RULES(sti_if_in_shadow_rules) = {
 	{ "sti_if_in_shadow", "if_set_after_cli",
 	  ON_INTEL(NEVER, SDM_CLI_CLEARS_IF), ON_AMD(NEVER, SDM_CLI_CLEARS_IF) },
 };
+/* clang-format on */

@@ -167,8 +167,10 @@ EXPERIMENT(exp_sti_lost_wakeup_latency) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_lost_wakeup_latency_rules) = {
 	/* a lost wakeup needs an NMI in the STI shadow ending it: both model-specific */
 	{ "sti_lost_wakeup_latency", "*",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
 };
+/* clang-format on */

@@ -260,6 +260,7 @@ EXPERIMENT(exp_sti_shadow_nmi) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_shadow_nmi_rules) = {
 	/* Intel: NMIs may be inhibited after STI; AMD's STI does not mask NMIs, and its manual
 	 * says nothing about NMIs inside the shadow */
@@ -276,3 +277,4 @@ ARCH_RULES(sti_shadow_nmi_rules) = {
 	/* where the sender's NMIs landed outside the sequence: the testbed's share, no claim */
 	{ "sti_shadow_nmi", "nmi_outside_sequence", CONTROL },
 };
+/* clang-format on */

@@ -243,6 +243,7 @@ EXPERIMENT(exp_sti_shadow_smi) = {
 	.run = run,
 };
 
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_shadow_smi_rules) = {
 	/* SMIs, like NMIs, may or may not be held in the shadow; whether RSM brings it back is not
 	 * spelled out for software (no quote found): the implementation's choice. The APM says
@@ -252,3 +253,4 @@ ARCH_RULES(sti_shadow_smi_rules) = {
 	{ "sti_shadow_smi", "irq_before_hlt_without_smi",
 	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
 };
+/* clang-format on */

@@ -139,6 +139,7 @@ EXPERIMENT(exp_sti_single_step) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_single_step_rules) = {
 	/* STI's shadow is for maskable interrupts only: the single-step trap is not held */
 	{ "sti_single_step", "db_held_by_sti_shadow",
@@ -151,3 +152,4 @@ ARCH_RULES(sti_single_step_rules) = {
 	{ "sti_single_step", "popf_db_after_first_insn",
 	  ON_INTEL(ALWAYS, SDM_STEP_AFTER_TF_SET), ON_AMD(ALWAYS, SDM_STEP_AFTER_TF_SET) },
 };
+/* clang-format on */

@@ -108,6 +108,7 @@ EXPERIMENT(exp_sti_user_return) = {
 };
 
 /* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
+/* clang-format off: a table laid out by hand */
 ARCH_RULES(sti_user_return_rules) = {
 	{ "sti_user_return", "irq_before_*",
 	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
@@ -115,3 +116,4 @@ ARCH_RULES(sti_user_return_rules) = {
 	{ "sti_user_return", "plain_iretq_irq_at_first_user_insn",
 	  ON_INTEL(MODEL_SPECIFIC, SDM_IRQ_BOUNDARY), ON_AMD(MODEL_SPECIFIC, SDM_IRQ_BOUNDARY) },
 };
+/* clang-format on */
