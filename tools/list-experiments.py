@@ -213,15 +213,15 @@ def main(argv) -> int:
     path = args[0] if args else os.path.join("build", "racebed.elf")
     try:
         exps = experiments(path)
-    except (OSError, ElfError, ValueError, struct.error) as e:
-        print(f"list-experiments: {path}: {e}", file=sys.stderr)
+    except (OSError, ElfError, ValueError, struct.error) as err:
+        print(f"list-experiments: {path}: {err}", file=sys.stderr)
         return 1
     if mode:
         return update_docs(exps, mode == "--docs")
-    width = max(len(e.name) for e in exps)
-    for e in exps:
-        extra = " [runs only when named]" if e.manual else ""
-        print(f"{e.name:<{width}}  {e.family:<8}  {e.description}{extra}")
+    width = max(len(x.name) for x in exps)
+    for x in exps:
+        extra = " [runs only when named]" if x.manual else ""
+        print(f"{x.name:<{width}}  {x.family:<8}  {x.description}{extra}")
     print(f"{len(exps)} experiments")
     return 0
 

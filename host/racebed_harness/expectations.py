@@ -23,7 +23,9 @@ def rule_skip(reason: str) -> bool:
     """Whether a SKIP reason is the runner's min_cpus or feature rule (fewer CPUs online than
     needed, or a named feature missing)."""
     m = RULE_SKIP_RE.fullmatch(reason.strip())
-    return bool(m) and (m.group(3) is not None or int(m.group(2)) < int(m.group(1)))
+    if m is None:
+        return False
+    return m.group(3) is not None or int(m.group(2)) < int(m.group(1))
 
 
 @dataclasses.dataclass

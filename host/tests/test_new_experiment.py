@@ -1,7 +1,9 @@
 """Adding an experiment: the skips that need no expectation line, tools/new-experiment's
 refusals and output, and the source file tools/list-experiments.py finds for each entry."""
 
+import importlib
 import importlib.machinery
+import types
 import importlib.util
 import os
 import subprocess
@@ -17,9 +19,11 @@ from .common import LIST_TOOL, REPO
 NEW_TOOL = os.path.join(REPO, "tools", "new-experiment")
 
 
-def load(path, name):
+def load(path: str, name: str) -> types.ModuleType:
     loader = importlib.machinery.SourceFileLoader(name, path)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+    spec = importlib.util.spec_from_loader(name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
 
