@@ -143,6 +143,12 @@ void smp_call_one(u32 cpu, cpu_fn_t fn, void *arg, bool wait)
 		wait_done(&cpus[cpu]);
 }
 
+bool smp_call_finished(u32 cpu)
+{
+	const struct cpu *c = &cpus[cpu];
+	return __atomic_load_n(&c->call_done, __ATOMIC_ACQUIRE) == READ_ONCE(c->call_seq);
+}
+
 void smp_wait_one(u32 cpu)
 {
 	if (cpu != this_cpu_index())

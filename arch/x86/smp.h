@@ -31,6 +31,8 @@ void smp_boot(const struct fw_info *fw, u32 max_cpus, u64 trampoline_pa);
  * runs its share itself. With wait, returns when all of them have returned. */
 void smp_call(const struct cpumask *mask, cpu_fn_t fn, void *arg, bool wait);
 void smp_call_one(u32 cpu, cpu_fn_t fn, void *arg, bool wait);
+/* Whether that CPU has finished its last smp_call function (no wait). */
+bool smp_call_finished(u32 cpu);
 /* Waits until that CPU has finished its last smp_call function. */
 void smp_wait_one(u32 cpu);
 /* Waits until every CPU in mask has finished its last smp_call function. */

@@ -7,6 +7,8 @@
 #include "arch/x86/trap.h"
 #include "kernel/experiment.h"
 
+#define SWEEP_REKICK_US 200
+
 u64 sweep_aps(const struct sweep *s)
 {
 	struct cpumask victims;
@@ -23,9 +25,20 @@ u64 sweep_aps(const struct sweep *s)
 		}
 	}
 	*s->stop = SWEEP_STOP;
-	for_each_cpu_in(c, &victims, ncpus_possible)
-		ipi_send_cpu(c, ICR_FIXED | VEC_CALL); /* a victim may be halted */
-	smp_wait(&victims);
+	/*
+	 * A victim may be halted. A loop whose HLT lies outside an STI shadow (sti; nop; hlt, or
+	 * sti; hlt with IF already 1) can take the wake-up before its HLT and then sleep for good:
+	 * the lost wakeup such loops exist to show. So the wake-up is sent again until every
+	 * victim has returned.
+	 */
+	for (bool all = false; !all; udelay(SWEEP_REKICK_US)) {
+		all = true;
+		for_each_cpu_in(c, &victims, ncpus_possible)
+			if (!smp_call_finished(c)) {
+				all = false;
+				ipi_send_cpu(c, ICR_FIXED | VEC_CALL);
+			}
+	}
 	*s->stop = SWEEP_DRAIN;
 	udelay(SWEEP_DRAIN_US);
 	return sent;
