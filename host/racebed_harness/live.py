@@ -20,11 +20,12 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO, Callable, List, Optional, TextIO
+from typing import IO, Callable, List, Optional, Sequence, TextIO
 
 from .headlines import log_headlines, test_headline
 from .ktap import KTAP_HEADER, PLAN_RE, RESULT_RE, KtapLog, KtapTest, clean_serial, parse_ktap
 from .records import RUNNING_RE
+from .runner import RunHook
 
 MIN_WIDTH = 60
 NAME_WIDTH = 24
@@ -213,9 +214,11 @@ def terminal_view(out: TextIO) -> LiveView:
     return LiveView(out, tty, width)
 
 
-def run(cmd: List[str], log_path: str, decode: Callable, out: TextIO = sys.stdout) -> int:
+def run(cmd: List[str], log_path: str, decode: Callable, out: TextIO = sys.stdout,
+        hooks: Sequence[RunHook] = ()) -> int:
     """Runs QEMU (its serial port already a file at log_path in cmd), shows the live view,
-    returns the exit status decode(status, stderr) gives (130 after Ctrl-C)."""
+    returns the exit status decode(status, stderr) gives (130 after Ctrl-C). hooks see the
+    serial output as it grows (the kernel's host requests are served by one)."""
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     open(log_path, "wb").close()
     print(f"racebed: raw serial log in {log_path} (make run RAW=1 shows it here); Ctrl-C stops",
@@ -237,10 +240,16 @@ def run(cmd: List[str], log_path: str, decode: Callable, out: TextIO = sys.stdou
     reader = threading.Thread(target=drain, args=(pipe,), daemon=True)
     reader.start()
     interrupted = False
+    serial = b""
+    start = time.monotonic()
     with open(log_path, "rb") as log:
         try:
             while proc.poll() is None:
-                view.feed(log.read().decode("utf-8", "replace"))
+                chunk = log.read()
+                serial += chunk
+                view.feed(chunk.decode("utf-8", "replace"))
+                for hook in hooks:
+                    hook.poll(serial, "", time.monotonic() - start)
                 time.sleep(POLL_S)
         except KeyboardInterrupt:
             interrupted = True

@@ -477,7 +477,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.live:
         from . import live
-        return live.run(cmd, args.live, decode_exit)
+        from .host_requests import HostRequests
+        hooks = []
+        if not args.debug:  # the kernel's host requests, served through a gdbstub and a monitor
+            base = os.path.splitext(os.path.abspath(args.live))[0]
+            gdb_sock, qmp_sock = base + ".gdb.sock", base + ".qmp.sock"
+            for path in (gdb_sock, qmp_sock):
+                if os.path.exists(path):
+                    os.unlink(path)
+            cmd += ["-gdb", f"unix:{gdb_sock},server=on,wait=off",
+                    "-qmp", f"unix:{qmp_sock},server=on,wait=off"]
+            hooks.append(HostRequests(gdb_sock, args.smp, None, qmp_sock))
+        return live.run(cmd, args.live, decode_exit, hooks=hooks)
     result = run_foreground(cmd)
     text = result.text
     if result.kind == "reset" and args.serial == "stdio":
