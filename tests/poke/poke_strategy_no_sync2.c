@@ -44,7 +44,7 @@ static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const 
 	return EXP_PASS;
 }
 
-/* emulate and rollback, each under the NMI load without the second sync; figures: broken calls */
+/* emulate and rollback under the NMI load without the second sync; report_rate: broken calls */
 static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 480, .configure = skip_sync2,
 				     .verdict = check, .hits = ps_broken };
 

@@ -38,7 +38,7 @@ static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const 
 
 static u64 restarts(const struct ps_run *r) { return r->res.st.restarts; }
 
-/* emulate and rollback under the storm; figures: rollback's restarts */
+/* emulate and rollback under the storm; report_rate counts the restarts */
 static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 480, .configure = storm,
 				     .vs_emulate = true, .verdict = check, .hits = restarts };
 
