@@ -19,7 +19,8 @@
  * window and returns whether the event landed in it) and calls race_event_seen() from its
  * event handler. race_run() prints the shape tuning, one `# pair` line per ordered pair,
  * `# pairs=...`, the event latency histogram and `# race mode=aimed ...`
- * (docs/output-format.md).
+ * (docs/output-format.md). The engine's parts (schedule, a pair's turn, the delay tuner, the
+ * shape exploration, the report) are listed in race_internal.h.
  */
 #ifndef RACEBED_RACE_H
 #define RACEBED_RACE_H

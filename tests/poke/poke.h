@@ -1,7 +1,7 @@
 /*
  * Shared fixtures of the poke_* experiments: the live sites and target stubs (poke_seq.S),
  * the executor that calls through a site and recovers from any fault, outcome classes, and
- * the driver that runs one patcher against executors on every other CPU.
+ * the poke run (poke_run.c): one patcher against executors on every other CPU.
  */
 #ifndef RACEBED_TESTS_POKE_H
 #define RACEBED_TESTS_POKE_H
@@ -104,8 +104,8 @@ struct poke_run {
 	u64 burst_ns, rest_ns;        /* executors call for burst_ns, then halt rest_ns each */
 	void (*step_hook)(enum poke_phase phase);
 	u32 patcher_cpu;              /* patches (~0u: the CPU calling poke_run_exec) */
-	u32 driver_cpu;               /* runs driver() instead of executing (none: ~0u) */
-	void (*driver)(struct poke_run *r);
+	u32 sender_cpu;               /* runs sender() instead of executing (none: ~0u) */
+	void (*sender)(struct poke_run *r); /* fires events (e.g. NMIs) at the patcher */
 	/* results */
 	volatile u64 stop;
 	u32 executors;
@@ -125,7 +125,7 @@ struct poke_run {
 /* Defaults: one call site, DESC mode, int3 protocol, until the budget's end. */
 void poke_run_init(struct poke_run *r, const struct exp_ctx *ctx, u64 budget_share_permille);
 /* The patcher CPU (default: the calling one) patches; every other online CPU executes (or
- * drives). */
+ * sends events: sender_cpu). */
 bool poke_run_exec(struct poke_run *r);
 /* Calls an executor CPU has made through the sites, all runs added up. */
 u64 poke_exec_calls(u32 cpu);

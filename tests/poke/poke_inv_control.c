@@ -16,18 +16,18 @@ static enum exp_result run(struct exp_ctx *ctx)
 {
 	struct ps_run *r = &run_state;
 	ps_init(r, ctx, POKE_EMULATE, 900);
-	r->flags = POKE_IPI_NO_ACK;
+	r->cfg.flags = POKE_IPI_NO_ACK;
 	if (!ps_exec(r))
 		return exp_fail(ctx, "could not set up the site, the stubs or the engine");
 	ps_report(r, "");
-	u64 v2 = r->st.inv_violations[INV_CLEAR_BEFORE_IRET];
-	u64 v3 = r->st.inv_violations[INV_CLEARED_BY_HANDLER];
+	u64 v2 = r->res.st.inv_violations[INV_CLEAR_BEFORE_IRET];
+	u64 v3 = r->res.st.inv_violations[INV_CLEARED_BY_HANDLER];
 	observation("thread_clear_detected", v2 ? 1 : 0, 1);
 	observation("clear_outside_handlers_detected", v3 ? 1 : 0, 1);
-	report_rate(ctx, r->st.syncs, v2 + v3);
-	if (!r->patches || !r->calls || r->st.sync_timeouts)
+	report_rate(ctx, r->res.st.syncs, v2 + v3);
+	if (!r->res.patches || !r->res.calls || r->res.st.sync_timeouts)
 		return exp_fail(ctx, "nothing ran: %lu pokes, %lu calls, %lu syncs timed out",
-				r->patches, r->calls, r->st.sync_timeouts);
+				r->res.patches, r->res.calls, r->res.st.sync_timeouts);
 	if (!v2 || !v3)
 		return exp_fail(ctx, "negative control: the checker missed it (invariant 2: %lu, "
 				"invariant 3: %lu violations)", v2, v3);

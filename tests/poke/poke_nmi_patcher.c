@@ -73,7 +73,7 @@ static bool wait_handled(u64 want, u64 ns, const struct poke_run *r)
 	return true;
 }
 
-static void nmi_driver(struct poke_run *r)
+static void nmi_sender(struct poke_run *r)
 {
 	u64 rng = rng_seed(r->seed, 99), never = 0;
 	while (!READ_ONCE(r->stop)) {
@@ -136,9 +136,9 @@ static enum exp_result run(struct exp_ctx *ctx)
 	reset();
 	patcher = this_cpu_index();
 	for_each_online_cpu(i)
-		if (i != patcher && r->driver_cpu == ~0u)
-			r->driver_cpu = i;
-	r->driver = nmi_driver;
+		if (i != patcher && r->sender_cpu == ~0u)
+			r->sender_cpu = i;
+	r->sender = nmi_sender;
 	r->step_hook = step_hook;
 	trap_set_handler(VEC_NMI, on_nmi);
 	idt_set_ist(VEC_NMI, 0);

@@ -1,7 +1,7 @@
 /*
- * Driver of the poke_strategy_* experiments (see poke_strategy.h): roles, the patcher loop,
- * executors, the event driver and handlers, the watchdog's deadlock probe. Reporting,
- * verdicts and the standard plan are in poke_strategy_verdict.c.
+ * One run of the poke_strategy_* experiments (see poke_strategy.h): roles, the patcher loop,
+ * executors, the event sender and the events' handlers, the watchdog's deadlock probe.
+ * Reporting, verdicts and the plans are in poke_strategy_verdict.c.
  */
 #include "tests/poke/poke_strategy.h"
 #include "arch/x86/apic.h"
@@ -14,7 +14,7 @@
 #include "kernel/arch_rules.h"
 
 #define VEC_PS_EVENT (VEC_EXP_FIRST + 0x3a)
-#define VEC_PS_AIMED (VEC_EXP_FIRST + 0x3b) /* its own vector: never merged with the driver's */
+#define VEC_PS_AIMED (VEC_EXP_FIRST + 0x3b) /* its own vector: never merged with the sender's */
 /* An event counts as lost when the patcher handled none at all for this long (a merged NMI
  * or a vCPU starved by the host is not a loss). */
 #define ACK_TIMEOUT_NS 1000000000ull
@@ -27,24 +27,26 @@ static bool exec_role[MAX_CPUS];
 
 void ps_init(struct ps_run *r, const struct exp_ctx *ctx, enum poke_strategy s, u32 permille)
 {
-	*r = (struct ps_run){ .strategy = s, .load = LOAD_NONE, .max_gap_ns = 100000,
-		.aim_permille = 200, .seed = ctx->seed, .want_deadlocks = 4, .driver = ~0u };
+	struct ps_config *cfg = &r->cfg;
+	*r = (struct ps_run){ .cfg = { .strategy = s, .load = LOAD_NONE, .max_gap_ns = 100000,
+		.aim_permille = 200, .seed = ctx->seed, .want_deadlocks = 4 },
+		.roles = { .sender = ~0u } };
 	r->aim_rng = rng_seed(ctx->seed, 5);
-	r->max_patches = ctx->iterations;
-	r->end_tsc = rdtsc() + ctx->budget_tsc * permille / 1000;
-	r->hard_end_tsc = r->end_tsc + 4 * (ctx->budget_tsc * permille / 1000);
+	cfg->max_patches = ctx->iterations;
+	cfg->end_tsc = rdtsc() + ctx->budget_tsc * permille / 1000;
+	cfg->hard_end_tsc = cfg->end_tsc + 4 * (ctx->budget_tsc * permille / 1000);
 	/* CPUs spinning in #BP with interrupts off starve an emulator's host of time the
 	 * patcher and the watchdog need: two executors are enough for spin */
-	r->max_executors = s == POKE_SPIN ? 2 : 0;
+	cfg->max_executors = s == POKE_SPIN ? 2 : 0;
 }
 
 /* The run's positive controls, as far as the patcher can tell while it runs. */
 static bool controls_reached(const struct ps_run *r)
 {
-	if (r->strategy == POKE_SPIN && r->load != LOAD_NONE)
-		return r->deadlocks != 0;
-	if (r->load != LOAD_NONE)
-		return r->ev_hit[PW_DEPLOY] && r->ev_hit[PW_TAIL];
+	if (r->cfg.strategy == POKE_SPIN && r->cfg.load != LOAD_NONE)
+		return r->res.deadlocks.count != 0;
+	if (r->cfg.load != LOAD_NONE)
+		return r->res.events.hit_int3[PW_DEPLOY] && r->res.events.hit_int3[PW_TAIL];
 	struct poke_stats st;
 	poke_stats_read(&st);
 	return st.bp_window[PW_DEPLOY] && st.bp_window[PW_TAIL];
@@ -52,29 +54,30 @@ static bool controls_reached(const struct ps_run *r)
 
 static bool go_on(const struct ps_run *r)
 {
-	if (READ_ONCE(r->stop) || r->patches >= r->max_patches)
+	if (READ_ONCE(r->stop) || r->res.patches >= r->cfg.max_patches)
 		return false;
 	u64 now = rdtsc();
-	if (tsc_is_before(now, r->end_tsc))
+	if (tsc_is_before(now, r->cfg.end_tsc))
 		return true;
-	return tsc_is_before(now, r->hard_end_tsc) && !controls_reached(r);
+	return tsc_is_before(now, r->cfg.hard_end_tsc) && !controls_reached(r);
 }
 
 /* ---- event handlers on the patcher ---- */
 
 static void call_site(struct ps_run *r)
 {
+	struct ps_events *ev = &r->res.events;
 	struct poke_exec e;
 	u64 site = poke_call_sites[0];
 	enum poke_window w = poke_window_now();
 	u64 before = poke_patcher_bps();
-	r->ev_window[w]++;
+	ev->in_window[w]++;
 	e.canary = rdtsc();
 	bool returned = poke_exec_run(&e, site);
-	r->ev_out[poke_classify(&e, site, returned, false)]++;
+	ev->outcome[poke_classify(&e, site, returned, false)]++;
 	if (poke_patcher_bps() != before)
-		r->ev_hit[w]++;
-	__atomic_add_fetch(&r->ev_handled, 1, __ATOMIC_SEQ_CST);
+		ev->hit_int3[w]++;
+	__atomic_add_fetch(&ev->handled, 1, __ATOMIC_SEQ_CST);
 }
 
 static bool on_nmi(struct trap_frame *f)
@@ -82,7 +85,7 @@ static bool on_nmi(struct trap_frame *f)
 	(void)f;
 	struct ps_run *r = cur;
 	struct cpu *c = this_cpu();
-	if (!r || c->sample_request || c->index != r->patcher)
+	if (!r || c->sample_request || c->index != r->roles.patcher)
 		return false;
 	call_site(r);
 	return true;
@@ -92,7 +95,7 @@ static bool on_irq(struct trap_frame *f)
 {
 	(void)f;
 	struct ps_run *r = cur;
-	if (r && this_cpu_index() == r->patcher)
+	if (r && this_cpu_index() == r->roles.patcher)
 		call_site(r);
 	apic_eoi();
 	return true;
@@ -102,13 +105,14 @@ static bool on_irq(struct trap_frame *f)
 
 static void print_spinners(const struct ps_run *r, u64 now)
 {
+	const char *context = r->cfg.load == LOAD_NMI ? " patcher context=nmi"
+						      : " patcher context=irq";
 	for_each_online_cpu(i) {
 		u64 since, site;
 		if (poke_spin_state(i, &since, &site))
 			diag("deadlock cpu=%u waiting_in_bp_ms=%lu bp_rip=0x%lx%s", i,
 			     (s64)(now - since) > 0 ? tsc_to_ns(now - since) / 1000000u : 0, site + 1,
-			     i == r->patcher ? (r->load == LOAD_NMI ? " patcher context=nmi"
-								     : " patcher context=irq") : "");
+			     i == r->roles.patcher ? context : "");
 	}
 }
 
@@ -123,19 +127,20 @@ static void probe(struct trap_frame *f)
 	static u64 last_since;
 	struct ps_run *r = cur;
 	u64 since, site, now = rdtsc();
-	if (!r || !poke_spin_state(r->patcher, &since, &site))
+	if (!r || !poke_spin_state(r->roles.patcher, &since, &site))
 		return;
-	if (r->deadlocks && since == last_since)
+	struct ps_deadlocks *dl = &r->res.deadlocks;
+	if (dl->count && since == last_since)
 		return; /* the one already rescued, not out of its loop yet */
 	last_since = since;
 	u64 ns = (s64)(now - since) > 0 ? tsc_to_ns(now - since) : 0;
-	u32 n = ++r->deadlocks;
-	r->deadlock_window[poke_window_now()]++;
-	if (n == 1) {
-		r->detect_ns_first = ns;
+	u32 found = ++dl->count;
+	dl->in_window[poke_window_now()]++;
+	if (found == 1) {
+		dl->detect_ns_first = ns;
 		diag("deadlock detected by the watchdog: patcher cpu %u waits in its own #BP at "
-		     "0x%lx, window %s, for %lu ms", r->patcher, site, poke_window_name(poke_window_now()),
-		     ns / 1000000u);
+		     "0x%lx, window %s, for %lu ms", r->roles.patcher, site,
+		     poke_window_name(poke_window_now()), ns / 1000000u);
 		print_spinners(r, now);
 		watchdog_report_cpus(f);
 		for_each_online_cpu(i)
@@ -144,10 +149,9 @@ static void probe(struct trap_frame *f)
 				diag("cpu %u rip=0x%lx is in the #BP wait loop (poke_spin_bp)", i,
 				     cpus[i].sampled_rip);
 	}
-	if (ns > r->detect_ns_max)
-		r->detect_ns_max = ns;
-	if (n >= r->want_deadlocks ||
-	    (r->deadlock_window[PW_DEPLOY] && r->deadlock_window[PW_TAIL]))
+	if (ns > dl->detect_ns_max)
+		dl->detect_ns_max = ns;
+	if (found >= r->cfg.want_deadlocks || (dl->in_window[PW_DEPLOY] && dl->in_window[PW_TAIL]))
 		__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 	poke_spin_rescue();
 }
@@ -161,26 +165,29 @@ static void spin_ns(u64 ns)
 		cpu_relax();
 }
 
-static void driver(struct ps_run *r)
+/* The boot CPU fires one event at a time at the patcher, a random gap after it was handled. */
+static void event_sender(struct ps_run *r)
 {
-	u64 rng = rng_seed(r->seed, 99);
-	u32 icr = r->load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT;
+	struct ps_events *ev = &r->res.events;
+	u64 rng = rng_seed(r->cfg.seed, 99);
+	u32 icr = r->cfg.load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT;
 	while (!READ_ONCE(r->ready))
 		cpu_relax();
 	while (!READ_ONCE(r->stop)) {
-		u64 base = READ_ONCE(r->ev_handled), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
-		ipi_send_cpu(r->patcher, icr);
-		r->ev_sent++;
-		while (READ_ONCE(r->ev_handled) == base && !READ_ONCE(r->stop) && tsc_before(end))
+		u64 base = READ_ONCE(ev->handled), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
+		ipi_send_cpu(r->roles.patcher, icr);
+		ev->sent++;
+		while (READ_ONCE(ev->handled) == base && !READ_ONCE(r->stop) &&
+		       tsc_before(end))
 			cpu_relax();
-		if (READ_ONCE(r->ev_handled) == base && !READ_ONCE(r->stop))
-			r->ev_lost++;
-		if (r->max_gap_ns)
-			spin_ns(rng_next(&rng) % r->max_gap_ns);
+		if (READ_ONCE(ev->handled) == base && !READ_ONCE(r->stop))
+			ev->lost++;
+		if (r->cfg.max_gap_ns)
+			spin_ns(rng_next(&rng) % r->cfg.max_gap_ns);
 	}
 }
 
-/* Short halts between bursts of calls, as in poke_driver.c (not on the boot CPU, whose
+/* Short halts between bursts of calls, as in poke_run.c (not on the boot CPU, whose
  * LAPIC timer is the watchdog's). */
 static void rest(u32 me)
 {
@@ -195,7 +202,7 @@ static void rest(u32 me)
 static void executor(struct ps_run *r)
 {
 	u32 me = this_cpu_index();
-	u64 rng = rng_seed(r->seed, me + 1), cnt[PO_N] = { 0 };
+	u64 rng = rng_seed(r->cfg.seed, me + 1), cnt[PO_N] = { 0 };
 	u64 site = poke_call_sites[0], burst = ns_to_tsc(20000), burst_end = rdtsc() + burst;
 	while (!READ_ONCE(r->ready))
 		cpu_relax();
@@ -204,7 +211,7 @@ static void executor(struct ps_run *r)
 			rest(me);
 			burst_end = rdtsc() + burst;
 		}
-		if (r->flags & POKE_IPI_NO_ACK)
+		if (r->cfg.flags & POKE_IPI_NO_ACK)
 			poke_sync_ack_thread();
 		struct poke_exec e;
 		e.canary = rng_next(&rng);
@@ -213,7 +220,7 @@ static void executor(struct ps_run *r)
 		cnt[poke_classify(&e, site, returned, false)]++;
 	}
 	for (u32 o = 0; o < PO_N; o++)
-		__atomic_add_fetch(&r->outcome[o], cnt[o], __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->res.outcome[o], cnt[o], __ATOMIC_RELAXED);
 	__atomic_add_fetch(&exec_done, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -221,67 +228,70 @@ static void executor(struct ps_run *r)
 static void aim(enum poke_phase phase)
 {
 	struct ps_run *r = cur;
-	if (r->load == LOAD_NONE || (phase != POKE_PH_INT3 && phase != POKE_PH_TAIL) ||
-	    rng_next(&r->aim_rng) % 1000 >= r->aim_permille)
+	if (r->cfg.load == LOAD_NONE || (phase != POKE_PH_INT3 && phase != POKE_PH_TAIL) ||
+	    rng_next(&r->aim_rng) % 1000 >= r->cfg.aim_permille)
 		return;
-	r->ev_aimed++;
-	ipi_send_cpu(r->patcher, r->load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_AIMED);
+	r->res.events.aimed++;
+	ipi_send_cpu(r->roles.patcher,
+		     r->cfg.load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_AIMED);
 }
 
 static void patcher(struct ps_run *r)
 {
-	struct poke_cfg cfg = { .mode = POKE_MODE_DESC, .flags = r->flags,
-		.strategy = r->strategy, .max_restarts = r->max_restarts, .step_hook = aim };
+	struct ps_results *res = &r->res;
+	struct poke_cfg engine_cfg = { .mode = POKE_MODE_DESC, .flags = r->cfg.flags,
+		.strategy = r->cfg.strategy, .max_restarts = r->cfg.max_restarts,
+		.step_hook = aim };
 	u64 site = poke_call_sites[0];
 	u8 state = 0;
-	if (!poke_start(&cfg)) {
-		r->failed = ~0ull;
+	if (!poke_start(&engine_cfg)) {
+		res->failed = ~0ull;
 		__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
 		return;
 	}
 	poke_traps_install();
-	if (r->load == LOAD_NMI)
+	if (r->cfg.load == LOAD_NMI)
 		idt_set_ist(VEC_NMI, 0); /* NMIs nest on this stack through the #BP's IRET */
 	__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
-	u64 n = 0;
+	u64 nsamples = 0;
 	while (go_on(r)) {
 		u8 insn[POKE_INSN_LEN];
 		poke_gen(POKE_CALL, site, state ? POKE_TGT_A : POKE_TGT_B, insn);
 		u64 t0 = rdtsc();
 		bool ok = poke_one(site, insn);
 		u64 dt = rdtsc() - t0;
-		hist_add(&r->lat_hist, dt);
-		hist_add(&r->restart_hist, poke_last_restarts());
-		if (n < MAX_SAMPLES)
-			lat_samples[n++] = dt;
+		hist_add(&res->lat_hist, dt);
+		hist_add(&res->restart_hist, poke_last_restarts());
+		if (nsamples < MAX_SAMPLES)
+			lat_samples[nsamples++] = dt;
 		if (ok)
 			state ^= 1;
 		else if (poke_last_gave_up())
-			r->gave_up++;
+			res->gave_up++;
 		else
-			r->failed++;
-		r->patches++;
+			res->failed++;
+		res->patches++;
 	}
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 	/* the executors' last calls may still need this CPU's handlers */
-	while (READ_ONCE(exec_done) < r->executors)
+	while (READ_ONCE(exec_done) < r->roles.executors)
 		cpu_relax();
-	if (r->load != LOAD_NONE)
+	if (r->cfg.load != LOAD_NONE)
 		spin_ns(2000000); /* a last event may still be on its way */
-	if (r->load == LOAD_NMI)
+	if (r->cfg.load == LOAD_NMI)
 		idt_set_ist(VEC_NMI, IST_NMI);
-	r->lat_median = summarize(lat_samples, n).median;
+	res->lat_median = summarize(lat_samples, nsamples).median;
 }
 
 static void worker(void *arg)
 {
 	struct ps_run *r = arg;
 	u32 me = this_cpu_index();
-	if (me == r->patcher)
+	if (me == r->roles.patcher)
 		patcher(r);
-	else if (me == r->driver)
-		driver(r);
+	else if (me == r->roles.sender)
+		event_sender(r);
 	else if (exec_role[me])
 		executor(r);
 }
@@ -291,29 +301,30 @@ bool ps_exec(struct ps_run *r)
 	u64 site = poke_call_sites[0];
 	if (!poke_fixture_init() || !poke_sites_reset(&site, 1, false))
 		return false;
-	r->patcher = cpu_last_online();
-	r->driver = r->load == LOAD_NONE ? ~0u : this_cpu_index();
-	r->executors = 0;
+	struct ps_roles *roles = &r->roles;
+	roles->patcher = cpu_last_online();
+	roles->sender = r->cfg.load == LOAD_NONE ? ~0u : this_cpu_index();
+	roles->executors = 0;
 	for_each_online_cpu(i) {
-		exec_role[i] = i != r->patcher && i != r->driver &&
-			       (!r->max_executors || r->executors < r->max_executors);
-		r->executors += exec_role[i];
+		exec_role[i] = i != roles->patcher && i != roles->sender &&
+			       (!r->cfg.max_executors || roles->executors < r->cfg.max_executors);
+		roles->executors += exec_role[i];
 	}
 	exec_done = 0;
 	cur = r;
-	if (r->load == LOAD_NMI)
+	if (r->cfg.load == LOAD_NMI)
 		trap_set_handler(VEC_NMI, on_nmi);
-	else if (r->load == LOAD_IRQ) {
+	else if (r->cfg.load == LOAD_IRQ) {
 		trap_set_handler(VEC_PS_EVENT, on_irq);
 		trap_set_handler(VEC_PS_AIMED, on_irq);
 	}
-	if (r->strategy == POKE_SPIN)
+	if (r->cfg.strategy == POKE_SPIN)
 		watchdog_set_hook(probe);
 	struct cpumask all;
 	cpumask_online(&all);
 	smp_call(&all, worker, r, true);
 	watchdog_set_hook(NULL);
-	bool started = r->failed != ~0ull;
+	bool started = r->res.failed != ~0ull;
 	if (started) {
 		poke_traps_remove();
 		poke_stop();
@@ -324,16 +335,16 @@ bool ps_exec(struct ps_run *r)
 	cur = NULL;
 	if (!started)
 		return false;
-	poke_stats_read(&r->st);
-	r->calls = r->ev_calls = 0;
+	struct ps_results *res = &r->res;
+	poke_stats_read(&res->st);
+	res->calls = res->events.calls = 0;
 	for (u32 o = 0; o < PO_N; o++) {
-		r->calls += r->outcome[o];
-		r->ev_calls += r->ev_out[o];
+		res->calls += res->outcome[o];
+		res->events.calls += res->events.outcome[o];
 	}
 	return true;
 }
 
-/* What the manuals say about the observations (kernel/arch_rules.h; the family README). */
 /* clang-format off: a table laid out by hand */
 ARCH_RULES(poke_strategy_rules) = {
 	{ "poke_strategy_*", "*broken_call", ON_INTEL(NEVER, SDM_XMC), ON_AMD(NEVER, SDM_XMC) },

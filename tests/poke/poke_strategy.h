@@ -15,8 +15,8 @@
 
 enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ };
 
-struct ps_run {
-	/* configuration */
+/* What a run does: set by ps_init, adjusted by the experiment before ps_exec. */
+struct ps_config {
 	enum poke_strategy strategy;
 	enum ps_load load;
 	u32 flags;            /* POKE_SKIP_SYNC2, POKE_IPI_NO_ACK ... */
@@ -25,29 +25,52 @@ struct ps_run {
 	u32 aim_permille;     /* also an event sent by the patcher to itself right after the int3
 			       * or the tail write (step hook), in this share of those steps */
 	u64 max_patches, end_tsc, seed;
-	u32 want_deadlocks;   /* spin: stop after this many, or both windows seen */
-	u32 max_executors;    /* 0: every CPU left; else the others stay idle */
 	u64 hard_end_tsc;     /* past end_tsc the patcher goes on until its controls are
 			       * reached, up to here */
-	/* roles */
-	u32 patcher, driver;  /* driver ~0u: no load, the boot CPU executes */
-	/* results */
-	volatile u64 stop, ready;
-	u32 executors;
-	u64 patches, failed, gave_up;
-	u64 outcome[PO_N];    /* executors */
-	u64 ev_out[PO_N];     /* calls from event handlers on the patcher */
-	u64 calls, ev_calls;
-	volatile u64 ev_sent, ev_handled, ev_lost, ev_aimed;
-	u64 aim_rng;
-	volatile u64 ev_window[PW_N], ev_hit[PW_N];
-	struct hist lat_hist, restart_hist;
-	u64 lat_median;
-	struct poke_stats st;
-	/* spin deadlocks found by the watchdog probe */
-	volatile u32 deadlocks;
+	u32 want_deadlocks;   /* spin: stop after this many, or both windows seen */
+	u32 max_executors;    /* 0: every CPU left; else the others stay idle */
+};
+
+/* Who does what: set by ps_exec. */
+struct ps_roles {
+	u32 patcher;          /* the last online CPU (an AP when there is one) */
+	u32 sender;           /* fires the events at the patcher; ~0u: no load, the boot CPU
+			       * executes */
+	u32 executors;        /* CPUs calling through the site */
+};
+
+/* The events fired at the patcher and what their handlers' calls through the site did. */
+struct ps_events {
+	volatile u64 sent, aimed, handled, lost;
+	volatile u64 in_window[PW_N];   /* handled while the patcher was in this window */
+	volatile u64 hit_int3[PW_N];    /* ... and their call met the live int3 */
+	u64 outcome[PO_N], calls;
+};
+
+/* Spin deadlocks found by the watchdog probe. */
+struct ps_deadlocks {
+	volatile u32 count;
 	u64 detect_ns_first, detect_ns_max;
-	u32 deadlock_window[PW_N];
+	u32 in_window[PW_N];
+};
+
+/* What a run measured: filled by ps_exec. */
+struct ps_results {
+	u64 patches, failed, gave_up;
+	u64 outcome[PO_N], calls;        /* the executors' calls */
+	struct ps_events events;
+	struct ps_deadlocks deadlocks;
+	struct hist lat_hist, restart_hist; /* per poke: cycles, restarts */
+	u64 lat_median;
+	struct poke_stats st;            /* the engine's counters */
+};
+
+struct ps_run {
+	struct ps_config cfg;
+	struct ps_roles roles;
+	volatile u64 ready, stop;        /* the patcher is set up; every role stops */
+	u64 aim_rng;                     /* the patcher's draws for aim_permille */
+	struct ps_results res;
 };
 
 /* Defaults for strategy s: one site, budget share of the experiment's budget, no load. */
@@ -69,9 +92,24 @@ bool ps_selected(enum poke_strategy s);
 /* Median-latency ratio of a run against the emulate run of the same experiment. */
 void ps_vs_emulate(const struct ps_run *r, u64 emulate_median, const char *p);
 /*
- * Every strategy poke= selects under one load, side by side: emulate, rollback, then spin
- * twice (no events on the patcher: must complete; the load: must deadlock, detected).
+ * A plan: every strategy poke= selects under one load, side by side: emulate, rollback, then
+ * (spin) spin twice, with no events on the patcher (must complete) and under the load (must
+ * deadlock, detected). Each run is reported (ps_report), its figures summed for report_rate,
+ * and judged; the plan's verdict is the first run's that failed.
  */
-enum exp_result ps_run_strategies(struct exp_ctx *ctx, enum ps_load load);
+struct ps_plan {
+	enum ps_load load;
+	u32 permille;                             /* emulate's and rollback's budget share */
+	bool spin;                                /* also the two spin runs (150, 300 permille) */
+	bool vs_emulate;                          /* ps_vs_emulate for the runs after emulate */
+	void (*configure)(struct ps_config *cfg); /* after ps_init (NULL: nothing) */
+	/* a run's verdict, after its report (NULL: ps_verdict_deadlock for spin under the
+	 * load, else ps_verdict_complete) */
+	enum exp_result (*verdict)(struct exp_ctx *ctx, const struct ps_run *r, const char *p);
+	u64 (*hits)(const struct ps_run *r);      /* report_rate's hits (NULL: events that met
+						   * the live int3) */
+};
+/* Runs the plan; skipped when it has no spin runs and poke= selects neither of the others. */
+enum exp_result ps_run_strategies(struct exp_ctx *ctx, const struct ps_plan *plan);
 
 #endif

@@ -8,7 +8,10 @@
  */
 #include "tests/poke/poke_strategy.h"
 
-static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, LOAD_IRQ); }
+static const struct ps_plan plan = { .load = LOAD_IRQ, .permille = 250, .spin = true,
+				      .vs_emulate = true };
+
+static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 
 EXPERIMENT(exp_poke_strategy_irq) = {
 	.order = EXP_ORDER(FAMILY_POKE, 140),

@@ -13,7 +13,10 @@
  */
 #include "tests/poke/poke_strategy.h"
 
-static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, LOAD_NMI); }
+static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 250, .spin = true,
+				      .vs_emulate = true };
+
+static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 
 EXPERIMENT(exp_poke_strategy_nmi) = {
 	.order = EXP_ORDER(FAMILY_POKE, 130),

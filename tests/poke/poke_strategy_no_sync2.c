@@ -14,56 +14,41 @@
 #include "lib/printf.h"
 #include "kernel/arch_rules.h"
 
-static struct ps_run run_state;
+static void skip_sync2(struct ps_config *cfg) { cfg->flags = POKE_SKIP_SYNC2; }
 
+/* The ablation's observations, then its verdict (not ps_verdict_complete: damage may be seen). */
 static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const char *p)
 {
+	const struct ps_results *res = &r->res;
+	const struct poke_stats *st = &res->st;
+	u64 calls = res->calls + res->events.calls;
 	char name[64];
 	ksnprintf(name, sizeof(name), "%sdamage_without_sync2", p);
-	observation(name, ps_broken(r), r->calls + r->ev_calls);
+	observation(name, ps_broken(r), calls);
 	/* an int3 executed after the sync that removed it: TCG's stale translations show this
 	 * with the full protocol too (poke_call_flip), so it is not attributed to the ablation */
 	ksnprintf(name, sizeof(name), "%sstale_int3_without_sync2", p);
-	observation(name, r->outcome[PO_STALE_BP] + r->ev_out[PO_STALE_BP], r->calls + r->ev_calls);
-	if (r->failed || r->st.sync_timeouts || !r->patches)
-		return exp_fail(ctx, "%s: %lu pokes, %lu failed, %lu syncs timed out", p, r->patches,
-				r->failed, r->st.sync_timeouts);
-	if (r->st.inv_violations[INV_SET_EACH_EVENT] != r->st.batches)
+	observation(name, res->outcome[PO_STALE_BP] + res->events.outcome[PO_STALE_BP], calls);
+	if (res->failed || st->sync_timeouts || !res->patches)
+		return exp_fail(ctx, "%s: %lu pokes, %lu failed, %lu syncs timed out", p,
+				res->patches, res->failed, st->sync_timeouts);
+	if (st->inv_violations[INV_SET_EACH_EVENT] != st->batches)
 		return exp_fail(ctx, "%s: invariant checker saw %lu skipped syncs in %lu pokes", p,
-				r->st.inv_violations[INV_SET_EACH_EVENT], r->st.batches);
-	if (r->st.inv_violations[INV_CLEAR_BEFORE_IRET] || r->st.inv_violations[INV_CLEARED_BY_HANDLER])
+				st->inv_violations[INV_SET_EACH_EVENT], st->batches);
+	if (st->inv_violations[INV_CLEAR_BEFORE_IRET] || st->inv_violations[INV_CLEARED_BY_HANDLER])
 		return exp_fail(ctx, "%s: cpumask invariant 2 or 3 broken", p);
-	if (!r->ev_hit[PW_DEPLOY] || !r->ev_hit[PW_TAIL])
+	if (!res->events.hit_int3[PW_DEPLOY] || !res->events.hit_int3[PW_TAIL])
 		return exp_fail(ctx, "%s: positive control: no NMI hit the live int3 in the deploy "
-				"(%lu) or tail (%lu) window", p, r->ev_hit[PW_DEPLOY], r->ev_hit[PW_TAIL]);
+				"(%lu) or tail (%lu) window", p, res->events.hit_int3[PW_DEPLOY],
+				res->events.hit_int3[PW_TAIL]);
 	return EXP_PASS;
 }
 
-static enum exp_result run(struct exp_ctx *ctx)
-{
-	struct ps_run *r = &run_state;
-	enum exp_result v = EXP_PASS;
-	u64 pokes = 0, broken = 0;
-	if (!ps_selected(POKE_EMULATE) && !ps_selected(POKE_ROLLBACK))
-		return exp_skip(ctx, "poke= selects neither emulate nor rollback");
-	for (u32 s = POKE_EMULATE; s <= POKE_ROLLBACK; s++) {
-		if (!ps_selected(s))
-			continue;
-		const char *p = s == POKE_EMULATE ? "emulate_" : "rollback_";
-		ps_init(r, ctx, s, 480);
-		r->load = LOAD_NMI;
-		r->flags = POKE_SKIP_SYNC2;
-		if (!ps_exec(r))
-			return exp_fail(ctx, "%s: could not set up the site, the stubs or the engine", p);
-		ps_report(r, p);
-		enum exp_result w = check(ctx, r, p);
-		v = v == EXP_PASS ? w : v;
-		pokes += r->patches;
-		broken += ps_broken(r);
-	}
-	report_rate(ctx, pokes, broken);
-	return v;
-}
+/* emulate and rollback under the NMI load without the second sync; report_rate: broken calls */
+static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 480, .configure = skip_sync2,
+				     .verdict = check, .hits = ps_broken };
+
+static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 
 EXPERIMENT(exp_poke_strategy_no_sync2) = {
 	.order = EXP_ORDER(FAMILY_POKE, 170),

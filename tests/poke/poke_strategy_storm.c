@@ -12,47 +12,37 @@
 #include "kernel/outcome.h"
 #include "kernel/arch_rules.h"
 
-static struct ps_run run_state;
-
-static enum exp_result run(struct exp_ctx *ctx)
+/* The storm alone: the next NMI as soon as the last one was handled, none aimed. */
+static void storm(struct ps_config *cfg)
 {
-	struct ps_run *r = &run_state;
-	enum exp_result v = EXP_PASS;
-	u64 em = 0, pokes = 0, restarts = 0;
-	if (!ps_selected(POKE_EMULATE) && !ps_selected(POKE_ROLLBACK))
-		return exp_skip(ctx, "poke= selects neither emulate nor rollback");
-	for (u32 s = POKE_EMULATE; s <= POKE_ROLLBACK; s++) {
-		if (!ps_selected(s))
-			continue;
-		const char *p = s == POKE_EMULATE ? "emulate_" : "rollback_";
-		ps_init(r, ctx, s, 480);
-		r->load = LOAD_NMI;
-		r->max_gap_ns = 0;
-		r->aim_permille = 0; /* the storm alone */
-		if (!ps_exec(r))
-			return exp_fail(ctx, "%s: could not set up the site, the stubs or the engine", p);
-		ps_report(r, p);
-		pokes += r->patches;
-		restarts += r->st.restarts;
-		if (s == POKE_EMULATE) {
-			em = r->lat_median;
-			enum exp_result w = ps_verdict_complete(ctx, r, p);
-			v = v == EXP_PASS ? w : v;
-			continue;
-		}
-		ps_vs_emulate(r, em, p);
-		observation("rollback_poke_gave_up", r->gave_up, r->patches);
-		observation("rollback_poke_restarted", r->st.restarts ? 1 : 0, 1);
-		if (r->failed || r->st.sync_timeouts || ps_broken(r) || ps_violations(r))
-			v = exp_fail(ctx, "rollback: %lu failed pokes, %lu sync timeouts, %lu broken "
-				     "calls, %lu invariant violations", r->failed, r->st.sync_timeouts,
-				     ps_broken(r), ps_violations(r));
-		else if (!r->st.restarts && v == EXP_PASS)
-			v = exp_fail(ctx, "rollback: positive control: no restart under the storm");
-	}
-	report_rate(ctx, pokes, restarts);
-	return v;
+	cfg->max_gap_ns = 0;
+	cfg->aim_permille = 0;
 }
+
+/* emulate must complete; rollback's give-ups are an observation, its restarts a control. */
+static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const char *p)
+{
+	const struct ps_results *res = &r->res;
+	if (r->cfg.strategy == POKE_EMULATE)
+		return ps_verdict_complete(ctx, r, p);
+	observation("rollback_poke_gave_up", res->gave_up, res->patches);
+	observation("rollback_poke_restarted", res->st.restarts ? 1 : 0, 1);
+	if (res->failed || res->st.sync_timeouts || ps_broken(r) || ps_violations(r))
+		return exp_fail(ctx, "rollback: %lu failed pokes, %lu sync timeouts, %lu broken "
+				"calls, %lu invariant violations", res->failed,
+				res->st.sync_timeouts, ps_broken(r), ps_violations(r));
+	if (!res->st.restarts)
+		return exp_fail(ctx, "rollback: positive control: no restart under the storm");
+	return EXP_PASS;
+}
+
+static u64 restarts(const struct ps_run *r) { return r->res.st.restarts; }
+
+/* emulate and rollback under the storm; report_rate counts the restarts */
+static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 480, .configure = storm,
+				     .vs_emulate = true, .verdict = check, .hits = restarts };
+
+static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 
 EXPERIMENT(exp_poke_strategy_storm) = {
 	.order = EXP_ORDER(FAMILY_POKE, 150),

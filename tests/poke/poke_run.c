@@ -1,8 +1,9 @@
 /*
- * The poke_* driver: the calling CPU patches the sites (flipping each between call A and
- * call B, or NOP and jmp A) as fast as it can until the patch count or the deadline; every
- * other online CPU calls through the sites in a tight loop (in bursts, see rest()) and
- * classifies each call; one CPU may be given another role (e.g. firing NMIs at the patcher).
+ * A poke run (struct poke_run, poke.h), the load most poke_* experiments share: the calling
+ * CPU patches the sites (flipping each between call A and call B, or NOP and jmp A) as fast
+ * as it can until the patch count or the deadline; every other online CPU calls through the
+ * sites in a tight loop (in bursts, see rest()) and classifies each call, except one CPU that
+ * may be the run's event sender instead (e.g. firing NMIs at the patcher).
  */
 #include "tests/poke/poke.h"
 #include "kernel/outcome.h"
@@ -37,8 +38,8 @@ static u64 calls_now(void)
 void poke_run_init(struct poke_run *r, const struct exp_ctx *ctx, u64 budget_share_permille)
 {
 	*r = (struct poke_run){ .mode = POKE_MODE_DESC, .writer = WR_PROTOCOL, .nsites = 1,
-		.per_batch = 1, .patcher_cpu = ~0u, .driver_cpu = ~0u, .seed = ctx->seed, .burst_ns = 20000,
-		.rest_ns = 70000 };
+		.per_batch = 1, .patcher_cpu = ~0u, .sender_cpu = ~0u, .seed = ctx->seed,
+		.burst_ns = 20000, .rest_ns = 70000 };
 	r->sites[0] = poke_call_sites[0];
 	r->max_patches = ctx->iterations;
 	r->end_tsc = rdtsc() + ctx->budget_tsc * budget_share_permille / 1000;
@@ -198,8 +199,8 @@ static void worker(void *arg)
 	u32 me = this_cpu_index();
 	if (me == patcher_cpu)
 		patcher(r);
-	else if (me == r->driver_cpu)
-		r->driver(r);
+	else if (me == r->sender_cpu)
+		r->sender(r);
 	else
 		executor(r);
 }
@@ -219,7 +220,7 @@ bool poke_run_exec(struct poke_run *r)
 	r->stop = 0;
 	r->executors = 0;
 	for_each_online_cpu(i)
-		r->executors += i != patcher_cpu && i != r->driver_cpu;
+		r->executors += i != patcher_cpu && i != r->sender_cpu;
 	r->bad_taken = 0;
 	poke_start(&cfg);
 	poke_set_patcher(patcher_cpu);
