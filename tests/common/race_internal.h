@@ -21,38 +21,38 @@
 
 #define RACE_MAX_ROUND_PAIRS (RACE_MAX_CPUS / 2)
 #define RACE_MAX_ROUNDS (RACE_MAX_CPUS * RACE_MAX_CPUS)
-#define RACE_NO_POSITION 0xff            /* race_cpus.position of a CPU that does not race */
-#define RACE_ACK_TIMEOUT_NS 2000000ull   /* an event not handled by then is counted as unacked */
+#define RACE_NO_POSITION 0xff              /* race_cpus.position of a CPU that does not race */
+#define RACE_ACK_TIMEOUT_NS 2000000ull     /* an event not handled by then is counted as unacked */
 #define RACE_START_TIMEOUT_NS 200000000ull /* a victim's first publication after its call */
-#define RACE_CHUNKS 4                    /* blind/aimed alternations per pair */
-#define RACE_MIN_PAIR_NS 10000000ull     /* every pair gets at least this long */
-#define RACE_MIN_CHUNK_NS 3000000ull     /* a shorter chunk measures the host's time slices */
-#define RACE_DELAY_BINS 16               /* delay bins of the aimed sender's tuner */
+#define RACE_CHUNKS 4                      /* blind/aimed alternations per pair */
+#define RACE_MIN_PAIR_NS 10000000ull       /* every pair gets at least this long */
+#define RACE_MIN_CHUNK_NS 3000000ull       /* a shorter chunk measures the host's time slices */
+#define RACE_DELAY_BINS 16                 /* delay bins of the aimed sender's tuner */
 
 /* The CPUs that race: position -> CPU index and back. */
 struct race_cpus {
-	u32 count;                     /* positions in use (at most RACE_MAX_CPUS) */
-	u32 cpu[RACE_MAX_CPUS];        /* the CPU index at each position */
-	u8 position[MAX_CPUS];         /* each CPU's position, RACE_NO_POSITION if none */
+	u32 count;              /* positions in use (at most RACE_MAX_CPUS) */
+	u32 cpu[RACE_MAX_CPUS]; /* the CPU index at each position */
+	u8 position[MAX_CPUS];  /* each CPU's position, RACE_NO_POSITION if none */
 };
 
 /* Per victim: what it publishes for its sender (one cache line each). */
 struct race_mailbox {
-	volatile u64 seq;         /* iterations published (race_publish) */
-	volatile u64 pub_tsc;     /* TSC at the last publication */
-	volatile u64 events;      /* events handled (race_event_seen) */
-	volatile u64 done_seq;    /* seq of the last iteration finished */
-	volatile u64 hits;        /* iterations that returned a hit, this round */
-	volatile u32 stop;        /* the sender is done with this round */
-	volatile u32 shape;       /* the loop shape the sender asks for */
+	volatile u64 seq;      /* iterations published (race_publish) */
+	volatile u64 pub_tsc;  /* TSC at the last publication */
+	volatile u64 events;   /* events handled (race_event_seen) */
+	volatile u64 done_seq; /* seq of the last iteration finished */
+	volatile u64 hits;     /* iterations that returned a hit, this round */
+	volatile u32 stop;     /* the sender is done with this round */
+	volatile u32 shape;    /* the loop shape the sender asks for */
 } __attribute__((aligned(64)));
 
 /* Per sender: what it measured with its victim in a round. */
 struct race_sender_result {
 	u64 sent[RACE_MODES], hits[RACE_MODES], tsc[RACE_MODES];
-	u64 unacked;                   /* events the victim never reported handling */
-	u64 period_tsc, delay_tsc;     /* the victim's loop period; the tuner's best delay */
-	u32 shape;                     /* the shape the pair used */
+	u64 unacked;               /* events the victim never reported handling */
+	u64 period_tsc, delay_tsc; /* the victim's loop period; the tuner's best delay */
+	u32 shape;                 /* the shape the pair used */
 } __attribute__((aligned(64)));
 
 /* The pairs that run at once, by position. */
@@ -64,27 +64,27 @@ struct race_round {
 /* Every round: the schedule (each ordered pair once), then the retry passes appended. */
 struct race_schedule {
 	struct race_round rounds[RACE_MAX_ROUNDS];
-	u32 nrounds;                   /* rounds in all, the retries' included */
-	u32 scheduled;                 /* rounds of the schedule; those after it are retries */
-	u32 retry_passes;              /* retry passes begun */
-	u32 pass_end;                  /* the round the current pass ends at */
-	u64 retry_end_tsc;             /* the retries' share of the budget ends here */
-	u32 pairs_retried;             /* pairs that took at least one retry turn */
+	u32 nrounds;       /* rounds in all, the retries' included */
+	u32 scheduled;     /* rounds of the schedule; those after it are retries */
+	u32 retry_passes;  /* retry passes begun */
+	u32 pass_end;      /* the round the current pass ends at */
+	u64 retry_end_tsc; /* the retries' share of the budget ends here */
+	u32 pairs_retried; /* pairs that took at least one retry turn */
 };
 
 /* The round the CPUs run next, set by the boot CPU before it calls them. */
 struct race_round_plan {
-	bool done;                     /* no round left (or no time left for the retries) */
-	u32 round;                     /* index into race_schedule.rounds */
-	u64 pair_tsc;                  /* each pair's time in this round */
-	u64 trial_cap;                 /* trials per mode a sender makes at most */
+	bool done;     /* no round left (or no time left for the retries) */
+	u32 round;     /* index into race_schedule.rounds */
+	u64 pair_tsc;  /* each pair's time in this round */
+	u64 trial_cap; /* trials per mode a sender makes at most */
 };
 
 /* What each ordered pair measured, over all its turns. */
 struct race_pair_stat {
 	u64 trials[RACE_MODES], hits[RACE_MODES];
-	u64 period_tsc, delay_tsc;     /* from its last turn */
-	u32 shape, retried;            /* shape of its last turn; retry turns taken */
+	u64 period_tsc, delay_tsc; /* from its last turn */
+	u32 shape, retried;        /* shape of its last turn; retry turns taken */
 };
 
 /* The shape exploration, shared by every sender (added to atomically). */
@@ -99,7 +99,7 @@ struct race_tuner {
 	u64 low, width, period_tsc;
 	u32 trials[RACE_DELAY_BINS], hits[RACE_DELAY_BINS];
 	u32 trials_since_zoom, zooms;
-	bool ready;                    /* started from a measured period */
+	bool ready; /* started from a measured period */
 };
 
 /* The one race running: its experiment's description and context, and all it measures. */
@@ -109,8 +109,8 @@ struct race_engine {
 	struct race_cpus cpus;
 	struct race_schedule sched;
 	struct race_round_plan plan;
-	struct race_mailbox mailbox[RACE_MAX_CPUS];          /* by victim position */
-	struct race_sender_result result[RACE_MAX_CPUS];     /* by sender position, this round */
+	struct race_mailbox mailbox[RACE_MAX_CPUS];      /* by victim position */
+	struct race_sender_result result[RACE_MAX_CPUS]; /* by sender position, this round */
 	struct race_pair_stat pair[RACE_MAX_CPUS][RACE_MAX_CPUS]; /* [sender][victim] position */
 	struct race_shape_stats shapes;
 	struct hist ack_hist[RACE_MODES]; /* event sent -> handled, ns */
@@ -129,7 +129,7 @@ void race_play_round(void *engine);
 /* A sender's view of its pair while it runs a chunk of its turn. */
 struct race_chunk {
 	struct race_engine *e;
-	struct race_mailbox *mb;       /* the victim's */
+	struct race_mailbox *mb; /* the victim's */
 	u32 victim_cpu;
 	struct race_sender_result *res;
 	u64 end_tsc, *rng;

@@ -38,7 +38,9 @@ static void report_pair(const struct race_engine *e, u32 s, u32 v)
 	diag("pair %u->%u trials=%lu hits=%lu%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu "
 	     "aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu",
 	     e->cpus.cpu[s], e->cpus.cpu[v], trials, hits, hits ? "" : " zero_hits",
-	     p->retried > 1 ? " retried_twice" : p->retried ? " retried" : "",
+	     p->retried > 1 ? " retried_twice"
+	     : p->retried   ? " retried"
+			    : "",
 	     p->trials[RACE_BLIND], p->hits[RACE_BLIND], p->trials[RACE_AIMED], p->hits[RACE_AIMED],
 	     e->race->shape_name[p->shape], tsc_to_ns(p->period_tsc), tsc_to_ns(p->delay_tsc));
 }
@@ -76,14 +78,14 @@ void race_report(struct race_engine *e)
 	if (!r->hits[RACE_BLIND] && !r->hits[RACE_AIMED] && trials) {
 		ksnprintf(gain, sizeof(gain), "unreachable");
 		diag("race window=unreachable: no event landed in it in %lu trials (%lu aimed, %lu "
-		     "blind) over %u ordered pairs: this platform does not deliver there", trials,
-		     r->trials[RACE_AIMED], r->trials[RACE_BLIND], r->npairs);
+		     "blind) over %u ordered pairs: this platform does not deliver there",
+		     trials, r->trials[RACE_AIMED], r->trials[RACE_BLIND], r->npairs);
 	}
 	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s trials_per_s=%lu "
 	     "blind_trials_per_s=%lu hit_permille=%lu blind_hit_permille=%lu shape=%s unacked=%lu",
 	     aimed, blind, gain, rate(r->trials[RACE_AIMED], r->tsc[RACE_AIMED]),
 	     rate(r->trials[RACE_BLIND], r->tsc[RACE_BLIND]),
 	     permille(r->hits[RACE_AIMED], r->trials[RACE_AIMED]),
-	     permille(r->hits[RACE_BLIND], r->trials[RACE_BLIND]),
-	     r->shape_name[r->best_shape], r->unacked);
+	     permille(r->hits[RACE_BLIND], r->trials[RACE_BLIND]), r->shape_name[r->best_shape],
+	     r->unacked);
 }

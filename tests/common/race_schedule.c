@@ -8,8 +8,8 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 
-#define RETRY_SHARE 4          /* the retries may run for a quarter of the budget */
-#define RETRY_PASSES 2         /* turns a pair without a hit may retry */
+#define RETRY_SHARE 4  /* the retries may run for a quarter of the budget */
+#define RETRY_PASSES 2 /* turns a pair without a hit may retry */
 
 /* Adds a round to the schedule and returns it (empty). */
 static struct race_round *new_round(struct race_schedule *sched)
@@ -64,10 +64,7 @@ u32 race_parallel_pairs(const struct race *r)
 	return cpu_under_hypervisor() ? 1 : RACE_MAX_CPUS / 2;
 }
 
-static bool is_retry(const struct race_engine *e, u32 round)
-{
-	return round >= e->sched.scheduled;
-}
+static bool is_retry(const struct race_engine *e, u32 round) { return round >= e->sched.scheduled; }
 
 /*
  * Where the budget ends for a round; for the retries, a quarter of the budget after they began
@@ -92,8 +89,9 @@ static void add_retries(struct race_engine *e)
 			if (s == v || p->hits[RACE_BLIND] || p->hits[RACE_AIMED] ||
 			    sched->nrounds == RACE_MAX_ROUNDS)
 				continue;
-			sched->rounds[sched->nrounds++] = (struct race_round){ .npairs = 1,
-				.sender = { (u8)s }, .victim = { (u8)v } };
+			sched->rounds[sched->nrounds++] = (struct race_round){
+				.npairs = 1, .sender = { (u8)s }, .victim = { (u8)v }
+			};
 		}
 }
 

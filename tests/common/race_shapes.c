@@ -9,14 +9,11 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/time.h"
 
-#define EXPLORE_TRIALS 192     /* aimed trials per shape while a pair explores the shapes */
-#define EXPLORING_PAIRS 2      /* pairs that explore; later ones take the best shape found */
-#define MAX_EXPLORING_PAIRS 6  /* ... or top up the shapes short of EXPLORE_TRIALS */
+#define EXPLORE_TRIALS 192    /* aimed trials per shape while a pair explores the shapes */
+#define EXPLORING_PAIRS 2     /* pairs that explore; later ones take the best shape found */
+#define MAX_EXPLORING_PAIRS 6 /* ... or top up the shapes short of EXPLORE_TRIALS */
 
-void race_shapes_reset(struct race_shape_stats *s)
-{
-	*s = (struct race_shape_stats){ 0 };
-}
+void race_shapes_reset(struct race_shape_stats *s) { *s = (struct race_shape_stats){ 0 }; }
 
 static u64 hits_per_s(const struct race_shape_stats *s, u32 shape)
 {

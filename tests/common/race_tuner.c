@@ -15,8 +15,10 @@
 
 void race_tuner_start(struct race_tuner *t, u64 period_tsc)
 {
-	*t = (struct race_tuner){ .low = 0, .width = MAX(period_tsc / NBINS, 1ull),
-				  .period_tsc = period_tsc, .ready = true };
+	*t = (struct race_tuner){ .low = 0,
+				  .width = MAX(period_tsc / NBINS, 1ull),
+				  .period_tsc = period_tsc,
+				  .ready = true };
 }
 
 static u32 best_bin(const struct race_tuner *t)

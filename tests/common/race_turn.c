@@ -11,7 +11,6 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 
-
 /* Waits (bounded) until the victim publishes an iteration after `last`; false: it did not. */
 static bool spin_seq_change(struct race_mailbox *mb, u64 last, u64 end)
 {

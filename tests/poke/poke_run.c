@@ -14,7 +14,10 @@
 #include "kernel/stats.h"
 
 /* Per executor: calls done, and whether it is inside one now (a line each). */
-static struct { volatile u64 n, inflight; u8 pad[48]; } exec_calls[MAX_CPUS];
+static struct {
+	volatile u64 n, inflight;
+	u8 pad[48];
+} exec_calls[MAX_CPUS];
 static u32 patcher_cpu;
 
 u64 poke_exec_calls(u32 cpu) { return cpu < MAX_CPUS ? exec_calls[cpu].n : 0; }
@@ -37,9 +40,15 @@ static u64 calls_now(void)
 
 void poke_run_init(struct poke_run *r, const struct exp_ctx *ctx, u64 budget_share_permille)
 {
-	*r = (struct poke_run){ .mode = POKE_MODE_DESC, .writer = WR_PROTOCOL, .nsites = 1,
-		.per_batch = 1, .patcher_cpu = ~0u, .sender_cpu = ~0u, .seed = ctx->seed,
-		.burst_ns = 20000, .rest_ns = 70000 };
+	*r = (struct poke_run){ .mode = POKE_MODE_DESC,
+				.writer = WR_PROTOCOL,
+				.nsites = 1,
+				.per_batch = 1,
+				.patcher_cpu = ~0u,
+				.sender_cpu = ~0u,
+				.seed = ctx->seed,
+				.burst_ns = 20000,
+				.rest_ns = 70000 };
 	r->sites[0] = poke_call_sites[0];
 	r->max_patches = ctx->iterations;
 	r->end_tsc = rdtsc() + ctx->budget_tsc * budget_share_permille / 1000;
@@ -210,9 +219,13 @@ bool poke_run_exec(struct poke_run *r)
 	if (r->nsites > POKE_RUN_MAX_SITES || !poke_fixture_init() ||
 	    !poke_sites_reset(r->sites, r->nsites, r->jmp_nop))
 		return false;
-	struct poke_cfg cfg = { .mode = r->mode, .flags = r->flags, .sync_samples = r->samples,
-		.ack_samples = r->ack_samples, .wake_samples = r->wake_samples,
-		.max_samples = POKE_MAX_SAMPLES, .step_hook = r->step_hook };
+	struct poke_cfg cfg = { .mode = r->mode,
+				.flags = r->flags,
+				.sync_samples = r->samples,
+				.ack_samples = r->ack_samples,
+				.wake_samples = r->wake_samples,
+				.max_samples = POKE_MAX_SAMPLES,
+				.step_hook = r->step_hook };
 	patcher_cpu = this_cpu_index();
 	for_each_online_cpu(i)
 		if (i == r->patcher_cpu)
@@ -238,8 +251,19 @@ bool poke_run_exec(struct poke_run *r)
 }
 
 static const char *const out_names[PO_N] = {
-	"target_a", "target_b", "nop", "jmp", "bad_frame", "bad_target", "torn_target",
-	"poisoned_descriptor", "stale_int3_after_sync", "unexpected_bp", "ud", "gp", "pf_other",
+	"target_a",
+	"target_b",
+	"nop",
+	"jmp",
+	"bad_frame",
+	"bad_target",
+	"torn_target",
+	"poisoned_descriptor",
+	"stale_int3_after_sync",
+	"unexpected_bp",
+	"ud",
+	"gp",
+	"pf_other",
 };
 
 u64 poke_bad_outcomes(const struct poke_run *r)
@@ -266,17 +290,19 @@ void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *
 	     r->patches, r->writes, r->calls, tsc_to_ns(r->patch_tsc) / 1000000u,
 	     per_s(r->patches, r->patch_tsc), per_s(r->calls, r->patch_tsc));
 	diag("%sbp_emulations=%lu emulations_per_patch=%lu.%02lu emul_cycles_mean=%lu bp_foreign=%lu "
-	     "bp_stale_int3_after_sync=%lu bp_emulated_int3_gone=%lu", p, emul, per100 / 100,
-	     per100 % 100, emul ? r->st.emul_cycles / emul : 0, r->st.bp_foreign,
-	     r->st.bp_stale_int3_after_sync, r->st.bp_emulated_int3_gone);
+	     "bp_stale_int3_after_sync=%lu bp_emulated_int3_gone=%lu",
+	     p, emul, per100 / 100, per100 % 100, emul ? r->st.emul_cycles / emul : 0,
+	     r->st.bp_foreign, r->st.bp_stale_int3_after_sync, r->st.bp_emulated_int3_gone);
 	diag("%swrites_racing_calls=%lu writes_with_emulation=%lu live_flips_seen=%lu syncs=%lu "
-	     "sync_timeouts=%lu write_errors=%lu", p, r->overlapped, r->emulated_writes,
-	     r->live_flips, r->st.syncs, r->st.sync_timeouts, r->write_errors);
+	     "sync_timeouts=%lu write_errors=%lu",
+	     p, r->overlapped, r->emulated_writes, r->live_flips, r->st.syncs, r->st.sync_timeouts,
+	     r->write_errors);
 	if (r->bad_taken)
 		diag("%sfirst_broken=%s site=0x%lx vector=%ld rip=0x%lx cr2=0x%lx landed=0x%lx hits=%lu "
-		     "tgt_rsp_off=%ld w0=0x%lx w1=0x%lx", p, out_names[r->bad_out], r->bad_site,
-		     (s64)r->bad.fault_vector, r->bad.fault_rip, r->bad.fault_cr2, r->bad.landed,
-		     r->bad.hits, (s64)(r->bad.saved_rsp - r->bad.tgt_rsp), r->bad.w0, r->bad.w1);
+		     "tgt_rsp_off=%ld w0=0x%lx w1=0x%lx",
+		     p, out_names[r->bad_out], r->bad_site, (s64)r->bad.fault_vector,
+		     r->bad.fault_rip, r->bad.fault_cr2, r->bad.landed, r->bad.hits,
+		     (s64)(r->bad.saved_rsp - r->bad.tgt_rsp), r->bad.w0, r->bad.w1);
 	if (r->st.nsamples) {
 		char name[32];
 		ksnprintf(name, sizeof(name), "%ssync", p);
@@ -295,15 +321,17 @@ const char *poke_run_broken(const struct poke_run *r)
 {
 	static char why[96];
 	if (r->write_errors || r->st.sync_timeouts)
-		ksnprintf(why, sizeof(why), "%lu writes failed, %lu syncs timed out", r->write_errors,
-			  r->st.sync_timeouts);
+		ksnprintf(why, sizeof(why), "%lu writes failed, %lu syncs timed out",
+			  r->write_errors, r->st.sync_timeouts);
 	else if (poke_bad_outcomes(r))
 		ksnprintf(why, sizeof(why), "%lu of %lu calls broken (bad frame/target or a trap)",
 			  poke_bad_outcomes(r), r->calls);
 	else if (r->st.syncs != 3 * r->st.batches)
-		ksnprintf(why, sizeof(why), "%lu syncs for %lu batches", r->st.syncs, r->st.batches);
+		ksnprintf(why, sizeof(why), "%lu syncs for %lu batches", r->st.syncs,
+			  r->st.batches);
 	else if (!r->patches || (r->executors && !r->calls))
-		ksnprintf(why, sizeof(why), "nothing ran: %lu patches, %lu calls", r->patches, r->calls);
+		ksnprintf(why, sizeof(why), "nothing ran: %lu patches, %lu calls", r->patches,
+			  r->calls);
 	else
 		return NULL;
 	return why;
@@ -336,8 +364,9 @@ static u64 idle_samples[3 * IDLE_POKES];
 u64 poke_idle_sync_median_tsc(void)
 {
 	u64 site = POKE_BATCH_SITE(POKE_NBATCH_SITES - 1);
-	struct poke_cfg cfg = { .mode = POKE_MODE_DESC, .sync_samples = idle_samples,
-		.max_samples = 3 * IDLE_POKES };
+	struct poke_cfg cfg = { .mode = POKE_MODE_DESC,
+				.sync_samples = idle_samples,
+				.max_samples = 3 * IDLE_POKES };
 	u8 insn[2][POKE_INSN_LEN];
 	if (!poke_fixture_init() || !poke_gen(POKE_CALL, site, POKE_TGT_A, insn[0]) ||
 	    !poke_gen(POKE_CALL, site, POKE_TGT_B, insn[1]) || !poke_text_set(site, insn[0]))
@@ -359,6 +388,6 @@ void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const
 	u64 ratio100 = idle_ns ? sync_ns * 100 / idle_ns : 0;
 	u64 b = ipi_broadcast_median_ns, b100 = b ? sync_ns * 100 / b : 0;
 	diag("%ssync_vs_broadcast sync_median_ns=%lu idle_sync_median_ns=%lu ratio=%lu.%02lu "
-	     "ipi_broadcast_median_ns=%lu broadcast_ratio=%lu.%02lu", p, sync_ns, idle_ns,
-	     ratio100 / 100, ratio100 % 100, b, b100 / 100, b100 % 100);
+	     "ipi_broadcast_median_ns=%lu broadcast_ratio=%lu.%02lu",
+	     p, sync_ns, idle_ns, ratio100 / 100, ratio100 % 100, b, b100 / 100, b100 % 100);
 }

@@ -28,9 +28,13 @@ static bool exec_role[MAX_CPUS];
 void ps_init(struct ps_run *r, const struct exp_ctx *ctx, enum poke_strategy s, u32 permille)
 {
 	struct ps_config *cfg = &r->cfg;
-	*r = (struct ps_run){ .cfg = { .strategy = s, .load = LOAD_NONE, .max_gap_ns = 100000,
-		.aim_permille = 200, .seed = ctx->seed, .want_deadlocks = 4 },
-		.roles = { .sender = ~0u } };
+	*r = (struct ps_run){ .cfg = { .strategy = s,
+				       .load = LOAD_NONE,
+				       .max_gap_ns = 100000,
+				       .aim_permille = 200,
+				       .seed = ctx->seed,
+				       .want_deadlocks = 4 },
+			      .roles = { .sender = ~0u } };
 	r->aim_rng = rng_seed(ctx->seed, 5);
 	cfg->max_patches = ctx->iterations;
 	cfg->end_tsc = rdtsc() + ctx->budget_tsc * permille / 1000;
@@ -105,14 +109,14 @@ static bool on_irq(struct trap_frame *f)
 
 static void print_spinners(const struct ps_run *r, u64 now)
 {
-	const char *context = r->cfg.load == LOAD_NMI ? " patcher context=nmi"
-						      : " patcher context=irq";
+	const char *context =
+		r->cfg.load == LOAD_NMI ? " patcher context=nmi" : " patcher context=irq";
 	for_each_online_cpu(i) {
 		u64 since, site;
 		if (poke_spin_state(i, &since, &site))
 			diag("deadlock cpu=%u waiting_in_bp_ms=%lu bp_rip=0x%lx%s", i,
-			     (s64)(now - since) > 0 ? tsc_to_ns(now - since) / 1000000u : 0, site + 1,
-			     i == r->roles.patcher ? context : "");
+			     (s64)(now - since) > 0 ? tsc_to_ns(now - since) / 1000000u : 0,
+			     site + 1, i == r->roles.patcher ? context : "");
 	}
 }
 
@@ -139,8 +143,8 @@ static void probe(struct trap_frame *f)
 	if (found == 1) {
 		dl->detect_ns_first = ns;
 		diag("deadlock detected by the watchdog: patcher cpu %u waits in its own #BP at "
-		     "0x%lx, window %s, for %lu ms", r->roles.patcher, site,
-		     poke_window_name(poke_window_now()), ns / 1000000u);
+		     "0x%lx, window %s, for %lu ms",
+		     r->roles.patcher, site, poke_window_name(poke_window_now()), ns / 1000000u);
 		print_spinners(r, now);
 		watchdog_report_cpus(f);
 		for_each_online_cpu(i)
@@ -177,8 +181,7 @@ static void event_sender(struct ps_run *r)
 		u64 base = READ_ONCE(ev->handled), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
 		ipi_send_cpu(r->roles.patcher, icr);
 		ev->sent++;
-		while (READ_ONCE(ev->handled) == base && !READ_ONCE(r->stop) &&
-		       tsc_before(end))
+		while (READ_ONCE(ev->handled) == base && !READ_ONCE(r->stop) && tsc_before(end))
 			cpu_relax();
 		if (READ_ONCE(ev->handled) == base && !READ_ONCE(r->stop))
 			ev->lost++;
@@ -239,9 +242,11 @@ static void aim(enum poke_phase phase)
 static void patcher(struct ps_run *r)
 {
 	struct ps_results *res = &r->res;
-	struct poke_cfg engine_cfg = { .mode = POKE_MODE_DESC, .flags = r->cfg.flags,
-		.strategy = r->cfg.strategy, .max_restarts = r->cfg.max_restarts,
-		.step_hook = aim };
+	struct poke_cfg engine_cfg = { .mode = POKE_MODE_DESC,
+				       .flags = r->cfg.flags,
+				       .strategy = r->cfg.strategy,
+				       .max_restarts = r->cfg.max_restarts,
+				       .step_hook = aim };
 	u64 site = poke_call_sites[0];
 	u8 state = 0;
 	if (!poke_start(&engine_cfg)) {

@@ -33,17 +33,17 @@ struct ps_config {
 
 /* Who does what: set by ps_exec. */
 struct ps_roles {
-	u32 patcher;          /* the last online CPU (an AP when there is one) */
-	u32 sender;           /* fires the events at the patcher; ~0u: no load, the boot CPU
+	u32 patcher;   /* the last online CPU (an AP when there is one) */
+	u32 sender;    /* fires the events at the patcher; ~0u: no load, the boot CPU
 			       * executes */
-	u32 executors;        /* CPUs calling through the site */
+	u32 executors; /* CPUs calling through the site */
 };
 
 /* The events fired at the patcher and what their handlers' calls through the site did. */
 struct ps_events {
 	volatile u64 sent, aimed, handled, lost;
-	volatile u64 in_window[PW_N];   /* handled while the patcher was in this window */
-	volatile u64 hit_int3[PW_N];    /* ... and their call met the live int3 */
+	volatile u64 in_window[PW_N]; /* handled while the patcher was in this window */
+	volatile u64 hit_int3[PW_N];  /* ... and their call met the live int3 */
 	u64 outcome[PO_N], calls;
 };
 
@@ -57,19 +57,19 @@ struct ps_deadlocks {
 /* What a run measured: filled by ps_exec. */
 struct ps_results {
 	u64 patches, failed, gave_up;
-	u64 outcome[PO_N], calls;        /* the executors' calls */
+	u64 outcome[PO_N], calls; /* the executors' calls */
 	struct ps_events events;
 	struct ps_deadlocks deadlocks;
 	struct hist lat_hist, restart_hist; /* per poke: cycles, restarts */
 	u64 lat_median;
-	struct poke_stats st;            /* the engine's counters */
+	struct poke_stats st; /* the engine's counters */
 };
 
 struct ps_run {
 	struct ps_config cfg;
 	struct ps_roles roles;
-	volatile u64 ready, stop;        /* the patcher is set up; every role stops */
-	u64 aim_rng;                     /* the patcher's draws for aim_permille */
+	volatile u64 ready, stop; /* the patcher is set up; every role stops */
+	u64 aim_rng;              /* the patcher's draws for aim_permille */
 	struct ps_results res;
 };
 
@@ -106,7 +106,7 @@ struct ps_plan {
 	/* a run's verdict, after its report (NULL: ps_verdict_deadlock for spin under the
 	 * load, else ps_verdict_complete) */
 	enum exp_result (*verdict)(struct exp_ctx *ctx, const struct ps_run *r, const char *p);
-	u64 (*hits)(const struct ps_run *r);      /* report_rate's hits (NULL: events that met
+	u64 (*hits)(const struct ps_run *r); /* report_rate's hits (NULL: events that met
 						   * the live int3) */
 };
 /* Runs the plan; skipped when it has no spin runs and poke= selects neither of the others. */

@@ -8,8 +8,9 @@
  */
 #include "tests/poke/poke_strategy.h"
 
-static const struct ps_plan plan = { .load = LOAD_IRQ, .permille = 250, .spin = true,
-				      .vs_emulate = true };
+static const struct ps_plan plan = {
+	.load = LOAD_IRQ, .permille = 250, .spin = true, .vs_emulate = true
+};
 
 static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 

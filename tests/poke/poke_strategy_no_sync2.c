@@ -38,15 +38,19 @@ static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const 
 	if (st->inv_violations[INV_CLEAR_BEFORE_IRET] || st->inv_violations[INV_CLEARED_BY_HANDLER])
 		return exp_fail(ctx, "%s: cpumask invariant 2 or 3 broken", p);
 	if (!res->events.hit_int3[PW_DEPLOY] || !res->events.hit_int3[PW_TAIL])
-		return exp_fail(ctx, "%s: positive control: no NMI hit the live int3 in the deploy "
-				"(%lu) or tail (%lu) window", p, res->events.hit_int3[PW_DEPLOY],
-				res->events.hit_int3[PW_TAIL]);
+		return exp_fail(ctx,
+				"%s: positive control: no NMI hit the live int3 in the deploy "
+				"(%lu) or tail (%lu) window",
+				p, res->events.hit_int3[PW_DEPLOY], res->events.hit_int3[PW_TAIL]);
 	return EXP_PASS;
 }
 
 /* emulate and rollback under the NMI load without the second sync; report_rate: broken calls */
-static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 480, .configure = skip_sync2,
-				     .verdict = check, .hits = ps_broken };
+static const struct ps_plan plan = { .load = LOAD_NMI,
+				     .permille = 480,
+				     .configure = skip_sync2,
+				     .verdict = check,
+				     .hits = ps_broken };
 
 static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 

@@ -28,9 +28,10 @@ static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const 
 	observation("rollback_poke_gave_up", res->gave_up, res->patches);
 	observation("rollback_poke_restarted", res->st.restarts ? 1 : 0, 1);
 	if (res->failed || res->st.sync_timeouts || ps_broken(r) || ps_violations(r))
-		return exp_fail(ctx, "rollback: %lu failed pokes, %lu sync timeouts, %lu broken "
-				"calls, %lu invariant violations", res->failed,
-				res->st.sync_timeouts, ps_broken(r), ps_violations(r));
+		return exp_fail(ctx,
+				"rollback: %lu failed pokes, %lu sync timeouts, %lu broken "
+				"calls, %lu invariant violations",
+				res->failed, res->st.sync_timeouts, ps_broken(r), ps_violations(r));
 	if (!res->st.restarts)
 		return exp_fail(ctx, "rollback: positive control: no restart under the storm");
 	return EXP_PASS;
@@ -39,8 +40,12 @@ static enum exp_result check(struct exp_ctx *ctx, const struct ps_run *r, const 
 static u64 restarts(const struct ps_run *r) { return r->res.st.restarts; }
 
 /* emulate and rollback under the storm; report_rate counts the restarts */
-static const struct ps_plan plan = { .load = LOAD_NMI, .permille = 480, .configure = storm,
-				     .vs_emulate = true, .verdict = check, .hits = restarts };
+static const struct ps_plan plan = { .load = LOAD_NMI,
+				     .permille = 480,
+				     .configure = storm,
+				     .vs_emulate = true,
+				     .verdict = check,
+				     .hits = restarts };
 
 static enum exp_result run(struct exp_ctx *ctx) { return ps_run_strategies(ctx, &plan); }
 

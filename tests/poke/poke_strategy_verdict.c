@@ -104,7 +104,8 @@ static void report_controls(const struct ps_run *r, const char *p)
 	}
 	if (load != LOAD_NONE && tail_unreachable(r))
 		diag("%stail_window=unreachable: every poke (%lu) gave up, rolled back in its deploy "
-		     "window", p, res->patches);
+		     "window",
+		     p, res->patches);
 	if (dead) {
 		ksnprintf(name, sizeof(name), "%sevent_hit_int3", p);
 		control(name, events_hit_int3(r));
@@ -125,16 +126,18 @@ static void report_figures(const struct ps_run *r, const char *p)
 	const struct ps_events *ev = &res->events;
 	const struct poke_stats *st = &res->st;
 	diag("%sstrategy=%s pokes=%lu failed=%lu gave_up=%lu restarts=%lu restarts_max=%lu "
-	     "poke_median_cycles=%lu", p, poke_strategy_name(r->cfg.strategy), res->patches,
-	     res->failed, res->gave_up, st->restarts, st->restarts_max, res->lat_median);
+	     "poke_median_cycles=%lu",
+	     p, poke_strategy_name(r->cfg.strategy), res->patches, res->failed, res->gave_up,
+	     st->restarts, st->restarts_max, res->lat_median);
 	diag("%sevents_sent=%lu aimed=%lu handled=%lu lost=%lu in_idle=%lu in_deploy=%lu "
-	     "in_tail=%lu in_first=%lu event_calls=%lu calls=%lu executors=%u", p, ev->sent,
-	     ev->aimed, ev->handled, ev->lost, ev->in_window[PW_IDLE], ev->in_window[PW_DEPLOY],
-	     ev->in_window[PW_TAIL], ev->in_window[PW_FIRST], ev->calls, res->calls,
-	     r->roles.executors);
+	     "in_tail=%lu in_first=%lu event_calls=%lu calls=%lu executors=%u",
+	     p, ev->sent, ev->aimed, ev->handled, ev->lost, ev->in_window[PW_IDLE],
+	     ev->in_window[PW_DEPLOY], ev->in_window[PW_TAIL], ev->in_window[PW_FIRST], ev->calls,
+	     res->calls, r->roles.executors);
 	diag("%sbp_emulations=%lu spins=%lu rescues=%lu forward_without_sync2=%lu syncs=%lu "
-	     "sync_timeouts=%lu", p, st->emul_call + st->emul_jmp + st->emul_nop, st->spins,
-	     st->rescues, st->sync2_skipped_by_forward, st->syncs, st->sync_timeouts);
+	     "sync_timeouts=%lu",
+	     p, st->emul_call + st->emul_jmp + st->emul_nop, st->spins, st->rescues,
+	     st->sync2_skipped_by_forward, st->syncs, st->sync_timeouts);
 	diag("%sinvariant_checks=%lu %s=%lu %s=%lu %s=%lu", p, st->inv_checks, inv_names[0],
 	     st->inv_violations[0], inv_names[1], st->inv_violations[1], inv_names[2],
 	     st->inv_violations[2]);
@@ -213,12 +216,12 @@ enum exp_result ps_verdict_complete(struct exp_ctx *ctx, const struct ps_run *r,
 	if (res->deadlocks.count || res->events.lost)
 		return exp_fail(ctx, "%s: %u deadlocks, %lu events never completed", p,
 				res->deadlocks.count, res->events.lost);
-	const volatile u64 *hit = r->cfg.load == LOAD_NONE ? res->st.bp_window
-							   : res->events.hit_int3;
+	const volatile u64 *hit =
+		r->cfg.load == LOAD_NONE ? res->st.bp_window : res->events.hit_int3;
 	if (tail_unreachable(r)) {
 		diag("%stail_window=unreachable: every poke (%lu) caught its %u executor(s) in the "
-		     "deploy window, where they waited through the tail", p, res->patches,
-		     r->roles.executors);
+		     "deploy window, where they waited through the tail",
+		     p, res->patches, r->roles.executors);
 		return EXP_PASS;
 	}
 	if (!hit[PW_DEPLOY] || !hit[PW_TAIL])
@@ -231,8 +234,9 @@ enum exp_result ps_verdict_deadlock(struct exp_ctx *ctx, const struct ps_run *r,
 {
 	const struct ps_deadlocks *dl = &r->res.deadlocks;
 	diag("%sdeadlocks_detected=%u detect_ms_first=%lu detect_ms_max=%lu in_deploy=%u "
-	     "in_tail=%u", p, dl->count, dl->detect_ns_first / 1000000u,
-	     dl->detect_ns_max / 1000000u, dl->in_window[PW_DEPLOY], dl->in_window[PW_TAIL]);
+	     "in_tail=%u",
+	     p, dl->count, dl->detect_ns_first / 1000000u, dl->detect_ns_max / 1000000u,
+	     dl->in_window[PW_DEPLOY], dl->in_window[PW_TAIL]);
 	u64 spun = 0;
 	for (u32 w = 0; w < PW_N; w++)
 		spun += r->res.st.patcher_bp[w][PA_SPUN];
@@ -243,8 +247,10 @@ enum exp_result ps_verdict_deadlock(struct exp_ctx *ctx, const struct ps_run *r,
 	if (v != EXP_PASS)
 		return v;
 	if (!dl->count)
-		return exp_fail(ctx, "%s: negative control: no deadlock detected (%lu events hit the "
-				"int3 on the patcher)", p, events_hit_int3(r));
+		return exp_fail(ctx,
+				"%s: negative control: no deadlock detected (%lu events hit the "
+				"int3 on the patcher)",
+				p, events_hit_int3(r));
 	return EXP_PASS;
 }
 
@@ -254,13 +260,12 @@ static struct ps_run run_state;
 
 /* The sums over a plan's runs. */
 struct plan_sums {
-	u64 emulate_median;   /* emulate's median poke latency (0: not run) */
-	u64 pokes, hits;      /* report_rate's figures */
+	u64 emulate_median; /* emulate's median poke latency (0: not run) */
+	u64 pokes, hits;    /* report_rate's figures */
 };
 
 /* The standard verdict: spin under events must deadlock (detected), every other run complete. */
-static enum exp_result standard_verdict(struct exp_ctx *ctx, const struct ps_run *r,
-					const char *p)
+static enum exp_result standard_verdict(struct exp_ctx *ctx, const struct ps_run *r, const char *p)
 {
 	if (r->cfg.strategy == POKE_SPIN && r->cfg.load != LOAD_NONE)
 		return ps_verdict_deadlock(ctx, r, p);
