@@ -9,6 +9,7 @@
 #   make docs     the experiment tables of README.md and tests/*/README.md, from the .description
 #   make new-experiment NAME=... FAMILY=...  tests/FAMILY/NAME.c from the template
 #   make report   tools/racebed-report over the logs of the last make test (HTML in build/report)
+#   make platforms-table  README.md's headline table from the reference logs in host/samples/platforms
 #   make format-check  the C lines changed since main (or HEAD~1) against .clang-format
 #   make typecheck  mypy over the Python (make test runs it, beside the build)
 # Variables: SMP=8 ACCEL=tcg|kvm UEFI=1 MACHINE=pc|q35 ARGS="kernel command line" RAW=1
@@ -160,8 +161,8 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 LAB_TESTS ?= boot,ipi_*,exceptions,sti_shadow_nmi,movss_db_next,poke_call_flip,poke_strategy_mce
 
 .PHONY: test-prep host-tests host-tests-kunit typecheck test-full
-test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers format-check docs-check $(KUNIT_PY) host-tests \
-	host-tests-kunit typecheck
+test-prep: $(ELF) $(ISO) $(UNIT_TESTS) $(B)/.deps-ok check-layers format-check docs-check platforms-check \
+	$(KUNIT_PY) host-tests host-tests-kunit typecheck
 
 # The harness's tests (host/tests; some read build/racebed.elf); those that run Linux's kunit.py
 # wait for it to be unpacked, and fail if it is not there.
@@ -217,6 +218,15 @@ docs: $(ELF)
 	@$(PYTHON) tools/list-experiments.py --docs $(ELF)
 docs-check: $(ELF)
 	@$(PYTHON) tools/list-experiments.py --check-docs $(ELF)
+
+# README.md's platform table (between its marker comments): the headline observations of each
+# reference log in host/samples/platforms; make test fails when it is stale (no boot: the logs
+# are committed).
+.PHONY: platforms-table platforms-check
+platforms-table:
+	@$(PYTHON) tools/platforms-table.py
+platforms-check:
+	@$(PYTHON) tools/platforms-table.py --check
 
 # tests/FAMILY/NAME.c from the template tests/core/example.c, with the family's next free rank.
 new-experiment:

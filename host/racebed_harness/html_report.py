@@ -8,6 +8,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .compare import compare
 from .export import BootRecord, failure_reason, platform_dict, status_of
 from .ktap import KtapTest
 from .records import Histogram, Observation, Pair
@@ -353,6 +354,30 @@ def platform_matrix(records: Sequence[BootRecord]) -> List[str]:
     return out
 
 
+def comparison_section(records: Sequence[BootRecord], references: int, show_all: bool) -> List[str]:
+    """racebed-report --compare: the reference logs (the first `references`) and the user's
+    side by side, the rows that differ between the platforms first, then those that agree, the
+    ones unreached in every log apart (compare.py orders them; matrix_table draws them)."""
+    cmp = compare(records, references, show_all)
+    columns, rows, arch = collect_observations(records)
+    names = ", ".join(esc(n) for n in cmp.columns[cmp.references:]) or "none"
+    out = [f"<p>References: {esc(', '.join(cmp.columns[:cmp.references]))}; yours: {names}. "
+           f"{len(cmp.differ)} observations differ between the platforms, {len(cmp.agree)} agree, "
+           f"{len(cmp.unreached)} are unreached in every log (the odd cells outlined; &ndash;: not in "
+           "that log; Unreached is not compared; the architecture's verdict per vendor).</p>"]
+    if cmp.left_out:
+        out.append(f"<p class='small'>{cmp.left_out} observations only the reference logs have are "
+                   "left out (--all shows them).</p>")
+    for title, part in (("differ between the platforms", cmp.differ), ("agree", cmp.agree)):
+        out.append(f"<h3>{len(part)} observations {title}</h3>")
+        out += matrix_table(columns, rows, arch, [r.key for r in part]) if part else ["<p>None.</p>"]
+    if cmp.unreached:
+        out.append(f"<h3>{len(cmp.unreached)} unreached in every log</h3><p class='small'>No evidence "
+                   "either way: " + ", ".join(f"<span class='Unreached'>{esc(r.key)}</span>"
+                                              for r in cmp.unreached) + ".</p>")
+    return out
+
+
 def deviations_section(records: Sequence[BootRecord]) -> List[str]:
     """The observations that contradict the architecture (Intel SDM / AMD APM) in any log, as a
     matrix over the logs; a log whose `# deviations:` line lists more (truncated observation
@@ -393,8 +418,10 @@ def deviations_section(records: Sequence[BootRecord]) -> List[str]:
     return out
 
 
-def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
-    """Writes out_dir/index.html and its PNG plots; returns the index path."""
+def write_html(records: Sequence[BootRecord], out_dir: str, references: Optional[int] = None,
+               show_all: bool = False) -> str:
+    """Writes out_dir/index.html and its PNG plots; returns the index path. references: the
+    number of leading reference logs of --compare (the platform matrix becomes the comparison)."""
     os.makedirs(out_dir, exist_ok=True)
     body = ["<h1>racebed report</h1>",
             f"<p class='small'>{len(records)} log(s): {esc(', '.join(r.log_path for r in records))}</p>",
@@ -408,7 +435,7 @@ def write_html(records: Sequence[BootRecord], out_dir: str) -> str:
     body.append("<h2 id='deviations'>Deviations</h2>")
     body += deviations_section(records)
     body.append("<h2 id='matrix'>Platform matrix</h2>")
-    body += platform_matrix(records)
+    body += platform_matrix(records) if references is None else comparison_section(records, references, show_all)
 
     body.append("<h2 id='pairs'>Races and CPU pairs</h2>")
     any_pairs = False
