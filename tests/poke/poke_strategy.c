@@ -4,6 +4,9 @@
  * Reporting, verdicts and the plans are in poke_strategy_verdict.c.
  */
 #include "tests/poke/poke_strategy.h"
+#include "arch/x86/mce.h"
+#include "kernel/hostreq.h"
+#include "lib/lib.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/smp.h"
@@ -95,6 +98,27 @@ static bool on_nmi(struct trap_frame *f)
 	return true;
 }
 
+/*
+ * The injected machine check (LOAD_MCE): the bank and MCIP are cleared first (a second #MC
+ * while MCIP is set shuts the CPU down), then the handler calls through the site like the NMI
+ * handler. One is outstanding at a time: the patcher waits for each before it goes on.
+ */
+static volatile u32 mce_seen;
+static trap_handler_t saved_mc;
+
+static bool on_mc(struct trap_frame *f)
+{
+	(void)f;
+	struct ps_run *r = cur;
+	if (!r || this_cpu_index() != r->roles.patcher)
+		return false;
+	wrmsr(MSR_MC_STATUS(PS_MCE_BANK), 0);
+	wrmsr(MSR_MCG_STATUS, 0);
+	call_site(r);
+	__atomic_add_fetch(&mce_seen, 1, __ATOMIC_RELEASE);
+	return true;
+}
+
 static bool on_irq(struct trap_frame *f)
 {
 	(void)f;
@@ -110,7 +134,8 @@ static bool on_irq(struct trap_frame *f)
 static void print_spinners(const struct ps_run *r, u64 now)
 {
 	const char *context =
-		r->cfg.load == LOAD_NMI ? " patcher context=nmi" : " patcher context=irq";
+		r->cfg.load == LOAD_NMI ? " patcher context=nmi"
+		: r->cfg.load == LOAD_MCE ? " patcher context=mce" : " patcher context=irq";
 	for_each_online_cpu(i) {
 		u64 since, site;
 		if (poke_spin_state(i, &since, &site))
@@ -177,6 +202,8 @@ static void event_sender(struct ps_run *r)
 	u32 icr = r->cfg.load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT;
 	while (!READ_ONCE(r->ready))
 		cpu_relax();
+	while (r->cfg.load == LOAD_MCE && !READ_ONCE(r->stop))
+		cpu_relax(); /* the patcher asks the host itself: the boot CPU only keeps out */
 	while (!READ_ONCE(r->stop)) {
 		u64 base = READ_ONCE(ev->handled), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
 		ipi_send_cpu(r->roles.patcher, icr);
@@ -227,10 +254,45 @@ static void executor(struct ps_run *r)
 	__atomic_add_fetch(&exec_done, 1, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * LOAD_MCE: right after a write step, while the int3 is live, the patcher asks the host for a
+ * machine check on itself and waits for it (bounded) before it goes on, PS_MCE_PER_STEP times
+ * after the int3 and after the tail write of each run. The first request without an answer
+ * (no host: a real machine, a lab) ends the asking: the experiment then skips.
+ */
+static u32 mce_asked[POKE_NPHASES];
+static enum host_status mce_status = HOST_DONE;
+
+bool ps_mce_host_answered(void) { return mce_status == HOST_DONE; }
+
+static void aim_mce(struct ps_run *r, enum poke_phase phase)
+{
+	if (mce_status != HOST_DONE || mce_asked[phase] >= PS_MCE_PER_STEP)
+		return;
+	mce_asked[phase]++;
+	u32 before = mce_seen;
+	u32 id = host_request("mce", this_cpu()->apic_id, "bank=%u status=0x%lx mcg_status=0x%lx",
+			      PS_MCE_BANK, (u64)(MCI_STATUS_VAL | MCI_STATUS_UC | MCI_STATUS_EN),
+			      (u64)(MCG_STATUS_MCIP | MCG_STATUS_RIPV));
+	mce_status = host_wait(id, host_present() ? PS_MCE_ANSWER_MS : PS_MCE_FIRST_ANSWER_MS);
+	if (mce_status != HOST_DONE)
+		return;
+	r->res.events.sent++;
+	u64 end = tsc_deadline_ns(PS_MCE_ARRIVE_NS);
+	while (READ_ONCE(mce_seen) == before && tsc_before(end))
+		cpu_relax();
+	if (READ_ONCE(mce_seen) == before)
+		r->res.events.lost++;
+}
+
 /* The patcher aims an event at itself right after a write step, while the int3 is live. */
 static void aim(enum poke_phase phase)
 {
 	struct ps_run *r = cur;
+	if (r->cfg.load == LOAD_MCE && (phase == POKE_PH_INT3 || phase == POKE_PH_TAIL)) {
+		aim_mce(r, phase);
+		return;
+	}
 	if (r->cfg.load == LOAD_NONE || (phase != POKE_PH_INT3 && phase != POKE_PH_TAIL) ||
 	    rng_next(&r->aim_rng) % 1000 >= r->cfg.aim_permille)
 		return;
@@ -319,7 +381,12 @@ bool ps_exec(struct ps_run *r)
 	cur = r;
 	if (r->cfg.load == LOAD_NMI)
 		trap_set_handler(VEC_NMI, on_nmi);
-	else if (r->cfg.load == LOAD_IRQ) {
+	else if (r->cfg.load == LOAD_MCE) {
+		saved_mc = trap_get_handler(VEC_MC);
+		trap_set_handler(VEC_MC, on_mc);
+		memset(mce_asked, 0, sizeof(mce_asked));
+		mce_seen = 0;
+	} else if (r->cfg.load == LOAD_IRQ) {
 		trap_set_handler(VEC_PS_EVENT, on_irq);
 		trap_set_handler(VEC_PS_AIMED, on_irq);
 	}
@@ -337,6 +404,8 @@ bool ps_exec(struct ps_run *r)
 	trap_set_handler(VEC_NMI, NULL);
 	trap_set_handler(VEC_PS_EVENT, NULL);
 	trap_set_handler(VEC_PS_AIMED, NULL);
+	if (r->cfg.load == LOAD_MCE)
+		trap_set_handler(VEC_MC, saved_mc);
 	cur = NULL;
 	if (!started)
 		return false;

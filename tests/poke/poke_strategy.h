@@ -13,7 +13,16 @@
 #include "tests/poke/poke.h"
 #include "kernel/hist.h"
 
-enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ };
+/* LOAD_MCE: machine checks the host injects on the patcher, asked for by the patcher itself
+ * right after a write step (kernel/hostreq.h), one at a time */
+enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ, LOAD_MCE };
+#define PS_MCE_BANK 1
+#define PS_MCE_PER_STEP 3                /* machine checks after the int3, and after the tail */
+#define PS_MCE_FIRST_ANSWER_MS 3000      /* the first request: is there a host at all */
+#define PS_MCE_ANSWER_MS 2000
+#define PS_MCE_ARRIVE_NS 500000000ull
+/* Whether the host answered the last machine-check request (HOST_DONE when none was made). */
+bool ps_mce_host_answered(void);
 
 /* What a run does: set by ps_init, adjusted by the experiment before ps_exec. */
 struct ps_config {
