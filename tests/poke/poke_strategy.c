@@ -133,9 +133,9 @@ static bool on_irq(struct trap_frame *f)
 
 static void print_spinners(const struct ps_run *r, u64 now)
 {
-	const char *context =
-		r->cfg.load == LOAD_NMI ? " patcher context=nmi"
-		: r->cfg.load == LOAD_MCE ? " patcher context=mce" : " patcher context=irq";
+	const char *context = r->cfg.load == LOAD_NMI   ? " patcher context=nmi"
+			      : r->cfg.load == LOAD_MCE ? " patcher context=mce"
+							: " patcher context=irq";
 	for_each_online_cpu(i) {
 		u64 since, site;
 		if (poke_spin_state(i, &since, &site))

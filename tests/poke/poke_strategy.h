@@ -17,8 +17,8 @@
  * right after a write step (kernel/hostreq.h), one at a time */
 enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ, LOAD_MCE };
 #define PS_MCE_BANK 1
-#define PS_MCE_PER_STEP 3                /* machine checks after the int3, and after the tail */
-#define PS_MCE_FIRST_ANSWER_MS 3000      /* the first request: is there a host at all */
+#define PS_MCE_PER_STEP 3           /* machine checks after the int3, and after the tail */
+#define PS_MCE_FIRST_ANSWER_MS 3000 /* the first request: is there a host at all */
 #define PS_MCE_ANSWER_MS 2000
 #define PS_MCE_ARRIVE_NS 500000000ull
 /* Whether the host answered the last machine-check request (HOST_DONE when none was made). */

@@ -28,14 +28,15 @@ static enum exp_result run(struct exp_ctx *ctx)
 	enum exp_result v = ps_run_strategies(ctx, &plan);
 	if (!ps_mce_host_answered() && !host_present())
 		return exp_skip(ctx, "needs the host to inject machine checks (QEMU's monitor "
-				"through the harness): no answer");
+				     "through the harness): no answer");
 	return v;
 }
 
 EXPERIMENT(exp_poke_strategy_mce) = {
 	.order = EXP_ORDER(FAMILY_POKE, 160),
 	.name = "poke_strategy_mce",
-	.description = "host-injected #MC on the patcher right after each write step, the int3 live: emulate and rollback must complete, every call intact",
+	.description =
+		"host-injected #MC on the patcher right after each write step, the int3 live: emulate and rollback must complete, every call intact",
 	.min_cpus = 2,
 	.default_iterations = 100000,
 	.budget_ms = 800,

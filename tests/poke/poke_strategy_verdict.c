@@ -315,7 +315,9 @@ enum exp_result ps_run_strategies(struct exp_ctx *ctx, const struct ps_plan *pla
 		w = run_one_strategy(ctx, plan, POKE_SPIN, LOAD_NONE, 150, "spin_others_", &sums);
 		v = v == EXP_PASS ? w : v;
 		w = run_one_strategy(ctx, plan, POKE_SPIN, load, 300,
-				     load == LOAD_NMI ? "spin_nmi_" : load == LOAD_MCE ? "spin_mce_" : "spin_irq_",
+				     load == LOAD_NMI   ? "spin_nmi_"
+				     : load == LOAD_MCE ? "spin_mce_"
+							: "spin_irq_",
 				     &sums);
 		v = v == EXP_PASS ? w : v;
 	}
