@@ -14,6 +14,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from .ktap import KtapLog, KtapTest
+from .live import failure_reason
 
 RECORD_VERSION = 1
 MAGIC = "racebed-record"
@@ -120,17 +121,6 @@ def record_to_ktap(record: str) -> str:
     if done:
         out.append("# Totals: pass:{} fail:{} skip:{} total:{}".format(*done))
     return "\n".join(out) + "\n"
-
-
-def failure_reason(t: KtapTest) -> str:
-    """The reason the kernel records for a failed or skipped test (as it printed it)."""
-    prefix = f"# {t.name}: failed: "
-    for line in reversed(t.own):
-        if line.startswith(prefix):
-            return line[len(prefix):]
-    if t.directive and t.directive != "SKIP":
-        return f"{t.directive} {t.reason}".strip()
-    return t.reason
 
 
 def record_from_log(log: KtapLog) -> str:

@@ -64,6 +64,20 @@ bool sti_trial_run(sti_seq_fn seq, struct sti_trial *out);
 bool sti_make_pending(void);
 /* Takes pending interrupts in a window the handlers ignore (sti; nop; nop; cli). */
 void sti_drain(void) __asm__("seq_drain");
+/* The race engine's loop shapes over sti_seq.S's window: plain, then CPUID padding 4..256. */
+#define STI_RACE_SHAPES 5
+#define STI_RACE_SHAPE_NAMES                                        \
+	{                                                           \
+		"plain", "cpuid4", "cpuid16", "cpuid64", "cpuid256" \
+	}
+extern const sti_seq_fn sti_race_shapes[STI_RACE_SHAPES];
+/*
+ * Around a race victim's turn: the periodic bounding timer on (no HLT sleeps for ever), then
+ * off, pending interrupts drained and, on the boot CPU, its LAPIC timer given back to the
+ * watchdog.
+ */
+void sti_race_victim_begin(u64 bound_ns);
+void sti_race_victim_end(void);
 /* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);

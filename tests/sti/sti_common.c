@@ -120,3 +120,22 @@ void sti_record_end(struct sti_trial *out)
 	t->active = 0;
 	*out = *t;
 }
+
+const sti_seq_fn sti_race_shapes[STI_RACE_SHAPES] = {
+	(sti_seq_fn)seq_race_plain,   (sti_seq_fn)seq_race_cpuid4,   (sti_seq_fn)seq_race_cpuid16,
+	(sti_seq_fn)seq_race_cpuid64, (sti_seq_fn)seq_race_cpuid256,
+};
+
+void sti_race_victim_begin(u64 bound_ns)
+{
+	sti_bound_prepare(bound_ns);
+	sti_bound_start();
+}
+
+void sti_race_victim_end(void)
+{
+	sti_bound_stop();
+	sti_drain();
+	if (this_cpu_index() == 0)
+		watchdog_resume(); /* the bounding timer used the boot CPU's watchdog timer */
+}

@@ -75,11 +75,6 @@ static void define_outcomes(void)
 }
 
 /* ---- the victim loop ---- */
-static const sti_seq_fn shapes[] = {
-	(sti_seq_fn)seq_race_plain, (sti_seq_fn)seq_race_cpuid4, (sti_seq_fn)seq_race_cpuid16,
-	(sti_seq_fn)seq_race_cpuid64, (sti_seq_fn)seq_race_cpuid256,
-};
-
 /* The test IRQ taken at the HLT (shadow dropped): recorded, then HLT is skipped. */
 static bool on_irq(struct trap_frame *f)
 {
@@ -115,16 +110,7 @@ static bool on_nmi(struct trap_frame *f)
 static void victim_begin(void)
 {
 	vs[this_cpu_index()].turns++;
-	sti_bound_prepare(BOUND_NS); /* periodic: no HLT sleeps for ever */
-	sti_bound_start();
-}
-
-static void victim_end(void)
-{
-	sti_bound_stop();
-	sti_drain();
-	if (this_cpu_index() == 0)
-		watchdog_resume(); /* the bounding timer used the boot CPU's watchdog timer */
+	sti_race_victim_begin(BOUND_NS);
 }
 
 static bool victim_iter(u32 shape)
@@ -143,7 +129,7 @@ static bool victim_iter(u32 shape)
 	}
 	race_publish();
 	tr->phase = STI_PHASE_SEQ;
-	shapes[shape]();
+	sti_race_shapes[shape]();
 	tr->phase = STI_PHASE_DRAIN;
 	sti_drain();
 	sti_record_end(&t);
@@ -182,10 +168,10 @@ static void report_victims(void)
 
 static struct race race = {
 	.icr = ICR_NMI,
-	.nshapes = ARRAY_SIZE(shapes),
-	.shape_name = { "plain", "cpuid4", "cpuid16", "cpuid64", "cpuid256" },
+	.nshapes = STI_RACE_SHAPES,
+	.shape_name = STI_RACE_SHAPE_NAMES,
 	.victim_begin = victim_begin,
-	.victim_end = victim_end,
+	.victim_end = sti_race_victim_end,
 	.victim_iter = victim_iter,
 };
 

@@ -98,24 +98,10 @@ static bool on_irq(struct trap_frame *f)
 	return handled;
 }
 
-static const sti_seq_fn shapes[] = {
-	(sti_seq_fn)seq_race_plain, (sti_seq_fn)seq_race_cpuid4, (sti_seq_fn)seq_race_cpuid16,
-	(sti_seq_fn)seq_race_cpuid64, (sti_seq_fn)seq_race_cpuid256,
-};
-
 static void victim_begin(void)
 {
 	seen_smis[this_cpu_index()] = smi_count();
-	sti_bound_prepare(BOUND_NS);
-	sti_bound_start();
-}
-
-static void victim_end(void)
-{
-	sti_bound_stop();
-	sti_drain();
-	if (this_cpu_index() == 0)
-		watchdog_resume(); /* the bounding timer used the boot CPU's watchdog timer */
+	sti_race_victim_begin(BOUND_NS);
 }
 
 /* One trial: true (a hit for the engine) when an SMI was taken during the sequence. */
@@ -131,7 +117,7 @@ static bool victim_iter(u32 shape)
 	}
 	u64 before = smi_count();
 	race_publish();
-	shapes[shape]();
+	sti_race_shapes[shape]();
 	u64 after = smi_count(), smis = after - before;
 	sti_drain();
 	sti_record_end(&t);
@@ -158,10 +144,10 @@ static bool victim_iter(u32 shape)
 
 static struct race race = {
 	.icr = ICR_SMI,
-	.nshapes = ARRAY_SIZE(shapes),
-	.shape_name = { "plain", "cpuid4", "cpuid16", "cpuid64", "cpuid256" },
+	.nshapes = STI_RACE_SHAPES,
+	.shape_name = STI_RACE_SHAPE_NAMES,
 	.victim_begin = victim_begin,
-	.victim_end = victim_end,
+	.victim_end = sti_race_victim_end,
 	.victim_iter = victim_iter,
 	.max_parallel = 1, /* CPUs at the reset SMBASE share one state-save area */
 };
