@@ -18,7 +18,7 @@ from .gdbremote import GdbError, GdbRemote
 from .runner import RunHook
 from .screen import qmp_command
 
-REQUEST_RE = re.compile(rb"^# host-request (.*)$", re.M)
+REQUEST_RE = re.compile(rb"^# host-request ([^\r\n]*)\r?\n", re.M)  # whole lines only
 STATUS_DONE, STATUS_REFUSED = 1, 2
 SSTEP_MODES = {"noirq": 0x7, "irq": 0x1}  # QEMU's SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER
 DEFAULT_SSTEP = 0x7

@@ -90,6 +90,13 @@ class HostRequestTest(unittest.TestCase):
         server.poll(b"# host-request id=1 kind=step cpu=0 mailbox=0x10 stop=1 go=2\n", "", 0.1)
         self.assertEqual(len(server.served), 1)  # each request once
 
+    def test_waits_for_the_whole_line(self):
+        server = hr.HostRequests("/nonexistent/sock", ncpus=1)
+        server.poll(b"# host-request id=1 kind=mce cpu=0 mailbox=0x10 bank=1 status=0x5 mcg_st", "", 0.0)
+        self.assertEqual(server.served, [])  # the line is still being printed
+        server.poll(b"# host-request id=1 kind=mce cpu=0 mailbox=0x10 bank=1 status=0x5 mcg_status=0x5\n", "", 0.1)
+        self.assertEqual(len(server.served), 1)
+
     def test_packets(self):
         self.assertEqual(gdbremote.frame("OK"), b"$OK#9a")
         self.assertEqual(gdbremote.parse_stop("T05thread:p01.02;"), (5, 2))

@@ -6,18 +6,18 @@
  * HMP `mce`, through the harness) right after writing the int3 and right after writing the
  * tail, and waits for the #MC: it arrives while the int3 is live, in the deploy or the tail
  * window. Its handler clears the bank and MCIP, then calls through the site being patched,
- * as poke_strategy_nmi's NMI handler does. Emulate and rollback in turn
- * (poke_strategy_verdict.c) must complete with every call intact, with machine checks in both
- * windows. Spin is not run: under a machine check its deadlock was not found by the watchdog's
- * probe in the first trials (0 deadlocks, the run stuck for seconds), which is still open.
- * Without a host answering (a real machine, a lab board) it skips: nothing raised the #MC.
+ * as poke_strategy_nmi's NMI handler does. Each strategy in turn (poke_strategy_verdict.c):
+ * emulate and rollback must complete with every call intact, with machine checks in both
+ * windows; spin must deadlock in its own #BP inside the #MC handler (`patcher context=mce`),
+ * and the watchdog's probe must find it and end it. Without a host answering (a real machine,
+ * a lab board) it skips: nothing raised the #MC.
  */
 #include "tests/poke/poke_strategy.h"
 #include "arch/x86/mce.h"
 #include "kernel/hostreq.h"
 
 static const struct ps_plan plan = {
-	.load = LOAD_MCE, .permille = 250, .spin = false, .vs_emulate = true
+	.load = LOAD_MCE, .permille = 250, .spin = true, .vs_emulate = true
 };
 
 static enum exp_result run(struct exp_ctx *ctx)
@@ -36,7 +36,7 @@ EXPERIMENT(exp_poke_strategy_mce) = {
 	.order = EXP_ORDER(FAMILY_POKE, 160),
 	.name = "poke_strategy_mce",
 	.description =
-		"host-injected #MC on the patcher right after each write step, the int3 live: emulate and rollback must complete, every call intact",
+		"host-injected #MC on the patcher right after each write step, the int3 live: emulate, rollback, spin (must deadlock, detected)",
 	.min_cpus = 2,
 	.default_iterations = 100000,
 	.budget_ms = 800,
