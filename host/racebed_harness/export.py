@@ -110,6 +110,7 @@ def experiment_dict(t: KtapTest, expected: Optional[str] = None) -> Dict[str, An
         "histograms": [hist_dict(h) for h in r.hists],
         "pairs": [pair_dict(p) for p in r.pairs],
         "race": race_dict(r),
+        "host_requests": r.host_requests,
         "crash": r.crash,
         "problems": r.problems,
         "subtests": [subtest_dict(s) for s in t.subtests],

@@ -29,6 +29,7 @@ DEVIATIONS_RE = re.compile(r"^deviations:\s*(.*)$")
 # `roundtrip_ns=min/median/p99/max 5941/13186/3985904/8334149`: named values, then the numbers
 SLASHED_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)=([A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)+)\s+(-?[0-9.]+(?:/-?[0-9.]+)+)\s*$")
 PLATFORM_RE = re.compile(r"^platform\s+(.*)$")
+HOST_REQUEST_RE = re.compile(r"^host-request\s+(.*)$")  # kernel/hostreq.h
 
 WORDS = ("Never", "Sometimes", "Always", "Unreached")
 VERDICTS = ("never", "always", "allowed", "model-specific", "control")
@@ -214,6 +215,7 @@ class Records:
     race: Optional[Dict[str, Number]] = None
     race_shapes: List[Dict[str, Number]] = dataclasses.field(default_factory=list)
     race_schedule: Optional[Dict[str, Number]] = None
+    host_requests: List[Dict[str, str]] = dataclasses.field(default_factory=list)
     budget_ms: Optional[int] = None
     duration_ms: Optional[int] = None
     crash: List[str] = dataclasses.field(default_factory=list)
@@ -267,6 +269,10 @@ def parse_records(lines: List[str]) -> Records:
         shape = parse_race_shape(text)
         if shape is not None:
             rec.race_shapes.append(shape)
+            continue
+        m = HOST_REQUEST_RE.match(text)
+        if m:  # what the experiment asked the host for (id, kind, cpu, mailbox, its arguments)
+            rec.host_requests.append(key_values(m.group(1)))
             continue
         m = RACE_SCHEDULE_RE.match(text)
         if m:

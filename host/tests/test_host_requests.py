@@ -97,6 +97,14 @@ class HostRequestTest(unittest.TestCase):
         server.poll(b"# host-request id=1 kind=mce cpu=0 mailbox=0x10 bank=1 status=0x5 mcg_status=0x5\n", "", 0.1)
         self.assertEqual(len(server.served), 1)
 
+    def test_report_reads_the_lines(self):
+        from racebed_harness.records import parse_records
+        rec = parse_records(["# host-request id=3 kind=mce cpu=1 mailbox=0x10 bank=1 status=0x5 mcg_status=0x5",
+                             "# duration_ms=5"])
+        self.assertEqual(rec.host_requests, [{"id": "3", "kind": "mce", "cpu": "1", "mailbox": "0x10",
+                                              "bank": "1", "status": "0x5", "mcg_status": "0x5"}])
+        self.assertNotIn("kind", rec.figures)  # not mistaken for figures
+
     def test_packets(self):
         self.assertEqual(gdbremote.frame("OK"), b"$OK#9a")
         self.assertEqual(gdbremote.parse_stop("T05thread:p01.02;"), (5, 2))
