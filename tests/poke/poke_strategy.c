@@ -87,6 +87,10 @@ static void call_site(struct ps_run *r)
 	__atomic_add_fetch(&ev->handled, 1, __ATOMIC_SEQ_CST);
 }
 
+static void ask_mce(struct ps_run *r);
+static volatile u32 in_nmi, nmi_mce_pending, nmi_mce_done; /* LOAD_MCE_NMI, on the patcher */
+static u64 mce_in_nmi;
+
 static bool on_nmi(struct trap_frame *f)
 {
 	(void)f;
@@ -94,6 +98,15 @@ static bool on_nmi(struct trap_frame *f)
 	struct cpu *c = this_cpu();
 	if (!r || c->sample_request || c->index != r->roles.patcher)
 		return false;
+	if (r->cfg.load == LOAD_MCE_NMI && nmi_mce_pending) {
+		nmi_mce_pending = 0;
+		in_nmi = 1;
+		ask_mce(r); /* the #MC comes while this NMI handler runs */
+		in_nmi = 0;
+		call_site(r);
+		__atomic_add_fetch(&nmi_mce_done, 1, __ATOMIC_RELEASE);
+		return true;
+	}
 	call_site(r);
 	return true;
 }
@@ -106,6 +119,8 @@ static bool on_nmi(struct trap_frame *f)
 static volatile u32 mce_seen;
 static trap_handler_t saved_mc;
 
+u64 ps_mce_in_nmi(void) { return mce_in_nmi; }
+
 static bool on_mc(struct trap_frame *f)
 {
 	(void)f;
@@ -114,6 +129,7 @@ static bool on_mc(struct trap_frame *f)
 		return false;
 	wrmsr(MSR_MC_STATUS(PS_MCE_BANK), 0);
 	wrmsr(MSR_MCG_STATUS, 0);
+	mce_in_nmi += in_nmi;
 	call_site(r);
 	__atomic_add_fetch(&mce_seen, 1, __ATOMIC_RELEASE);
 	return true;
@@ -133,7 +149,8 @@ static bool on_irq(struct trap_frame *f)
 
 static void print_spinners(const struct ps_run *r, u64 now)
 {
-	const char *context = r->cfg.load == LOAD_NMI   ? " patcher context=nmi"
+	const char *context = r->cfg.load == LOAD_NMI || r->cfg.load == LOAD_MCE_NMI
+				      ? " patcher context=nmi"
 			      : r->cfg.load == LOAD_MCE ? " patcher context=mce"
 							: " patcher context=irq";
 	for_each_online_cpu(i) {
@@ -202,7 +219,7 @@ static void event_sender(struct ps_run *r)
 	u32 icr = r->cfg.load == LOAD_NMI ? ICR_NMI : ICR_FIXED | VEC_PS_EVENT;
 	while (!READ_ONCE(r->ready))
 		cpu_relax();
-	while (r->cfg.load == LOAD_MCE && !READ_ONCE(r->stop))
+	while ((r->cfg.load == LOAD_MCE || r->cfg.load == LOAD_MCE_NMI) && !READ_ONCE(r->stop))
 		cpu_relax(); /* the patcher asks the host itself: the boot CPU only keeps out */
 	while (!READ_ONCE(r->stop)) {
 		u64 base = READ_ONCE(ev->handled), end = tsc_deadline_ns(ACK_TIMEOUT_NS);
@@ -270,6 +287,22 @@ static void aim_mce(struct ps_run *r, enum poke_phase phase)
 	if (mce_status != HOST_DONE || mce_asked[phase] >= PS_MCE_PER_STEP)
 		return;
 	mce_asked[phase]++;
+	if (r->cfg.load == LOAD_MCE_NMI) { /* ask from an NMI this CPU sends itself */
+		u32 done = nmi_mce_done;
+		nmi_mce_pending = 1;
+		ipi_send_cpu(r->roles.patcher, ICR_NMI);
+		u64 end =
+			tsc_deadline_ns(PS_MCE_ARRIVE_NS + (u64)PS_MCE_FIRST_ANSWER_MS * 1000000u);
+		while (READ_ONCE(nmi_mce_done) == done && tsc_before(end))
+			cpu_relax();
+		return;
+	}
+	ask_mce(r);
+}
+
+/* Asks the host for a machine check on this CPU and waits (bounded) for it. */
+static void ask_mce(struct ps_run *r)
+{
 	u32 before = mce_seen;
 	u32 id = host_request("mce", this_cpu()->apic_id, "bank=%u status=0x%lx mcg_status=0x%lx",
 			      PS_MCE_BANK, (u64)(MCI_STATUS_VAL | MCI_STATUS_UC | MCI_STATUS_EN),
@@ -289,7 +322,8 @@ static void aim_mce(struct ps_run *r, enum poke_phase phase)
 static void aim(enum poke_phase phase)
 {
 	struct ps_run *r = cur;
-	if (r->cfg.load == LOAD_MCE && (phase == POKE_PH_INT3 || phase == POKE_PH_TAIL)) {
+	if ((r->cfg.load == LOAD_MCE || r->cfg.load == LOAD_MCE_NMI) &&
+	    (phase == POKE_PH_INT3 || phase == POKE_PH_TAIL)) {
 		aim_mce(r, phase);
 		return;
 	}
@@ -318,7 +352,7 @@ static void patcher(struct ps_run *r)
 		return;
 	}
 	poke_traps_install();
-	if (r->cfg.load == LOAD_NMI)
+	if (r->cfg.load == LOAD_NMI || r->cfg.load == LOAD_MCE_NMI)
 		idt_set_ist(VEC_NMI, 0); /* NMIs nest on this stack through the #BP's IRET */
 	__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
 	u64 nsamples = 0;
@@ -346,7 +380,7 @@ static void patcher(struct ps_run *r)
 		cpu_relax();
 	if (r->cfg.load != LOAD_NONE)
 		spin_ns(2000000); /* a last event may still be on its way */
-	if (r->cfg.load == LOAD_NMI)
+	if (r->cfg.load == LOAD_NMI || r->cfg.load == LOAD_MCE_NMI)
 		idt_set_ist(VEC_NMI, IST_NMI);
 	res->lat_median = summarize(lat_samples, nsamples).median;
 }
@@ -381,7 +415,10 @@ bool ps_exec(struct ps_run *r)
 	cur = r;
 	if (r->cfg.load == LOAD_NMI)
 		trap_set_handler(VEC_NMI, on_nmi);
-	else if (r->cfg.load == LOAD_MCE) {
+	else if (r->cfg.load == LOAD_MCE || r->cfg.load == LOAD_MCE_NMI) {
+		if (r->cfg.load == LOAD_MCE_NMI)
+			trap_set_handler(VEC_NMI, on_nmi);
+		nmi_mce_pending = in_nmi = 0;
 		saved_mc = trap_get_handler(VEC_MC);
 		trap_set_handler(VEC_MC, on_mc);
 		memset(mce_asked, 0, sizeof(mce_asked));
@@ -404,7 +441,7 @@ bool ps_exec(struct ps_run *r)
 	trap_set_handler(VEC_NMI, NULL);
 	trap_set_handler(VEC_PS_EVENT, NULL);
 	trap_set_handler(VEC_PS_AIMED, NULL);
-	if (r->cfg.load == LOAD_MCE)
+	if (r->cfg.load == LOAD_MCE || r->cfg.load == LOAD_MCE_NMI)
 		trap_set_handler(VEC_MC, saved_mc);
 	cur = NULL;
 	if (!started)

@@ -14,8 +14,10 @@
 #include "kernel/hist.h"
 
 /* LOAD_MCE: machine checks the host injects on the patcher, asked for by the patcher itself
- * right after a write step (kernel/hostreq.h), one at a time */
-enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ, LOAD_MCE };
+ * right after a write step (kernel/hostreq.h), one at a time. LOAD_MCE_NMI: the same asked
+ * for from an NMI the patcher sends itself, so the #MC lands inside the NMI handler, which
+ * then calls through the site too. */
+enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ, LOAD_MCE, LOAD_MCE_NMI };
 #define PS_MCE_BANK 1
 #define PS_MCE_PER_STEP 3           /* machine checks after the int3, and after the tail */
 #define PS_MCE_FIRST_ANSWER_MS 3000 /* the first request: is there a host at all */
@@ -23,6 +25,8 @@ enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ, LOAD_MCE };
 #define PS_MCE_ARRIVE_NS 500000000ull
 /* Whether the host answered the last machine-check request (HOST_DONE when none was made). */
 bool ps_mce_host_answered(void);
+/* Machine checks taken inside the patcher's NMI handler (LOAD_MCE_NMI), since the boot. */
+u64 ps_mce_in_nmi(void);
 
 /* What a run does: set by ps_init, adjusted by the experiment before ps_exec. */
 struct ps_config {
