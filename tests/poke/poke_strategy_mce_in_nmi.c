@@ -30,14 +30,16 @@ static enum exp_result run(struct exp_ctx *ctx)
 		return exp_skip(ctx, "needs the host to inject machine checks (QEMU's monitor "
 				     "through the harness): no answer");
 	if (!control("mce_inside_nmi_handler", ps_mce_in_nmi() - before) && v == EXP_PASS)
-		return exp_fail(ctx, "positive control: no machine check came inside the NMI handler");
+		return exp_fail(ctx,
+				"positive control: no machine check came inside the NMI handler");
 	return v;
 }
 
 EXPERIMENT(exp_poke_strategy_mce_in_nmi) = {
 	.order = EXP_ORDER(FAMILY_POKE, 165),
 	.name = "poke_strategy_mce_in_nmi",
-	.description = "host-injected #MC inside the patcher's NMI handler, both calling through the live site: emulate, rollback",
+	.description =
+		"host-injected #MC inside the patcher's NMI handler, both calling through the live site: emulate, rollback",
 	.min_cpus = 2,
 	.default_iterations = 100000,
 	.budget_ms = 800,
