@@ -116,11 +116,11 @@ void results_show(u32 passed, u32 failed, u32 skipped)
 	record = record_text(&len);
 	struct results_totals t = { passed, failed, skipped };
 	bool graphics = fbcon_graphics(&width, &height);
-	page_lines = results_render(page, sizeof(page), cols, graphics ? rows - 1 : rows, &t,
-				    &the_platform);
+	/* the last row: the codes' title line, or in text mode the note that there are none */
+	page_lines = results_render(page, sizeof(page), cols, rows - 1, &t, &the_platform);
 	if (graphics) {
 		results_qr_plan(&plan, record, len);
-	} else if (page_lines < rows) {
+	} else {
 		/* EGA text mode: no pixels for codes; the page says so */
 		page_lines++;
 		ksnprintf(page + strlen(page), sizeof(page) - strlen(page),

@@ -120,6 +120,13 @@ def _image(config: Config, args: Sequence[str], opts: argparse.Namespace, first:
     return build_iso(opts.elf, args, opts.out, PRODUCT_MENU_TIMEOUT if picks else TEST_MENU_TIMEOUT)
 
 
+def vga_size(config: Config) -> Optional[Tuple[int, int]]:
+    """The screen size a `+vga=WxH` config gives QEMU's standard VGA (its preferred mode in the
+    EDID, which OVMF's GOP picks), or None."""
+    w, _, h = config.options.get("vga", "").partition("x")
+    return (int(w), int(h)) if w and h else None
+
+
 @dataclasses.dataclass
 class Boot:
     """One QEMU run of a config: its outcome, serial log and the hooks that watched it."""
@@ -179,13 +186,16 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
             hooks.append(KeySender(sock, keys, log_path))
         if layout == "spcr-com2":
             extra += ["-acpitable", "file=" + write_spcr(os.path.join(opts.out, f"{stem}.spcr.bin"))]
+    if "vga" in config.options:
+        w, h = vga_size(config) or (0, 0)
+        extra += ["-vga", "none", "-device", f"VGA,xres={w},yres={h}"]
     dump = None
     if first and "screendump" in config.options:
         qmp = os.path.join(opts.out, f"{stem}.qmp.sock")
         if os.path.exists(qmp):
             os.unlink(qmp)
         extra += ["-qmp", f"unix:{qmp},server=on,wait=off"]
-        dump = ScreenDump(qmp, os.path.join(opts.out, f"{stem}.screen.ppm"))
+        dump = ScreenDump(qmp, os.path.join(opts.out, f"{stem}.screen.ppm"), vga_size(config))
         hooks.append(dump)
     try:
         cmd = boot_command(config, image, log_path, opts.out, opts.accel, opts.qemu, args=args, cpu=cpu,
@@ -220,7 +230,8 @@ def run_config(config: Config, opts: argparse.Namespace, expectations: Expectati
     if first is None:
         return None
     if first.screendump is not None:
-        reporter.add(check_screendump(f"{config.name}: results screen", first.screendump))
+        reporter.add(check_screendump(f"{config.name}: results screen", first.screendump,
+                                      parse_ktap(first.raw_log)))
         reporter.add(check_screen_record(f"{config.name}: results screen QR record", first.screendump,
                                          parse_ktap(first.raw_log)))
     log = parse_ktap(first.raw_log)

@@ -17,9 +17,10 @@ EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
 # where the whole suite runs in another config already (the harness's --full boots them all);
 # alone: nothing boots beside this config (its timed experiments get the host to themselves).
 # cpu: the Bochs CPU model (firmware bochs; `bochs --help cpu`); ips: Bochs' instructions per
-# simulated second.
+# simulated second.  vga: QEMU's standard VGA (-device VGA) with this preferred mode WxH in its EDID.
 OPTIONS = {"alone": r"", "keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm",
-           "quick": r"[A-Za-z0-9_*?,\[\]-]+", "cpu": r"[a-z0-9_]+", "ips": r"[1-9][0-9]{6,9}"}
+           "quick": r"[A-Za-z0-9_*?,\[\]-]+", "cpu": r"[a-z0-9_]+", "ips": r"[1-9][0-9]{6,9}",
+           "vga": r"[1-9][0-9]{2,3}x[1-9][0-9]{2,3}"}
 MACHINES = ("pc", "q35")
 # multiboot1: QEMU -kernel, no GRUB, no ISO; bochs: the GRUB ISO on Bochs (host/bochs.py) with its
 # default BIOS and VGA BIOS, checked against host/expect/bochs.exp whatever the accelerator

@@ -192,11 +192,11 @@ class BootChecks(unittest.TestCase):
                 hook = ScreenDump(os.path.join(tmp, "q.sock"), os.path.join(tmp, f"s{lit_rows}.ppm"))
                 hook.seen_at = 1.0
                 _ppm(hook.ppm_path, 640, 480 if lit_rows < 600 else 600, lit_rows)
-                result = check_screendump("screen", hook)
+                result = check_screendump("screen", hook, parse_ktap(""))
                 self.assertEqual(result.status, want, f"{lit_rows} lit rows: {result.line()}")
             self.assertTrue(os.path.exists(os.path.join(tmp, "s20.png")), "PNG written beside the PPM")
             never = ScreenDump("q", os.path.join(tmp, "none.ppm"))
-            self.assertEqual(check_screendump("screen", never).status, "FAIL", "no results screen line")
+            self.assertEqual(check_screendump("screen", never, parse_ktap("")).status, "FAIL", "no results screen line")
 
     def test_menu(self) -> None:
         reg = parse_list(SAMPLE_LIST)
