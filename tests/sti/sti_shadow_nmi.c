@@ -1,10 +1,18 @@
 /*
  * sti_shadow_nmi: on the race engine (tests/common/race.h), every ordered pair of CPUs
- * takes a turn: the victim loops `cli; <IRQ pending>; [padding]; sti; hlt` while the sender
- * fires NMIs at it, blind and aimed. The NMI handler records the interrupted RIP. An NMI at
- * the HLT (after STI ran) landed inside the shadow; the pending IRQ is then either taken before
- * HLT (the NMI's IRET dropped the shadow: a lost wakeup, which the IRQ handler ends by resuming
- * after the HLT, so the loop never sleeps) or after HLT began.
+ * takes two turns, each blind and aimed, plus one baseline loop:
+ *
+ *   consequence  the victim loops `cli; <IRQ pending>; [padding]; sti; hlt` while the sender
+ *                fires NMIs at it. The NMI handler records the interrupted RIP. An NMI at the
+ *                HLT (after STI ran) landed inside the shadow; the pending IRQ is then either
+ *                taken before HLT (the NMI's IRET dropped the shadow: a lost wakeup, which the
+ *                IRQ handler ends by resuming after the HLT, so the loop never sleeps) or after
+ *                HLT began.
+ *   peer loop    the peer design's blind loop (sti_peer_loop.c, kvm-unit-tests' test_sti_nmi):
+ *                `sti; nop; cli` and one NMI in flight, the boot CPU at the next CPU.
+ *   detection    the shortest loop, `cli; [padding]; sti; nop; cli` with nothing pending: an
+ *                NMI at the NOP landed in the shadow. Its aimed hits/s over the peer loop's
+ *                in-shadow NMIs/s is `gain_vs_peer_loop=`.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -25,9 +33,14 @@ static struct outcomes oc;
 static u32 o[STC_N];
 static volatile u64 not_pending, lost_irq, hlt_skipped, iterations, elsewhere_rip;
 static trap_handler_t common_irq, common_nmi;
+static u64 shadow_rip; /* the shadowed instruction of the loop running: HLT or NOP */
 /* per victim CPU (its index; written by that CPU only, a cache line each): pair turns it took
- * as the victim, loop iterations, hits */
-static struct victim_stat { u64 turns, iters, hits; } __attribute__((aligned(64))) vs[MAX_CPUS];
+ * as the victim, loop iterations, hits, in the consequence loop then in the detection loop
+ * (with its trials by class, sti_classify.h) */
+static struct victim_stat {
+	u64 turns, iters, hits;
+	u64 det_turns, det_iters, det_hits, det_class[STC_N];
+} __attribute__((aligned(64))) vs[MAX_CPUS];
 /* per CPU: the phase of its trial and the trial's NMIs (sti_classify.h), written on that CPU */
 static struct nmi_track {
 	volatile u32 phase;
@@ -95,13 +108,15 @@ static bool on_nmi(struct trap_frame *f)
 {
 	if (!common_nmi(f))
 		return false; /* the watchdog's sampling NMI */
+	if (sti_peer_nmi(f->rip))
+		return true;
 	struct nmi_track *tr = &track[this_cpu_index()];
 	if (tr->phase != STI_PHASE_IDLE) {
 		if (tr->t.nmis++ == 0) {
 			tr->t.first_phase = tr->phase;
 			tr->t.first_rip = f->rip;
 		}
-		tr->t.in_shadow += f->rip == RIP(seq_race_at_hlt);
+		tr->t.in_shadow += f->rip == shadow_rip;
 	}
 	race_event_seen();
 	return true;
@@ -142,10 +157,39 @@ static bool victim_iter(u32 shape)
 	return hit;
 }
 
+/* ---- the detection loop: no IRQ pending, `sti; nop` after the shape's padding ---- */
+static void det_victim_begin(void) { vs[this_cpu_index()].det_turns++; }
+
+static bool det_iter(u32 shape)
+{
+	static const struct sti_race_map m = {
+		RIP(seq_det_plain),
+		RIP(seq_det_shapes_end),
+		RIP(seq_det_pad),
+		{ RIP(seq_det_at_sti), RIP(seq_det_at_nop), RIP(seq_det_after) },
+		RIP(seq_det_end),
+		(u64)on_irq,
+	};
+	struct victim_stat *v = &vs[this_cpu_index()];
+	struct nmi_track *tr = &track[this_cpu_index()];
+	irq_disable();
+	tr->t = (struct sti_nmi_trial){ 0 };
+	tr->phase = STI_PHASE_SETUP;
+	race_publish();
+	tr->phase = STI_PHASE_SEQ;
+	sti_det_shapes[shape]();
+	tr->phase = STI_PHASE_IDLE;
+	struct sti_nmi_trial n = tr->t; /* irq_rip 0: no IRQ in this loop */
+	v->det_class[sti_trial_classify(&m, &n)]++;
+	v->det_iters++;
+	v->det_hits += n.in_shadow != 0;
+	return n.in_shadow != 0;
+}
+
 /*
  * One subtest per victim CPU of the engine (the first RACE_MAX_CPUS online): it passes when
- * the CPU was the victim of every other one (each ordered pair took its turn) and its loop
- * ran; its NMIs in the shadow are an observation, not a verdict.
+ * the CPU was the victim of every other one in both loops (each ordered pair took its turns)
+ * and its loops ran; its NMIs in the shadow (detection loop) are an observation, not a verdict.
  */
 static void report_victims(void)
 {
@@ -156,11 +200,17 @@ static void report_victims(void)
 		if (k++ == n)
 			break;
 		/* a pair without a hit retries (race.h): more turns than pairs then */
-		ktap_sub_diag(&sub, "victim_turns=%lu pairs=%u iterations=%lu nmis_in_shadow=%lu",
-			      vs[c].turns, n - 1, vs[c].iters, vs[c].hits);
-		const char *why = vs[c].turns < n - 1 ? "not every pair with this victim took its turn"
-				  : !vs[c].iters       ? "its victim loop never ran"
-						       : NULL;
+		const struct victim_stat *v = &vs[c];
+		ktap_sub_diag(&sub,
+			      "victim_turns=%lu pairs=%u iterations=%lu nmis_in_shadow=%lu "
+			      "consequence_turns=%lu consequence_iterations=%lu "
+			      "consequence_nmis_in_shadow=%lu",
+			      v->det_turns, n - 1, v->det_iters, v->det_hits, v->turns, v->iters,
+			      v->hits);
+		const char *why = v->turns < n - 1 || v->det_turns < n - 1
+					  ? "not every pair with this victim took its turns"
+				  : !v->iters || !v->det_iters ? "its victim loops never ran"
+							       : NULL;
 		ktap_sub_result(&sub, why ? EXP_FAIL : EXP_PASS, why, "victim_cpu%u", c);
 	}
 	ktap_sub_end(&sub);
@@ -175,12 +225,62 @@ static struct race race = {
 	.victim_iter = victim_iter,
 };
 
+static struct race det_race = {
+	.icr = ICR_NMI,
+	.nshapes = STI_RACE_SHAPES,
+	.shape_name = STI_RACE_SHAPE_NAMES,
+	.victim_begin = det_victim_begin,
+	.victim_iter = det_iter,
+};
+
 /*
  * Every ordered pair needs its time (the engine gives each at least 10 ms plus a warm-up):
  * 600 ms held at smp 2 but not at smp 8 (56 pairs: 0.8-1.6 s measured). The budget grows to
  * PAIR_BUDGET_MS per pair when that is more (race_budget_for_pairs), and says so.
  */
 #define PAIR_BUDGET_MS 25
+/*
+ * The budget is shared: the consequence loop CONSEQUENCE_PCT percent (it needs enough NMIs in
+ * the shadow for its own observation, not the most), the peer loop PEER_PCT percent within
+ * [PEER_MIN_MS, PEER_MAX_MS], the detection loop the rest.
+ */
+#define CONSEQUENCE_PCT 40
+#define PEER_PCT 10
+#define PEER_MIN_MS 20
+#define PEER_MAX_MS 200
+
+/* The peer loop: the boot CPU sends at the next online CPU; prints `# peer_loop ...`. */
+static void run_peer_loop(u64 budget_tsc, struct sti_peer_loop *p)
+{
+	u32 me = this_cpu_index(), victim = me;
+	for_each_online_cpu(c) {
+		if (c != me) {
+			victim = c;
+			break;
+		}
+	}
+	u64 ns = MIN(MAX(tsc_to_ns(budget_tsc) / 100 * PEER_PCT, PEER_MIN_MS * 1000000ull),
+		     PEER_MAX_MS * 1000000ull);
+	sti_peer_loop_run(victim, ns, p);
+	u64 rate = p->tsc ? muldiv64(p->in_shadow, timeinfo.tsc_hz, p->tsc) : 0;
+	diag("peer_loop sender_cpu=%u victim_cpu=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
+	     "in_shadow_per_s=%lu nmis_per_s=%lu unacked=%lu ms=%lu",
+	     me, victim, p->sent, p->nmis, p->in_shadow, rate,
+	     p->tsc ? muldiv64(p->nmis, timeinfo.tsc_hz, p->tsc) : 0, p->unacked,
+	     tsc_to_ns(p->tsc) / 1000000);
+	det_race.peer_measured = true;
+	det_race.peer_hits_per_s = rate;
+}
+
+/* The detection loop's classes summed over its victims. */
+static void det_totals(u64 d[STC_N])
+{
+	for (u32 c = 0; c < STC_N; c++) {
+		d[c] = 0;
+		for (u32 k = 0; k < MAX_CPUS; k++)
+			d[c] += vs[k].det_class[c];
+	}
+}
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
@@ -194,7 +294,21 @@ static enum exp_result run(struct exp_ctx *ctx)
 	common_nmi = trap_get_handler(VEC_NMI);
 	trap_set_handler(VEC_STI_IRQ, on_irq);
 	trap_set_handler(VEC_NMI, on_nmi);
-	bool raced = race_run(&race, ctx);
+	u64 total = ctx->budget_tsc;
+	struct exp_ctx part = *ctx;
+	part.budget_tsc = total / 100 * CONSEQUENCE_PCT;
+	diag("race_phase name=consequence budget_ms=%lu", tsc_to_ns(part.budget_tsc) / 1000000);
+	shadow_rip = RIP(seq_race_at_hlt);
+	bool raced = race_run(&race, &part);
+	struct sti_peer_loop peer = { 0 };
+	det_race.peer_measured = false;
+	if (raced)
+		run_peer_loop(total, &peer);
+	part.start_tsc = rdtsc();
+	part.budget_tsc = MAX((s64)(ctx->start_tsc + total - part.start_tsc), 0ll);
+	diag("race_phase name=detection budget_ms=%lu", tsc_to_ns(part.budget_tsc) / 1000000);
+	shadow_rip = RIP(seq_det_at_nop);
+	raced = race_run(&det_race, &part) && raced;
 	sti_handlers_remove();
 
 	u64 n[STC_N], sum = 0;
@@ -205,6 +319,12 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u64 no_nmi = n[STC_NO_NMI] + n[STC_NO_NMI_IRQ_BEFORE];
 	u64 outside = n[STC_IN_SETUP] + n[STC_IN_IRQ_HANDLER] + n[STC_IN_DRAIN] + n[STC_ELSEWHERE];
 	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
+	u64 d[STC_N];
+	det_totals(d);
+	u64 det_iters = 0, det_shadow = d[STC_SHADOW_IRQ_AFTER] + d[STC_SHADOW_IRQ_BEFORE];
+	for (u32 c = 0; c < STC_N; c++)
+		det_iters += d[c];
+	u64 det_near = det_shadow + d[STC_BEFORE_STI] + d[STC_AFTER_HLT];
 	outcomes_print(&oc);
 	observation("nmi_in_shadow", in_shadow, near);
 	observation("irq_before_hlt_after_nmi", n[STC_SHADOW_IRQ_BEFORE], in_shadow);
@@ -218,7 +338,17 @@ static enum exp_result run(struct exp_ctx *ctx)
 	     iterations, sent, near, hlt_skipped);
 	diag("outcomes_sum=%lu lost_wakeups_classified=%lu nmi_elsewhere_example_rip=0x%lx", sum,
 	     sti_lost_wakeups(n), elsewhere_rip);
-	report_rate(ctx, sent, in_shadow);
+	/* the detection loop (no IRQ pending) and the peer design's loop */
+	observation("nmi_in_shadow_without_irq_pending", det_shadow, det_near);
+	observation("nmi_in_shadow_peer_loop", peer.in_shadow, peer.nmis);
+	diag("detection iterations=%lu no_nmi=%lu nmi_in_shadow=%lu nmi_before_sti=%lu "
+	     "nmi_after_shadow=%lu nmi_in_setup=%lu nmi_elsewhere=%lu nmis_sent=%lu",
+	     det_iters, d[STC_NO_NMI], det_shadow, d[STC_BEFORE_STI], d[STC_AFTER_HLT],
+	     d[STC_IN_SETUP], d[STC_ELSEWHERE] + d[STC_IN_IRQ_HANDLER] + d[STC_IN_DRAIN],
+	     det_race.trials[RACE_BLIND] + det_race.trials[RACE_AIMED]);
+	/* the pair lines printed last (the detection loop's) add up to these */
+	report_rate(ctx, det_race.trials[RACE_BLIND] + det_race.trials[RACE_AIMED],
+		    det_race.hits[RACE_BLIND] + det_race.hits[RACE_AIMED]);
 	if (raced)
 		report_victims();
 	if (not_pending || lost_irq)
@@ -232,13 +362,16 @@ static enum exp_result run(struct exp_ctx *ctx)
 	 * NMIs in the shadow: then none lands inside, which is an observation, not a miss) */
 	if (!control("nmis_near_window", near))
 		return exp_fail(ctx, "positive control: no NMI landed at STI, HLT or after HLT");
+	if (!control("nmis_near_detection_window", det_near))
+		return exp_fail(ctx, "positive control: no NMI landed at STI, NOP or after NOP");
 	return EXP_PASS;
 }
 
 EXPERIMENT(exp_sti_shadow_nmi) = {
 	.order = EXP_ORDER(FAMILY_STI, 20),
 	.name = "sti_shadow_nmi",
-	.description = "NMIs aimed and blind at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
+	.description =
+		"NMIs aimed and blind at sti; nop (detection, beside the peer design's blind loop) and at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
 	.min_cpus = 2,
 	.default_iterations = 1000000,
 	.budget_ms = 600,
@@ -250,16 +383,21 @@ EXPERIMENT(exp_sti_shadow_nmi) = {
 ARCH_RULES(sti_shadow_nmi_rules) = {
 	/* Intel: NMIs may be inhibited after STI; AMD's STI does not mask NMIs, and its manual
 	 * says nothing about NMIs inside the shadow */
-	{ "sti_shadow_nmi", "nmi_in_shadow",
-	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "nmi_in_shadow", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
+	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
 	/* Intel: a delivered NMI ends the inhibition, so the IRQ may come before HLT */
-	{ "sti_shadow_nmi", "irq_before_hlt_after_nmi",
-	  ON_INTEL(ALLOWED, SDM_STI_ENDS), ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
-	{ "sti_shadow_nmi", "irq_before_hlt_without_nmi",
-	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
+	{ "sti_shadow_nmi", "irq_before_hlt_after_nmi", ON_INTEL(ALLOWED, SDM_STI_ENDS),
+	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "irq_before_hlt_without_nmi", ON_INTEL(NEVER, SDM_STI_INHIBIT),
+	  ON_AMD(NEVER, APM_STI_SHADOW) },
 	/* a lost wakeup needs something to end the shadow early: an NMI inside it */
-	{ "sti_shadow_nmi", "lost_wakeup_without_nmi_in_shadow",
-	  ON_INTEL(NEVER, SDM_STI_INHIBIT), ON_AMD(NEVER, APM_STI_SHADOW) },
+	{ "sti_shadow_nmi", "lost_wakeup_without_nmi_in_shadow", ON_INTEL(NEVER, SDM_STI_INHIBIT),
+	  ON_AMD(NEVER, APM_STI_SHADOW) },
+	/* the same window without an IRQ pending (detection), and the peer design's blind loop */
+	{ "sti_shadow_nmi", "nmi_in_shadow_without_irq_pending",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "nmi_in_shadow_peer_loop", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
+	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
 	/* where the sender's NMIs landed outside the sequence: the testbed's share, no claim */
 	{ "sti_shadow_nmi", "nmi_outside_sequence", CONTROL },
 };
