@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -154,7 +154,7 @@ def plot(runs, path):
         return False
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, 5))
     labels, modes = [], ("blind", "aimed", "peer_loop")
-    values = {m: [] for m in modes}
+    values: Dict[str, List[float]] = {m: [] for m in modes}
     for run in runs:
         for name, e in run["experiments"].items():
             race = e.get("race")
@@ -240,10 +240,10 @@ def main():
                                     point.get("single_per_s"), point.get("batch_per_s"),
                                     point.get("ratio")))
             if e.get("first_hit_us"):
-                f = first_hit_summary(e["first_hit_us"])
+                fh = first_hit_summary(e["first_hit_us"])
                 print("%s smp=%d run=%d first_hit pairs=%s no_hit=%s median_us=%s max_us=%s" % (
-                    name, run["smp"], run["run"], f["pairs"], f["no_hit"], f.get("median_us"),
-                    f.get("max_us")))
+                    name, run["smp"], run["run"], fh["pairs"], fh["no_hit"], fh.get("median_us"),
+                    fh.get("max_us")))
             race, peer = e.get("race"), e.get("peer_loop")
             if race and peer:
                 print("%s smp=%d run=%d aimed_hits_per_s=%s peer_loop_in_shadow_per_s=%s "

@@ -49,7 +49,8 @@ void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
 	smp_call_one(victim_cpu, peer_victim, NULL, false);
 	u64 start_end = tsc_deadline_ns(PEER_START_TIMEOUT_NS);
 	u32 turn = 0;
-	while (!__atomic_load_n(&peer.ready, __ATOMIC_ACQUIRE) && tsc_before_polled(start_end, &turn))
+	while (!__atomic_load_n(&peer.ready, __ATOMIC_ACQUIRE) &&
+	       tsc_before_polled(start_end, &turn))
 		;
 	u64 t0 = rdtsc(), end = t0 + ns_to_tsc(ns);
 	while (peer.ready && tsc_before(end)) {
