@@ -242,10 +242,13 @@ static struct race det_race = {
 /*
  * The budget is shared: the consequence loop CONSEQUENCE_PCT percent (it needs enough NMIs in
  * the shadow for its own observation, not the most), the peer loop PEER_PCT percent within
- * [PEER_MIN_MS, PEER_MAX_MS], the detection loop the rest.
+ * [PEER_MIN_MS, PEER_MAX_MS], the detection loop the rest, at least DETECTION_MIN_PCT percent
+ * (the consequence loop may overrun its share: at smp 8 it is the engine's 10 ms per pair, and
+ * a loaded host adds its retries; a detection loop left without time had no trial at all).
  */
 #define CONSEQUENCE_PCT 40
-#define PEER_PCT 10
+#define DETECTION_MIN_PCT 40
+#define PEER_PCT 5
 #define PEER_MIN_MS 20
 #define PEER_MAX_MS 200
 
@@ -305,7 +308,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (raced)
 		run_peer_loop(total, &peer);
 	part.start_tsc = rdtsc();
-	part.budget_tsc = MAX((s64)(ctx->start_tsc + total - part.start_tsc), 0ll);
+	part.budget_tsc = MAX((s64)(ctx->start_tsc + total - part.start_tsc),
+			      (s64)(total / 100 * DETECTION_MIN_PCT));
 	diag("race_phase name=detection budget_ms=%lu", tsc_to_ns(part.budget_tsc) / 1000000);
 	shadow_rip = RIP(seq_det_at_nop);
 	raced = race_run(&det_race, &part) && raced;
