@@ -7,8 +7,7 @@ Boots QEMU's own Multiboot 1 loader (host/qemu.py --kernel build/racebed32.elf),
 command line needs no ISO rebuild. The figures come from the lines docs/output-format.md
 defines: `# trials=... trials_per_s=R hits_per_s=S`, `# race mode=aimed hits_per_s=X
 blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist ...`;
-sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop) and its pairs' `first_hit_us=`
-(of the last `# race_phase`: the detection loop).
+sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop) and the pairs' `first_hit_us=`.
 """
 import argparse
 import json
@@ -56,10 +55,6 @@ def parse(log):
             cur["rate"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# race mode="):
             cur["race"] = {k: number(v) for k, v in KV.findall(line)}
-            cur.setdefault("race_by_phase", {})[cur.get("race_phase", "-")] = cur["race"]
-        elif line.startswith("# race_phase "):
-            cur["race_phase"] = dict(KV.findall(line)).get("name", "-")
-            cur["first_hit_us"] = []
         elif line.startswith("# peer_loop "):
             cur["peer_loop"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# pair ") and "first_hit_us=" in line:
@@ -185,7 +180,7 @@ def plot(runs, path):
     cdf.set_xlabel("time to first hit per ordered pair (ms)")
     cdf.set_ylabel("fraction of pairs")
     cdf.axvline(5, color="grey", linestyle=":")
-    cdf.set_title("time to first hit (detection loop)")
+    cdf.set_title("time to first hit per ordered pair")
     if cdf.get_legend_handles_labels()[0]:
         cdf.legend(fontsize=7)
     fig.tight_layout()

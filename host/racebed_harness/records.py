@@ -23,7 +23,6 @@ PAIR_RE = re.compile(r"^pair\s+(\d+)->(\d+)\s+(.*)$")
 RACE_RE = re.compile(r"^race\s+(.*)$")
 RACE_SHAPE_RE = re.compile(r"^race_shape\s+(\S+)\s+(.*)$")
 RACE_SCHEDULE_RE = re.compile(r"^race_schedule\s+(.*)$")
-RACE_PHASE_RE = re.compile(r"^race_phase\s+name=(\S+)")
 DEVIATIONS_MORE_RE = re.compile(r"^\.\.\. \((\d+) in all\)$")
 RUNNING_RE = re.compile(r"^(\S+): running, budget (\d+) ms\s*$")
 DEVIATIONS_RE = re.compile(r"^deviations:\s*(.*)$")
@@ -215,7 +214,6 @@ class Records:
     race: Optional[Dict[str, Number]] = None
     race_shapes: List[Dict[str, Number]] = dataclasses.field(default_factory=list)
     race_schedule: Optional[Dict[str, Number]] = None
-    race_phases: List[str] = dataclasses.field(default_factory=list)  # `# race_phase name=`
     budget_ms: Optional[int] = None
     duration_ms: Optional[int] = None
     crash: List[str] = dataclasses.field(default_factory=list)
@@ -269,12 +267,6 @@ def parse_records(lines: List[str]) -> Records:
         shape = parse_race_shape(text)
         if shape is not None:
             rec.race_shapes.append(shape)
-            continue
-        m = RACE_PHASE_RE.match(text)
-        if m:  # a test that races twice: the engine's lines kept are the last phase's
-            rec.race_phases.append(m.group(1))
-            rec.pairs, rec.race_shapes, rec.race, rec.race_schedule = [], [], None, None
-            rec.hists = [h for h in rec.hists if not h.name.startswith("race_ack_")]
             continue
         m = RACE_SCHEDULE_RE.match(text)
         if m:

@@ -91,24 +91,17 @@ class TestSingleLines(unittest.TestCase):
         self.assertNotIn("rounds", rec.figures)  # not mistaken for figures
         self.assertNotIn("chosen_by_pairs", rec.figures)
 
-    def test_race_phases_keep_the_last(self):
-        """sti_shadow_nmi races twice (consequence, detection): the engine's lines kept are the
-        last phase's, so its pairs add up to its `# trials=` line."""
+    def test_pair_first_hit_and_gain_vs_peer_loop(self):
+        """sti_shadow_nmi's pair lines end in first_hit_us= (`none` without a hit) and its race
+        line carries gain_vs_peer_loop= after gain=."""
         rec = parse_records([
-            "# race_phase name=consequence budget_ms=239",
-            "# race_shape plain trials=3 hits=1 hits_per_s=5 chosen_by_pairs=2",
             "# pair 0->1 trials=9 hits=1 blind_trials=5 blind_hits=0 first_hit_us=76184",
-            "# hist race_ack_blind unit=ns n=1 20:1",
-            "# race mode=aimed hits_per_s=19 blind_hits_per_s=0 gain=inf",
-            "# race_phase name=detection budget_ms=268",
-            "# pair 0->1 trials=15 hits=2 blind_trials=4 blind_hits=0 first_hit_us=none",
-            "# hist race_ack_blind unit=ns n=2 22:2",
+            "# pair 1->0 trials=15 hits=0 zero_hits blind_trials=4 blind_hits=0 first_hit_us=none",
+            "# pairs=2 pairs_hit=1 pairs_zero=1 pairs_retried=0 first_hit_us_median=76184",
             "# race mode=aimed hits_per_s=7 blind_hits_per_s=0 gain=inf gain_vs_peer_loop=0.1"])
         self.assertEqual(rec.problems, [])
-        self.assertEqual(rec.race_phases, ["consequence", "detection"])
-        self.assertEqual([(p.trials, p.fields["first_hit_us"]) for p in rec.pairs], [(15, "none")])
-        self.assertEqual(rec.race_shapes, [])
-        self.assertEqual([h.n for h in rec.hists], [2])
+        self.assertEqual([p.fields["first_hit_us"] for p in rec.pairs], [76184, "none"])
+        self.assertEqual(rec.figures["first_hit_us_median"], 76184)
         self.assertEqual(not_none(rec.race)["gain_vs_peer_loop"], 0.1)
 
     def test_repeated_controls(self):
