@@ -12,8 +12,10 @@
  *   peer loop    the peer design's blind loop (sti_peer_loop.c, kvm-unit-tests' test_sti_nmi):
  *                `sti; nop; cli` and one NMI in flight, the boot CPU at the next CPU.
  *   detection    the shortest loop, `cli; [padding]; sti; nop; cli` with nothing pending: an
- *                NMI at the NOP landed in the shadow. Its aimed hits/s over the peer loop's
- *                in-shadow NMIs/s is `gain_vs_peer_loop=`.
+ *                NMI at the NOP landed in the shadow.
+ *
+ * The race's aimed hits/s (NMIs in the shadow, both kinds) over the peer loop's in-shadow
+ * NMIs/s is `gain_vs_peer_loop=`.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
