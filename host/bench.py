@@ -55,8 +55,8 @@ def parse(log):
             cur["rate"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# race mode="):
             cur["race"] = {k: number(v) for k, v in KV.findall(line)}
-        elif line.startswith("# peer_loop "):
-            cur["peer_loop"] = {k: number(v) for k, v in KV.findall(line)}
+        elif line.startswith("# peer_loop ") or line.startswith("# padded_loop "):
+            cur[line.split()[1]] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# pair ") and "first_hit_us=" in line:
             v = number(dict(KV.findall(line))["first_hit_us"])
             cur.setdefault("first_hit_us", []).append(v if isinstance(v, int) else None)
@@ -97,11 +97,11 @@ def rows(exps, smp):
             out.append({"experiment": name, "mode": "blind", "smp": smp,
                         "trials_per_s": race.get("blind_trials_per_s"),
                         "hits_per_s": race.get("blind_hits_per_s"), "gain": None})
-            peer = e.get("peer_loop")
-            if peer:
-                out.append({"experiment": name, "mode": "peer_loop", "smp": smp,
-                            "trials_per_s": peer.get("nmis_per_s"),
-                            "hits_per_s": peer.get("in_shadow_per_s"), "gain": None})
+            for loop in ("peer_loop", "padded_loop"):
+                if e.get(loop):
+                    out.append({"experiment": name, "mode": loop, "smp": smp,
+                                "trials_per_s": e[loop].get("nmis_per_s"),
+                                "hits_per_s": e[loop].get("in_shadow_per_s"), "gain": None})
         elif rate:
             out.append({"experiment": name, "mode": "-", "smp": smp,
                         "trials_per_s": rate.get("trials_per_s"),
@@ -148,7 +148,7 @@ def plot(runs, path):
         print("bench: no matplotlib, no plot", file=sys.stderr)
         return False
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, 5))
-    labels, modes = [], ("blind", "aimed", "peer_loop")
+    labels, modes = [], ("blind", "aimed", "peer_loop", "padded_loop")
     values: Dict[str, List[float]] = {m: [] for m in modes}
     for run in runs:
         for name, e in run["experiments"].items():
@@ -158,10 +158,11 @@ def plot(runs, path):
             labels.append("%s\nsmp %d run %d" % (name, run["smp"], run["run"]))
             values["aimed"].append(race.get("hits_per_s") or 0)
             values["blind"].append(race.get("blind_hits_per_s") or 0)
-            values["peer_loop"].append(e.get("peer_loop", {}).get("in_shadow_per_s") or 0)
-    width = 0.27
+            for loop in ("peer_loop", "padded_loop"):
+                values[loop].append(e.get(loop, {}).get("in_shadow_per_s") or 0)
+    width = 0.2
     for k, m in enumerate(modes):
-        bars.bar([i + (k - 1) * width for i in range(len(labels))], values[m], width, label=m)
+        bars.bar([i + (k - 1.5) * width for i in range(len(labels))], values[m], width, label=m)
     bars.set_xticks(range(len(labels)))
     bars.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
     bars.set_ylabel("hits/s (events in the window)")

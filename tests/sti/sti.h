@@ -39,6 +39,10 @@ SEQ(seq_peer_loop);
 SEQ(seq_peer_at_sti);
 SEQ(seq_peer_at_nop);
 SEQ(seq_peer_after);
+SEQ(seq_padded_loop);
+SEQ(seq_padded_top);
+SEQ(seq_padded_at_sti);
+SEQ(seq_padded_at_nop);
 SEQ(seq_step_sti); SEQ(seq_step_sti_at_sti); SEQ(seq_step_sti_at_nop); SEQ(seq_step_sti_after);
 SEQ(seq_step_sti_after2);
 SEQ(seq_step_movss); SEQ(seq_step_movss_at_movss); SEQ(seq_step_movss_at_nop);
@@ -104,6 +108,8 @@ struct sti_peer_loop {
 	u64 sent, nmis, in_shadow, unacked, tsc;
 };
 void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
+/* The same with 32 CPUIDs before `sti; nop` (the race shapes' padding): no aim, no trials. */
+void sti_padded_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
 bool sti_peer_nmi(u64 rip);
 /* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
 void sti_record_begin(void);

@@ -3,7 +3,8 @@
  * victim CPU loops `sti; nop; cli` with no IRQ pending, and this CPU sends it one NMI at a
  * time, the next as soon as the last was handled. The victim's NMI handler (sti_peer_nmi)
  * counts the NMIs and those taken at the NOP, inside the STI shadow. sti_shadow_nmi runs it in
- * the same boot as its race, as the baseline of `gain_vs_peer_loop=`.
+ * the same boot as its race, as the baseline of `gain_vs_peer_loop=`, and the same loop with
+ * the race shapes' CPUID padding before `sti; nop` (sti_padded_loop_run).
  */
 #include "tests/sti/sti.h"
 #include "arch/x86/apic.h"
@@ -17,15 +18,18 @@
 static struct {
 	volatile u32 active, victim, ready, stop;
 	volatile u64 nmis, in_shadow;
+	u64 shadow_rip;
+	void (*loop)(volatile u32 *stop);
 } __attribute__((aligned(64))) peer;
 
 extern void seq_peer_run(volatile u32 *stop) __asm__("seq_peer_loop");
+extern void seq_padded_run(volatile u32 *stop) __asm__("seq_padded_loop");
 
 bool sti_peer_nmi(u64 rip)
 {
 	if (!peer.active || this_cpu_index() != peer.victim)
 		return false;
-	peer.in_shadow += rip == RIP(seq_peer_at_nop);
+	peer.in_shadow += rip == peer.shadow_rip;
 	__atomic_store_n(&peer.nmis, peer.nmis + 1, __ATOMIC_RELEASE);
 	return true;
 }
@@ -35,11 +39,11 @@ static void peer_victim(void *arg)
 	(void)arg;
 	u64 flags = irq_save();
 	__atomic_store_n(&peer.ready, 1, __ATOMIC_RELEASE);
-	seq_peer_run(&peer.stop);
+	peer.loop(&peer.stop);
 	irq_restore(flags);
 }
 
-void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
+static void run_loop(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
 {
 	*out = (struct sti_peer_loop){ 0 };
 	peer.victim = victim_cpu;
@@ -72,4 +76,18 @@ void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
 	peer.active = 0;
 	out->nmis = peer.nmis;
 	out->in_shadow = peer.in_shadow;
+}
+
+void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
+{
+	peer.loop = seq_peer_run;
+	peer.shadow_rip = RIP(seq_peer_at_nop);
+	run_loop(victim_cpu, ns, out);
+}
+
+void sti_padded_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
+{
+	peer.loop = seq_padded_run;
+	peer.shadow_rip = RIP(seq_padded_at_nop);
+	run_loop(victim_cpu, ns, out);
 }

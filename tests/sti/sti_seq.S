@@ -212,3 +212,26 @@ SEQ_LABEL(seq_peer_after)
 	cmpl $0, (%rdi)
 	je seq_peer_at_sti
 	ret
+
+/*
+ * The same loop with the race shapes' trick: 32 CPUIDs before `sti; nop` (one translation
+ * block under TCG, so an NMI arriving during them is taken at the NOP). rdi: the stop flag.
+ */
+	.balign 64
+SEQ_LABEL(seq_padded_loop)
+	pushq %rbx
+SEQ_LABEL(seq_padded_top)
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	.rept 32
+	cpuid
+	.endr
+SEQ_LABEL(seq_padded_at_sti)
+	sti
+SEQ_LABEL(seq_padded_at_nop)
+	nop
+	cli
+	cmpl $0, (%rdi)
+	je seq_padded_top
+	popq %rbx
+	ret
