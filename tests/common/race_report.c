@@ -109,6 +109,8 @@ void race_report(struct race_engine *e)
 	if (r->peer_measured) {
 		char g[24];
 		print_gain(aimed, r->peer_hits_per_s, g, sizeof(g));
+		if (!aimed && !r->peer_hits_per_s) /* neither reached the window: nothing compared */
+			ksnprintf(g, sizeof(g), "unreachable");
 		ksnprintf(peer, sizeof(peer), " gain_vs_peer_loop=%s", g);
 	}
 	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s%s trials_per_s=%lu "
