@@ -109,7 +109,8 @@ void race_report(struct race_engine *e)
 	if (r->peer_measured) {
 		char g[24];
 		print_gain(aimed, r->peer_hits_per_s, g, sizeof(g));
-		if (!aimed && !r->peer_hits_per_s) /* neither reached the window: nothing compared */
+		/* neither reached the window: nothing to compare */
+		if (!aimed && !r->peer_hits_per_s)
 			ksnprintf(g, sizeof(g), "unreachable");
 		ksnprintf(peer, sizeof(peer), " gain_vs_peer_loop=%s", g);
 	}
