@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """make bench: boot the kernel with `bench` (10x budgets) at each SMP count, print one table
-(experiment, mode, smp, trials/s, hits/s, gain) and write build/bench/bench.json.
+(experiment, mode, smp, trials/s, hits/s, gain) and write build/bench/bench.json and
+build/bench/bench.png (hits/s per mode and SMP count, the time to the first hit per pair).
 
 Boots QEMU's own Multiboot 1 loader (host/qemu.py --kernel build/racebed32.elf), so the
 command line needs no ISO rebuild. The figures come from the lines docs/output-format.md
 defines: `# trials=... trials_per_s=R hits_per_s=S`, `# race mode=aimed hits_per_s=X
-blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist ...`.
+blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist ...`;
+sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop) and the pairs' `first_hit_us=`.
 """
 import argparse
 import json
@@ -14,7 +16,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -53,6 +55,11 @@ def parse(log):
             cur["rate"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# race mode="):
             cur["race"] = {k: number(v) for k, v in KV.findall(line)}
+        elif line.startswith("# peer_loop ") or line.startswith("# padded_loop "):
+            cur[line.split()[1]] = {k: number(v) for k, v in KV.findall(line)}
+        elif line.startswith("# pair ") and "first_hit_us=" in line:
+            v = number(dict(KV.findall(line))["first_hit_us"])
+            cur.setdefault("first_hit_us", []).append(v if isinstance(v, int) else None)
         elif line.startswith("# pairs="):
             cur["pairs"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# sites=") and "ratio=" in line:
@@ -90,6 +97,11 @@ def rows(exps, smp):
             out.append({"experiment": name, "mode": "blind", "smp": smp,
                         "trials_per_s": race.get("blind_trials_per_s"),
                         "hits_per_s": race.get("blind_hits_per_s"), "gain": None})
+            for loop in ("peer_loop", "padded_loop"):
+                if e.get(loop):
+                    out.append({"experiment": name, "mode": loop, "smp": smp,
+                                "trials_per_s": e[loop].get("nmis_per_s"),
+                                "hits_per_s": e[loop].get("in_shadow_per_s"), "gain": None})
         elif rate:
             out.append({"experiment": name, "mode": "-", "smp": smp,
                         "trials_per_s": rate.get("trials_per_s"),
@@ -114,6 +126,68 @@ def boot(args, smp, tests):
 
 def fmt(v):
     return "-" if v is None else str(v)
+
+
+def first_hit_summary(times):
+    """Median and max over the pairs that hit (us), and how many pairs never hit."""
+    hit = sorted(t for t in times if t is not None)
+    if not hit:
+        return {"pairs": len(times), "no_hit": len(times)}
+    return {"pairs": len(times), "no_hit": len(times) - len(hit),
+            "median_us": hit[len(hit) // 2], "max_us": hit[-1]}
+
+
+def plot(runs, path):
+    """bench.png: hits/s per race mode and SMP count (each race experiment, first boot of each
+    SMP count), and the time to the first hit per ordered pair."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: no matplotlib, no plot", file=sys.stderr)
+        return False
+    fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, 5))
+    labels, modes = [], ("blind", "aimed", "peer_loop", "padded_loop")
+    values: Dict[str, List[float]] = {m: [] for m in modes}
+    for run in runs:
+        for name, e in run["experiments"].items():
+            race = e.get("race")
+            if not race:
+                continue
+            labels.append("%s\nsmp %d run %d" % (name, run["smp"], run["run"]))
+            values["aimed"].append(race.get("hits_per_s") or 0)
+            values["blind"].append(race.get("blind_hits_per_s") or 0)
+            for loop in ("peer_loop", "padded_loop"):
+                values[loop].append(e.get(loop, {}).get("in_shadow_per_s") or 0)
+    width = 0.2
+    for k, m in enumerate(modes):
+        bars.bar([i + (k - 1.5) * width for i in range(len(labels))], values[m], width, label=m)
+    bars.set_xticks(range(len(labels)))
+    bars.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
+    bars.set_ylabel("hits/s (events in the window)")
+    bars.set_yscale("symlog")
+    bars.set_title("hits/s per mode")
+    bars.legend()
+    for run in runs:
+        for name, e in run["experiments"].items():
+            times = sorted(t for t in e.get("first_hit_us", []) if t is not None)
+            if times:
+                n = len(e["first_hit_us"])
+                cdf.step([t / 1000 for t in times], [(i + 1) / n for i in range(len(times))],
+                         where="post", label="%s smp %d run %d (%d pairs)" % (
+                             name, run["smp"], run["run"], n))
+    cdf.set_xscale("log")
+    cdf.set_xlabel("time to first hit per ordered pair (ms)")
+    cdf.set_ylabel("fraction of pairs")
+    cdf.axvline(5, color="grey", linestyle=":")
+    cdf.set_title("time to first hit per ordered pair")
+    if cdf.get_legend_handles_labels()[0]:
+        cdf.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def main():
@@ -161,6 +235,18 @@ def main():
                       "ratio=%s" % (name, run["smp"], run["run"], point.get("sites"),
                                     point.get("single_per_s"), point.get("batch_per_s"),
                                     point.get("ratio")))
+            if e.get("first_hit_us"):
+                fh = first_hit_summary(e["first_hit_us"])
+                print("%s smp=%d run=%d first_hit pairs=%s no_hit=%s median_us=%s max_us=%s" % (
+                    name, run["smp"], run["run"], fh["pairs"], fh["no_hit"], fh.get("median_us"),
+                    fh.get("max_us")))
+            race, peer = e.get("race"), e.get("peer_loop")
+            if race and peer:
+                print("%s smp=%d run=%d aimed_hits_per_s=%s peer_loop_in_shadow_per_s=%s "
+                      "gain_vs_peer_loop=%s" % (name, run["smp"], run["run"],
+                                                race.get("hits_per_s"),
+                                                peer.get("in_shadow_per_s"),
+                                                race.get("gain_vs_peer_loop")))
             for which, v in e.get("sync_vs_broadcast", {}).items():
                 print("%s smp=%d run=%d %s sync_median_ns=%s idle_sync_median_ns=%s ratio=%s "
                       "ipi_broadcast_median_ns=%s broadcast_ratio=%s" % (
@@ -171,6 +257,8 @@ def main():
         json.dump({"tests": args.tests, "accel": args.accel, "table": table, "runs": runs},
                   f, indent=1)
     print("bench: wrote %s" % os.path.join(args.out, "bench.json"))
+    if plot(runs, os.path.join(ROOT, args.out, "bench.png")):
+        print("bench: wrote %s" % os.path.join(args.out, "bench.png"))
     return 0 if table else 1
 
 

@@ -91,6 +91,19 @@ class TestSingleLines(unittest.TestCase):
         self.assertNotIn("rounds", rec.figures)  # not mistaken for figures
         self.assertNotIn("chosen_by_pairs", rec.figures)
 
+    def test_pair_first_hit_and_gain_vs_peer_loop(self):
+        """sti_shadow_nmi's pair lines end in first_hit_us= (`none` without a hit) and its race
+        line carries gain_vs_peer_loop= after gain=."""
+        rec = parse_records([
+            "# pair 0->1 trials=9 hits=1 blind_trials=5 blind_hits=0 first_hit_us=76184",
+            "# pair 1->0 trials=15 hits=0 zero_hits blind_trials=4 blind_hits=0 first_hit_us=none",
+            "# pairs=2 pairs_hit=1 pairs_zero=1 pairs_retried=0 first_hit_us_median=76184",
+            "# race mode=aimed hits_per_s=7 blind_hits_per_s=0 gain=inf gain_vs_peer_loop=0.1"])
+        self.assertEqual(rec.problems, [])
+        self.assertEqual([p.fields["first_hit_us"] for p in rec.pairs], [76184, "none"])
+        self.assertEqual(rec.figures["first_hit_us_median"], 76184)
+        self.assertEqual(not_none(rec.race)["gain_vs_peer_loop"], 0.1)
+
     def test_repeated_controls(self):
         rec = parse_records(["# control writes_racing_calls=43", "# control writes_racing_calls=34"])
         self.assertEqual(rec.controls, {"writes_racing_calls": 43, "writes_racing_calls.2": 34})

@@ -40,10 +40,15 @@ struct race {
 	void (*victim_end)(void);                /* after it (may be NULL) */
 	bool (*victim_iter)(u32 shape);          /* one iteration; true when the event hit */
 	u32 max_parallel;                        /* pairs at once; 0: all on bare metal, 1 in a VM */
+	/* a peer design's loop measured in the same boot (hits/s): printed beside gain= as
+	 * gain_vs_peer_loop= (aimed hits/s over it) when peer_measured */
+	bool peer_measured;
+	u64 peer_hits_per_s;
 	/* results, filled by race_run */
 	u64 trials[RACE_MODES], hits[RACE_MODES], tsc[RACE_MODES];
 	u64 unacked;                             /* events the victim never reported handling */
 	u32 best_shape, npairs, pairs_hit;
+	u64 first_hit_median_us; /* over the pairs that hit (0: none hit) */
 };
 
 /* Victim: called just before the window (publishes the iteration and its TSC). */

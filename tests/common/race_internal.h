@@ -45,6 +45,7 @@ struct race_mailbox {
 	volatile u64 hits;     /* iterations that returned a hit, this round */
 	volatile u32 stop;     /* the sender is done with this round */
 	volatile u32 shape;    /* the loop shape the sender asks for */
+	volatile u64 first_hit_tsc; /* TSC of the round's first hit (0: none yet) */
 } __attribute__((aligned(64)));
 
 /* Per sender: what it measured with its victim in a round. */
@@ -53,6 +54,8 @@ struct race_sender_result {
 	u64 unacked;               /* events the victim never reported handling */
 	u64 period_tsc, delay_tsc; /* the victim's loop period; the tuner's best delay */
 	u32 shape;                 /* the shape the pair used */
+	u64 turn_tsc;              /* the pair's time in this turn (from the victim's start) */
+	u64 first_hit_tsc;         /* from the turn's start to its first hit (0: no hit) */
 } __attribute__((aligned(64)));
 
 /* The pairs that run at once, by position. */
@@ -85,6 +88,8 @@ struct race_pair_stat {
 	u64 trials[RACE_MODES], hits[RACE_MODES];
 	u64 period_tsc, delay_tsc; /* from its last turn */
 	u32 shape, retried;        /* shape of its last turn; retry turns taken */
+	u64 turns_tsc;             /* the time of its turns before the one with its first hit */
+	u64 first_hit_tsc;         /* its time to the first hit over its turns (0: none) */
 };
 
 /* The shape exploration, shared by every sender (added to atomically). */

@@ -35,14 +35,36 @@ static void report_pair(const struct race_engine *e, u32 s, u32 v)
 	const struct race_pair_stat *p = &e->pair[s][v];
 	u64 trials = p->trials[RACE_BLIND] + p->trials[RACE_AIMED];
 	u64 hits = p->hits[RACE_BLIND] + p->hits[RACE_AIMED];
+	char first_hit[24] = "none";
+	if (p->first_hit_tsc)
+		ksnprintf(first_hit, sizeof(first_hit), "%lu", tsc_to_ns(p->first_hit_tsc) / 1000);
 	diag("pair %u->%u trials=%lu hits=%lu%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu "
-	     "aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu",
+	     "aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu first_hit_us=%s",
 	     e->cpus.cpu[s], e->cpus.cpu[v], trials, hits, hits ? "" : " zero_hits",
 	     p->retried > 1 ? " retried_twice"
 	     : p->retried   ? " retried"
 			    : "",
 	     p->trials[RACE_BLIND], p->hits[RACE_BLIND], p->trials[RACE_AIMED], p->hits[RACE_AIMED],
-	     e->race->shape_name[p->shape], tsc_to_ns(p->period_tsc), tsc_to_ns(p->delay_tsc));
+	     e->race->shape_name[p->shape], tsc_to_ns(p->period_tsc), tsc_to_ns(p->delay_tsc),
+	     first_hit);
+}
+
+/* The median time to the first hit over the pairs that hit, in us (0: none hit). */
+static u64 first_hit_median_us(const struct race_engine *e)
+{
+	static u64 us[RACE_MAX_CPUS * RACE_MAX_CPUS];
+	u32 n = 0;
+	for (u32 s = 0; s < e->cpus.count; s++)
+		for (u32 v = 0; v < e->cpus.count; v++) {
+			u64 t = e->pair[s][v].first_hit_tsc;
+			if (s == v || !t)
+				continue;
+			u32 k = n++;
+			for (; k > 0 && us[k - 1] > tsc_to_ns(t) / 1000; k--)
+				us[k] = us[k - 1];
+			us[k] = tsc_to_ns(t) / 1000;
+		}
+	return n ? us[n / 2] : 0;
 }
 
 static u64 permille(u64 hits, u64 trials) { return trials ? hits * 1000 / trials : 0; }
@@ -61,8 +83,10 @@ void race_report(struct race_engine *e)
 			r->pairs_hit += p->hits[RACE_BLIND] + p->hits[RACE_AIMED] != 0;
 			report_pair(e, s, v);
 		}
-	diag("pairs=%u pairs_hit=%u pairs_zero=%u pairs_retried=%u", r->npairs, r->pairs_hit,
-	     r->npairs - r->pairs_hit, e->sched.pairs_retried);
+	r->first_hit_median_us = first_hit_median_us(e);
+	diag("pairs=%u pairs_hit=%u pairs_zero=%u pairs_retried=%u first_hit_us_median=%lu",
+	     r->npairs, r->pairs_hit, r->npairs - r->pairs_hit, e->sched.pairs_retried,
+	     r->first_hit_median_us);
 	hist_print("race_ack_blind", "ns", &e->ack_hist[RACE_BLIND]);
 	hist_print("race_ack_aimed", "ns", &e->ack_hist[RACE_AIMED]);
 	u64 aimed = rate(r->hits[RACE_AIMED], r->tsc[RACE_AIMED]);
@@ -81,9 +105,18 @@ void race_report(struct race_engine *e)
 		     "blind) over %u ordered pairs: this platform does not deliver there",
 		     trials, r->trials[RACE_AIMED], r->trials[RACE_BLIND], r->npairs);
 	}
-	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s trials_per_s=%lu "
+	char peer[48] = "";
+	if (r->peer_measured) {
+		char g[24];
+		print_gain(aimed, r->peer_hits_per_s, g, sizeof(g));
+		/* neither reached the window: nothing to compare */
+		if (!aimed && !r->peer_hits_per_s)
+			ksnprintf(g, sizeof(g), "unreachable");
+		ksnprintf(peer, sizeof(peer), " gain_vs_peer_loop=%s", g);
+	}
+	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s%s trials_per_s=%lu "
 	     "blind_trials_per_s=%lu hit_permille=%lu blind_hit_permille=%lu shape=%s unacked=%lu",
-	     aimed, blind, gain, rate(r->trials[RACE_AIMED], r->tsc[RACE_AIMED]),
+	     aimed, blind, gain, peer, rate(r->trials[RACE_AIMED], r->tsc[RACE_AIMED]),
 	     rate(r->trials[RACE_BLIND], r->tsc[RACE_BLIND]),
 	     permille(r->hits[RACE_AIMED], r->trials[RACE_AIMED]),
 	     permille(r->hits[RACE_BLIND], r->trials[RACE_BLIND]), r->shape_name[r->best_shape],

@@ -126,6 +126,7 @@ static void plan_next(struct race_engine *e)
 		struct race_mailbox *mb = &e->mailbox[i];
 		mb->seq = mb->done_seq = mb->hits = 0;
 		mb->stop = mb->shape = 0;
+		mb->first_hit_tsc = 0;
 	}
 }
 
@@ -151,6 +152,11 @@ static void account(struct race_engine *e)
 			e->sched.pairs_retried += !p->retried;
 			p->retried++;
 		}
+		/* time to the first hit: the pair's earlier turns without one, then this one's */
+		if (!p->first_hit_tsc && res->first_hit_tsc)
+			p->first_hit_tsc = p->turns_tsc + res->first_hit_tsc;
+		else if (!p->first_hit_tsc)
+			p->turns_tsc += res->turn_tsc;
 		p->period_tsc = res->period_tsc;
 		p->delay_tsc = res->delay_tsc;
 		p->shape = res->shape;

@@ -219,6 +219,9 @@ static void sender(struct race_engine *e, u32 me, u32 victim)
 	res->period_tsc = tuners[shape].period_tsc;
 	res->delay_tsc = race_tuner_best_delay(&tuners[shape]);
 	__atomic_store_n(&mb->stop, 1, __ATOMIC_RELEASE);
+	res->turn_tsc = rdtsc() - start;
+	u64 first = READ_ONCE(mb->first_hit_tsc);
+	res->first_hit_tsc = first ? MAX(first, start + 1) - start : 0;
 }
 
 static void victim(struct race_engine *e, u32 me)
@@ -231,8 +234,11 @@ static void victim(struct race_engine *e, u32 me)
 		r->victim_begin();
 	while (!__atomic_load_n(&mb->stop, __ATOMIC_ACQUIRE) && tsc_before(end)) {
 		u32 shape = __atomic_load_n(&mb->shape, __ATOMIC_ACQUIRE);
-		if (r->victim_iter(shape))
+		if (r->victim_iter(shape)) {
+			if (!mb->hits)
+				mb->first_hit_tsc = rdtsc();
 			mb->hits++;
+		}
 		__atomic_store_n(&mb->done_seq, mb->seq, __ATOMIC_RELEASE);
 	}
 	if (r->victim_end)

@@ -24,6 +24,25 @@ SEQ(seq_drain); SEQ(seq_drain_end);
 SEQ(seq_race_pad); SEQ(seq_race_at_sti); SEQ(seq_race_at_hlt); SEQ(seq_race_after);
 SEQ(seq_race_plain); SEQ(seq_race_cpuid4); SEQ(seq_race_cpuid16); SEQ(seq_race_cpuid64);
 SEQ(seq_race_cpuid256); SEQ(seq_race_end); SEQ(seq_race_shapes_end);
+SEQ(seq_det_pad);
+SEQ(seq_det_at_sti);
+SEQ(seq_det_at_nop);
+SEQ(seq_det_after);
+SEQ(seq_det_plain);
+SEQ(seq_det_cpuid4);
+SEQ(seq_det_cpuid16);
+SEQ(seq_det_cpuid64);
+SEQ(seq_det_cpuid256);
+SEQ(seq_det_end);
+SEQ(seq_det_shapes_end);
+SEQ(seq_peer_loop);
+SEQ(seq_peer_at_sti);
+SEQ(seq_peer_at_nop);
+SEQ(seq_peer_after);
+SEQ(seq_padded_loop);
+SEQ(seq_padded_top);
+SEQ(seq_padded_at_sti);
+SEQ(seq_padded_at_nop);
 SEQ(seq_step_sti); SEQ(seq_step_sti_at_sti); SEQ(seq_step_sti_at_nop); SEQ(seq_step_sti_after);
 SEQ(seq_step_sti_after2);
 SEQ(seq_step_movss); SEQ(seq_step_movss_at_movss); SEQ(seq_step_movss_at_nop);
@@ -78,6 +97,20 @@ extern const sti_seq_fn sti_race_shapes[STI_RACE_SHAPES];
  */
 void sti_race_victim_begin(u64 bound_ns);
 void sti_race_victim_end(void);
+/* The detection loop's shapes (sti_seq.S): the race shapes' padding before `sti; nop`. */
+extern const sti_seq_fn sti_det_shapes[STI_RACE_SHAPES];
+/*
+ * The peer design's blind loop (sti_peer_loop.c): from this CPU, one NMI at a time at
+ * victim_cpu looping `sti; nop; cli`, for ns. The experiment's NMI handler calls
+ * sti_peer_nmi first (true: the NMI was the loop's, counted).
+ */
+struct sti_peer_loop {
+	u64 sent, nmis, in_shadow, unacked, tsc;
+};
+void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
+/* The same with 32 CPUIDs before `sti; nop` (the race shapes' padding): no aim, no trials. */
+void sti_padded_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
+bool sti_peer_nmi(u64 rip);
 /* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);

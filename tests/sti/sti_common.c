@@ -126,6 +126,11 @@ const sti_seq_fn sti_race_shapes[STI_RACE_SHAPES] = {
 	(sti_seq_fn)seq_race_cpuid64, (sti_seq_fn)seq_race_cpuid256,
 };
 
+const sti_seq_fn sti_det_shapes[STI_RACE_SHAPES] = {
+	(sti_seq_fn)seq_det_plain,   (sti_seq_fn)seq_det_cpuid4,   (sti_seq_fn)seq_det_cpuid16,
+	(sti_seq_fn)seq_det_cpuid64, (sti_seq_fn)seq_det_cpuid256,
+};
+
 void sti_race_victim_begin(u64 bound_ns)
 {
 	sti_bound_prepare(bound_ns);

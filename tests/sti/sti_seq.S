@@ -161,3 +161,77 @@ RACE_SHAPE(seq_race_cpuid16, 16)
 RACE_SHAPE(seq_race_cpuid64, 64)
 RACE_SHAPE(seq_race_cpuid256, 256)
 SEQ_LABEL(seq_race_shapes_end)
+
+/*
+ * sti_shadow_nmi's detection window: the race window above without the pending IRQ and with
+ * NOP as the shadowed instruction (no HLT, so nothing sleeps): an NMI taken at the NOP landed
+ * in the shadow. Same shapes: CPUID padding before `sti; nop` (rbx saved for CPUID).
+ */
+	.balign 4096
+SEQ_LABEL(seq_det_pad)
+	.rept 256
+	cpuid
+	.endr
+SEQ_LABEL(seq_det_at_sti)
+	sti
+SEQ_LABEL(seq_det_at_nop)
+	nop
+SEQ_LABEL(seq_det_after)
+	cli
+	popq %rbx
+	ret
+SEQ_LABEL(seq_det_end)
+
+#define DET_SHAPE(name, ncpuid)                                                           \
+SEQ_LABEL(name)                                                                          \
+	pushq %rbx;                                                                      \
+	xorl %eax, %eax;                                                                 \
+	xorl %ecx, %ecx;                                                                 \
+	jmp seq_det_at_sti - 2 * (ncpuid)
+
+DET_SHAPE(seq_det_plain, 0)
+DET_SHAPE(seq_det_cpuid4, 4)
+DET_SHAPE(seq_det_cpuid16, 16)
+DET_SHAPE(seq_det_cpuid64, 64)
+DET_SHAPE(seq_det_cpuid256, 256)
+SEQ_LABEL(seq_det_shapes_end)
+
+/*
+ * The peer design's loop (kvm-unit-tests' test_sti_nmi without its page touch), entered with
+ * IF=0 and rdi pointing at a stop flag: `sti; nop; cli` until the flag is set. An NMI taken at
+ * the NOP landed in the shadow.
+ */
+	.balign 64
+SEQ_LABEL(seq_peer_loop)
+SEQ_LABEL(seq_peer_at_sti)
+	sti
+SEQ_LABEL(seq_peer_at_nop)
+	nop
+SEQ_LABEL(seq_peer_after)
+	cli
+	cmpl $0, (%rdi)
+	je seq_peer_at_sti
+	ret
+
+/*
+ * The same loop with the race shapes' trick: 32 CPUIDs before `sti; nop` (one translation
+ * block under TCG, so an NMI arriving during them is taken at the NOP). rdi: the stop flag.
+ */
+	.balign 64
+SEQ_LABEL(seq_padded_loop)
+	pushq %rbx
+SEQ_LABEL(seq_padded_top)
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	.rept 32
+	cpuid
+	.endr
+SEQ_LABEL(seq_padded_at_sti)
+	sti
+SEQ_LABEL(seq_padded_at_nop)
+	nop
+	cli
+	cmpl $0, (%rdi)
+	je seq_padded_top
+	popq %rbx
+	ret

@@ -1,10 +1,21 @@
 /*
- * sti_shadow_nmi: on the race engine (tests/common/race.h), every ordered pair of CPUs
- * takes a turn: the victim loops `cli; <IRQ pending>; [padding]; sti; hlt` while the sender
- * fires NMIs at it, blind and aimed. The NMI handler records the interrupted RIP. An NMI at
- * the HLT (after STI ran) landed inside the shadow; the pending IRQ is then either taken before
- * HLT (the NMI's IRET dropped the shadow: a lost wakeup, which the IRQ handler ends by resuming
- * after the HLT, so the loop never sleeps) or after HLT began.
+ * sti_shadow_nmi: on the race engine (tests/common/race.h), every ordered pair of CPUs takes
+ * its turn, blind and aimed, at a victim whose loop runs two kinds of iteration over the same
+ * padding shapes (one consequence iteration every CONSEQUENCE_EVERY), after one baseline loop:
+ *
+ *   consequence  the victim loops `cli; <IRQ pending>; [padding]; sti; hlt` while the sender
+ *                fires NMIs at it. The NMI handler records the interrupted RIP. An NMI at the
+ *                HLT (after STI ran) landed inside the shadow; the pending IRQ is then either
+ *                taken before HLT (the NMI's IRET dropped the shadow: a lost wakeup, which the
+ *                IRQ handler ends by resuming after the HLT, so the loop never sleeps) or after
+ *                HLT began.
+ *   peer loop    the peer design's blind loop (sti_peer_loop.c, kvm-unit-tests' test_sti_nmi):
+ *                `sti; nop; cli` and one NMI in flight, the boot CPU at the next CPU.
+ *   detection    the shortest loop, `cli; [padding]; sti; nop; cli` with nothing pending: an
+ *                NMI at the NOP landed in the shadow.
+ *
+ * The race's aimed hits/s (NMIs in the shadow, both kinds) over the peer loop's in-shadow
+ * NMIs/s is `gain_vs_peer_loop=`.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -26,8 +37,12 @@ static u32 o[STC_N];
 static volatile u64 not_pending, lost_irq, hlt_skipped, iterations, elsewhere_rip;
 static trap_handler_t common_irq, common_nmi;
 /* per victim CPU (its index; written by that CPU only, a cache line each): pair turns it took
- * as the victim, loop iterations, hits */
-static struct victim_stat { u64 turns, iters, hits; } __attribute__((aligned(64))) vs[MAX_CPUS];
+ * as the victim, consequence iterations and their hits, detection iterations and their hits
+ * (with their trials by class, sti_classify.h) */
+static struct victim_stat {
+	u64 turns, iters, hits;
+	u64 det_iters, det_hits, det_class[STC_N];
+} __attribute__((aligned(64))) vs[MAX_CPUS];
 /* per CPU: the phase of its trial and the trial's NMIs (sti_classify.h), written on that CPU */
 static struct nmi_track {
 	volatile u32 phase;
@@ -95,13 +110,16 @@ static bool on_nmi(struct trap_frame *f)
 {
 	if (!common_nmi(f))
 		return false; /* the watchdog's sampling NMI */
+	if (sti_peer_nmi(f->rip))
+		return true;
 	struct nmi_track *tr = &track[this_cpu_index()];
 	if (tr->phase != STI_PHASE_IDLE) {
 		if (tr->t.nmis++ == 0) {
 			tr->t.first_phase = tr->phase;
 			tr->t.first_rip = f->rip;
 		}
-		tr->t.in_shadow += f->rip == RIP(seq_race_at_hlt);
+		/* the shadowed instruction of either kind of iteration */
+		tr->t.in_shadow += f->rip == RIP(seq_race_at_hlt) || f->rip == RIP(seq_det_at_nop);
 	}
 	race_event_seen();
 	return true;
@@ -113,7 +131,7 @@ static void victim_begin(void)
 	sti_race_victim_begin(BOUND_NS);
 }
 
-static bool victim_iter(u32 shape)
+static bool consequence_iter(u32 shape)
 {
 	struct sti_trial t;
 	struct nmi_track *tr = &track[this_cpu_index()];
@@ -142,10 +160,53 @@ static bool victim_iter(u32 shape)
 	return hit;
 }
 
+/* ---- the detection loop: no IRQ pending, `sti; nop` after the shape's padding ---- */
+static bool det_iter(u32 shape)
+{
+	static const struct sti_race_map m = {
+		RIP(seq_det_plain),
+		RIP(seq_det_shapes_end),
+		RIP(seq_det_pad),
+		{ RIP(seq_det_at_sti), RIP(seq_det_at_nop), RIP(seq_det_after) },
+		RIP(seq_det_end),
+		(u64)on_irq,
+	};
+	struct victim_stat *v = &vs[this_cpu_index()];
+	struct nmi_track *tr = &track[this_cpu_index()];
+	irq_disable();
+	tr->t = (struct sti_nmi_trial){ 0 };
+	tr->phase = STI_PHASE_SETUP;
+	race_publish();
+	tr->phase = STI_PHASE_SEQ;
+	sti_det_shapes[shape]();
+	tr->phase = STI_PHASE_IDLE;
+	struct sti_nmi_trial n = tr->t; /* irq_rip 0: no IRQ in this loop */
+	v->det_class[sti_trial_classify(&m, &n)]++;
+	v->det_iters++;
+	v->det_hits += n.in_shadow != 0;
+	return n.in_shadow != 0;
+}
+
+/*
+ * The victim's iteration: detection, and every CONSEQUENCE_EVERY-th a consequence one. Both
+ * publish just before the same shape's padding, so the sender's aim holds for either. The
+ * consequence loop needs NMIs in the shadow with the IRQ pending, not the most of them: as a
+ * race of its own beside the detection race, it made the experiment 50% longer at smp 8 (two
+ * sweeps of 56 pairs, each turn at least 10 ms plus its vCPUs' start).
+ */
+#define CONSEQUENCE_EVERY 8
+static bool victim_iter(u32 shape)
+{
+	struct victim_stat *v = &vs[this_cpu_index()];
+	if ((v->iters + v->det_iters) % CONSEQUENCE_EVERY == 0)
+		return consequence_iter(shape);
+	return det_iter(shape);
+}
+
 /*
  * One subtest per victim CPU of the engine (the first RACE_MAX_CPUS online): it passes when
- * the CPU was the victim of every other one (each ordered pair took its turn) and its loop
- * ran; its NMIs in the shadow are an observation, not a verdict.
+ * the CPU was the victim of every other one (each ordered pair took its turn) and both kinds
+ * of its iterations ran; its NMIs in the shadow are an observation, not a verdict.
  */
 static void report_victims(void)
 {
@@ -156,11 +217,16 @@ static void report_victims(void)
 		if (k++ == n)
 			break;
 		/* a pair without a hit retries (race.h): more turns than pairs then */
-		ktap_sub_diag(&sub, "victim_turns=%lu pairs=%u iterations=%lu nmis_in_shadow=%lu",
-			      vs[c].turns, n - 1, vs[c].iters, vs[c].hits);
-		const char *why = vs[c].turns < n - 1 ? "not every pair with this victim took its turn"
-				  : !vs[c].iters       ? "its victim loop never ran"
-						       : NULL;
+		const struct victim_stat *v = &vs[c];
+		ktap_sub_diag(&sub,
+			      "victim_turns=%lu pairs=%u iterations=%lu nmis_in_shadow=%lu "
+			      "consequence_iterations=%lu consequence_nmis_in_shadow=%lu",
+			      v->turns, n - 1, v->iters + v->det_iters, v->hits + v->det_hits,
+			      v->iters, v->hits);
+		const char *why = v->turns < n - 1 ? "not every pair with this victim took its turn"
+				  : !v->iters || !v->det_iters
+					  ? "its victim loop never ran both kinds"
+					  : NULL;
 		ktap_sub_result(&sub, why ? EXP_FAIL : EXP_PASS, why, "victim_cpu%u", c);
 	}
 	ktap_sub_end(&sub);
@@ -181,6 +247,51 @@ static struct race race = {
  * PAIR_BUDGET_MS per pair when that is more (race_budget_for_pairs), and says so.
  */
 #define PAIR_BUDGET_MS 25
+/* The peer loop takes PEER_PCT percent of the budget within [PEER_MIN_MS, PEER_MAX_MS]. */
+#define PEER_PCT 5
+#define PEER_MIN_MS 20
+#define PEER_MAX_MS 200
+
+static u64 per_s(u64 n, u64 tsc) { return tsc ? muldiv64(n, timeinfo.tsc_hz, tsc) : 0; }
+
+/*
+ * The peer loop, then the same loop padded like the race shapes (`# padded_loop`: what the
+ * padding alone gives without aim): the boot CPU sends at the next online CPU.
+ */
+static void run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_loop *pad)
+{
+	u32 me = this_cpu_index(), victim = me;
+	for_each_online_cpu(c) {
+		if (c != me) {
+			victim = c;
+			break;
+		}
+	}
+	u64 ns = MIN(MAX(tsc_to_ns(budget_tsc) / 100 * PEER_PCT, PEER_MIN_MS * 1000000ull),
+		     PEER_MAX_MS * 1000000ull);
+	sti_peer_loop_run(victim, ns, p);
+	sti_padded_loop_run(victim, ns / 2, pad);
+	const char *names[2] = { "peer_loop", "padded_loop" };
+	const struct sti_peer_loop *l[2] = { p, pad };
+	for (u32 k = 0; k < 2; k++)
+		diag("%s sender_cpu=%u victim_cpu=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
+		     "in_shadow_per_s=%lu nmis_per_s=%lu unacked=%lu ms=%lu",
+		     names[k], me, victim, l[k]->sent, l[k]->nmis, l[k]->in_shadow,
+		     per_s(l[k]->in_shadow, l[k]->tsc), per_s(l[k]->nmis, l[k]->tsc), l[k]->unacked,
+		     tsc_to_ns(l[k]->tsc) / 1000000);
+	race.peer_measured = true;
+	race.peer_hits_per_s = per_s(p->in_shadow, p->tsc);
+}
+
+/* The detection loop's classes summed over its victims. */
+static void det_totals(u64 d[STC_N])
+{
+	for (u32 c = 0; c < STC_N; c++) {
+		d[c] = 0;
+		for (u32 k = 0; k < MAX_CPUS; k++)
+			d[c] += vs[k].det_class[c];
+	}
+}
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
@@ -194,7 +305,15 @@ static enum exp_result run(struct exp_ctx *ctx)
 	common_nmi = trap_get_handler(VEC_NMI);
 	trap_set_handler(VEC_STI_IRQ, on_irq);
 	trap_set_handler(VEC_NMI, on_nmi);
-	bool raced = race_run(&race, ctx);
+	/* the peer loop first (the race line compares with it), then the race in what is left */
+	struct sti_peer_loop peer = { 0 }, padded = { 0 };
+	race.peer_measured = false;
+	if (cpus_online() > 1)
+		run_peer_loops(ctx->budget_tsc, &peer, &padded);
+	struct exp_ctx rest = *ctx;
+	rest.start_tsc = rdtsc();
+	rest.budget_tsc -= MIN(rest.start_tsc - ctx->start_tsc, ctx->budget_tsc);
+	bool raced = race_run(&race, &rest);
 	sti_handlers_remove();
 
 	u64 n[STC_N], sum = 0;
@@ -205,6 +324,12 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u64 no_nmi = n[STC_NO_NMI] + n[STC_NO_NMI_IRQ_BEFORE];
 	u64 outside = n[STC_IN_SETUP] + n[STC_IN_IRQ_HANDLER] + n[STC_IN_DRAIN] + n[STC_ELSEWHERE];
 	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
+	u64 d[STC_N];
+	det_totals(d);
+	u64 det_iters = 0, det_shadow = d[STC_SHADOW_IRQ_AFTER] + d[STC_SHADOW_IRQ_BEFORE];
+	for (u32 c = 0; c < STC_N; c++)
+		det_iters += d[c];
+	u64 det_near = det_shadow + d[STC_BEFORE_STI] + d[STC_AFTER_HLT];
 	outcomes_print(&oc);
 	observation("nmi_in_shadow", in_shadow, near);
 	observation("irq_before_hlt_after_nmi", n[STC_SHADOW_IRQ_BEFORE], in_shadow);
@@ -218,7 +343,16 @@ static enum exp_result run(struct exp_ctx *ctx)
 	     iterations, sent, near, hlt_skipped);
 	diag("outcomes_sum=%lu lost_wakeups_classified=%lu nmi_elsewhere_example_rip=0x%lx", sum,
 	     sti_lost_wakeups(n), elsewhere_rip);
-	report_rate(ctx, sent, in_shadow);
+	/* the detection loop (no IRQ pending) and the peer design's loop */
+	observation("nmi_in_shadow_without_irq_pending", det_shadow, det_near);
+	observation("nmi_in_shadow_peer_loop", peer.in_shadow, peer.nmis);
+	observation("nmi_in_shadow_padded_loop", padded.in_shadow, padded.nmis);
+	diag("detection iterations=%lu no_nmi=%lu nmi_in_shadow=%lu nmi_before_sti=%lu "
+	     "nmi_after_shadow=%lu nmi_in_setup=%lu nmi_elsewhere=%lu nmis_sent_both_kinds=%lu",
+	     det_iters, d[STC_NO_NMI], det_shadow, d[STC_BEFORE_STI], d[STC_AFTER_HLT],
+	     d[STC_IN_SETUP], d[STC_ELSEWHERE] + d[STC_IN_IRQ_HANDLER] + d[STC_IN_DRAIN], sent);
+	/* the pair lines add up to these: NMIs in the shadow of both kinds of iteration */
+	report_rate(ctx, sent, race.hits[RACE_BLIND] + race.hits[RACE_AIMED]);
 	if (raced)
 		report_victims();
 	if (not_pending || lost_irq)
@@ -232,13 +366,16 @@ static enum exp_result run(struct exp_ctx *ctx)
 	 * NMIs in the shadow: then none lands inside, which is an observation, not a miss) */
 	if (!control("nmis_near_window", near))
 		return exp_fail(ctx, "positive control: no NMI landed at STI, HLT or after HLT");
+	if (!control("nmis_near_detection_window", det_near))
+		return exp_fail(ctx, "positive control: no NMI landed at STI, NOP or after NOP");
 	return EXP_PASS;
 }
 
 EXPERIMENT(exp_sti_shadow_nmi) = {
 	.order = EXP_ORDER(FAMILY_STI, 20),
 	.name = "sti_shadow_nmi",
-	.description = "NMIs aimed and blind at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
+	.description =
+		"NMIs aimed and blind at sti; nop (detection, beside the peer design's blind loop) and at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
 	.min_cpus = 2,
 	.default_iterations = 1000000,
 	.budget_ms = 600,
@@ -264,3 +401,16 @@ ARCH_RULES(sti_shadow_nmi_rules) = {
 	{ "sti_shadow_nmi", "nmi_outside_sequence", CONTROL },
 };
 /* clang-format on */
+
+/*
+ * The same window without an IRQ pending (detection), the peer design's blind loop, and that
+ * loop with the race shapes' padding: NMIs in the shadow as in nmi_in_shadow.
+ */
+ARCH_RULES(sti_shadow_nmi_detection_rules) = {
+	{ "sti_shadow_nmi", "nmi_in_shadow_without_irq_pending",
+	  ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI), ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "nmi_in_shadow_peer_loop", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
+	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "nmi_in_shadow_padded_loop", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
+	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+};
