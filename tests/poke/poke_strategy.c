@@ -282,6 +282,23 @@ static enum host_status mce_status = HOST_DONE;
 
 bool ps_mce_host_answered(void) { return mce_status == HOST_DONE; }
 
+enum exp_result ps_run_mce_strategies(struct exp_ctx *ctx, const struct ps_plan *plan,
+				      bool *skipped)
+{
+	*skipped = true;
+	if (mce_banks() <= PS_MCE_BANK)
+		return exp_skip(ctx, "no machine-check bank %u (CPUID MCE/MCA, MCG_CAP: %u banks)",
+				PS_MCE_BANK, mce_banks());
+	enum exp_result v = ps_run_strategies(ctx, plan);
+	if (!ps_mce_host_answered() && !host_present()) {
+		ctx->reason[0] = 0; /* the runs' own failures without a #MC say nothing */
+		return exp_skip(ctx, "needs the host to inject machine checks (QEMU's monitor "
+				     "through the harness): no answer");
+	}
+	*skipped = false;
+	return v;
+}
+
 static void aim_mce(struct ps_run *r, enum poke_phase phase)
 {
 	if (mce_status != HOST_DONE || mce_asked[phase] >= PS_MCE_PER_STEP)

@@ -25,6 +25,11 @@ enum ps_load { LOAD_NONE, LOAD_NMI, LOAD_IRQ, LOAD_MCE, LOAD_MCE_NMI };
 #define PS_MCE_ARRIVE_NS 500000000ull
 /* Whether the host answered the last machine-check request (HOST_DONE when none was made). */
 bool ps_mce_host_answered(void);
+struct ps_plan;
+/* A machine-check plan (LOAD_MCE, LOAD_MCE_NMI): skipped, *skipped set, without bank
+ * PS_MCE_BANK or without a host answering the first request. */
+enum exp_result ps_run_mce_strategies(struct exp_ctx *ctx, const struct ps_plan *plan,
+				      bool *skipped);
 /* Machine checks taken inside the patcher's NMI handler (LOAD_MCE_NMI), since the boot. */
 u64 ps_mce_in_nmi(void);
 

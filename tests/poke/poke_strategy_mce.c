@@ -13,8 +13,6 @@
  * a lab board) it skips: nothing raised the #MC.
  */
 #include "tests/poke/poke_strategy.h"
-#include "arch/x86/mce.h"
-#include "kernel/hostreq.h"
 
 static const struct ps_plan plan = {
 	.load = LOAD_MCE, .permille = 250, .spin = true, .vs_emulate = true
@@ -22,14 +20,8 @@ static const struct ps_plan plan = {
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
-	if (mce_banks() <= PS_MCE_BANK)
-		return exp_skip(ctx, "no machine-check bank %u (CPUID MCE/MCA, MCG_CAP: %u banks)",
-				PS_MCE_BANK, mce_banks());
-	enum exp_result v = ps_run_strategies(ctx, &plan);
-	if (!ps_mce_host_answered() && !host_present())
-		return exp_skip(ctx, "needs the host to inject machine checks (QEMU's monitor "
-				     "through the harness): no answer");
-	return v;
+	bool skipped;
+	return ps_run_mce_strategies(ctx, &plan, &skipped);
 }
 
 EXPERIMENT(exp_poke_strategy_mce) = {

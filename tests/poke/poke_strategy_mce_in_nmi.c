@@ -11,8 +11,6 @@
  * it deadlocks at the first call (poke_strategy_mce shows that). Skips without a host.
  */
 #include "tests/poke/poke_strategy.h"
-#include "arch/x86/mce.h"
-#include "kernel/hostreq.h"
 #include "kernel/outcome.h"
 
 static const struct ps_plan plan = {
@@ -21,14 +19,11 @@ static const struct ps_plan plan = {
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
-	if (mce_banks() <= PS_MCE_BANK)
-		return exp_skip(ctx, "no machine-check bank %u (CPUID MCE/MCA, MCG_CAP: %u banks)",
-				PS_MCE_BANK, mce_banks());
+	bool skipped;
 	u64 before = ps_mce_in_nmi();
-	enum exp_result v = ps_run_strategies(ctx, &plan);
-	if (!ps_mce_host_answered() && !host_present())
-		return exp_skip(ctx, "needs the host to inject machine checks (QEMU's monitor "
-				     "through the harness): no answer");
+	enum exp_result v = ps_run_mce_strategies(ctx, &plan, &skipped);
+	if (skipped)
+		return v;
 	if (!control("mce_inside_nmi_handler", ps_mce_in_nmi() - before) && v == EXP_PASS)
 		return exp_fail(ctx,
 				"positive control: no machine check came inside the NMI handler");
