@@ -144,7 +144,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (stopped != stepped)
 		diag("host_steps_ended_elsewhere=%lu", stepped - stopped);
 	if (!stopped)
-		return exp_fail(ctx, "positive control: no host step of %lu ended after STI", stepped);
+		return exp_fail(ctx, "positive control: no host step of %lu ended after STI",
+				stepped);
 	if (!control("irq_before_hlt_outside_shadow", k[MODE_NOP_HLT].before_hlt))
 		return exp_fail(ctx, "positive control: no IRQ before an HLT outside the shadow");
 	return EXP_PASS;
