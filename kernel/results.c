@@ -216,6 +216,6 @@ u32 results_render(char *out, size_t len, u32 cols, u32 rows, const struct resul
 	line(&pg, "%s", "");
 	line(&pg, "Next:");
 	line(&pg, "  The full KTAP log is on the serial port (COM1 or the SPCR UART, 115200 8N1);");
-	line(&pg, "  no port: scan the QR codes, tools/racebed-report reads their text.");
+	line(&pg, "  no port: the record's QR codes (graphics only) feed tools/racebed-report.");
 	return pg.lines;
 }
