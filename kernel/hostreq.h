@@ -38,6 +38,14 @@ u32 host_request(const char *kind, u32 cpu, const char *fmt, ...) PRINTF_FMT(3, 
 struct host_mailbox *host_mailbox(void);
 /* Waits for the answer to request id, at most timeout_ms; HOST_NO_ANSWER after that. */
 enum host_status host_wait(u32 id, u32 timeout_ms);
+/*
+ * The `step` request (docs/output-format.md): the host sets a breakpoint at stop, writes 1 to
+ * the flag it is given and, once this CPU runs into stop, steps that one instruction in QEMU's
+ * single-step mode sstep ("noirq" or "irq"), writing the RIP the step ended at to value[0].
+ * Returns the request's id once the host set the flag (the caller then runs into stop and
+ * host_waits for the answer), or 0 when it did not within wait_ms (*st says why).
+ */
+u32 host_request_step(u64 stop, const char *sstep, u32 wait_ms, enum host_status *st);
 /* True once any request was answered in this boot (a host is there). */
 bool host_present(void);
 

@@ -34,6 +34,7 @@
 
 /* ICR delivery modes and shorthands */
 #define ICR_FIXED (0u << 8)
+#define ICR_SMI (2u << 8) /* not with the self shorthand: fixed delivery only there */
 #define ICR_NMI (4u << 8)
 #define ICR_INIT (5u << 8)
 #define ICR_SIPI (6u << 8)

@@ -14,6 +14,7 @@
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_SMI_COUNT 0x34 /* SMIs taken since reset (Intel; QEMU TCG has it too) */
 
 #define RFLAGS_TF (1ul << 8)
 #define RFLAGS_IF (1ul << 9)

@@ -59,6 +59,23 @@ struct extable_entry { u64 rip, fixup, flags; };
 	".pushsection .ex_table, \"a\"\n.balign 8\n.quad " at ", " to ", " EXTABLE_STR(flags) \
 	"\n.popsection\n"
 
+/* RDMSR that survives the #GP of an MSR the CPU does not have (through the fixup table):
+ * false then, and *val is 0. */
+static inline bool rdmsr_safe(u32 msr, u64 *val)
+{
+	u32 lo = 0, hi = 0, ok;
+	__asm__ volatile("1: rdmsr\n"
+			 "movl $1, %2\n"
+			 "jmp 3f\n"
+			 "2: xorl %2, %2\n"
+			 "3:\n" EXTABLE_ASM("1b", "2b", 0)
+			 : "+a"(lo), "+d"(hi), "=r"(ok)
+			 : "c"(msr)
+			 : "memory");
+	*val = ((u64)hi << 32) | lo;
+	return ok;
+}
+
 /* Prints everything about an unexpected event and ends the run as a crash. */
 NORETURN void trap_crash(struct trap_frame *f, const char *why);
 /* Frame-pointer backtrace starting at the given frame. */

@@ -37,23 +37,12 @@ struct mode_count { u64 trials, db_at_next, db_after_nop, no_db, step_at_next, s
 static u64 odd_step_rip; /* the first step that ended anywhere else (reported) */
 extern const char trap_stubs[];
 
-static volatile u32 go;
-
 static bool trial(enum step_mode m, struct mode_count *k, enum host_status *st, u32 wait_ms)
 {
 	u32 id = 0;
-	if (m != MODE_NONE) {
-		go = 0;
-		id = host_request("step", this_cpu()->apic_id, "stop=0x%lx go=0x%lx sstep=%s",
-				  (u64)mk_nop_movss, (u64)&go, mode_name[m]);
-		u64 end = rdtsc() + ns_to_tsc((u64)wait_ms * 1000000u);
-		while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE) && (s64)(rdtsc() - end) < 0)
-			cpu_relax();
-		if (!go) {
-			*st = host_wait(id, 0);
-			return false;
-		}
-	}
+	if (m != MODE_NONE &&
+	    !(id = host_request_step((u64)mk_nop_movss, mode_name[m], wait_ms, st)))
+		return false;
 	struct mss_trial t;
 	irq_disable();
 	mss_run(&nop_case, DR6_RESET, &t); /* the host stops at its MOV SS and steps it */

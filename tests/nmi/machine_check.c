@@ -58,9 +58,9 @@ static void target(void *arg)
 	(void)arg;
 	u32 me = this_cpu_index();
 	irq_disable();
-	u64 end = rdtsc() + ns_to_tsc((u64)(FIRST_ANSWER_MS + ARRIVE_MS) * 1000000u);
+	u64 end = tsc_deadline_ns((u64)(FIRST_ANSWER_MS + ARRIVE_MS) * 1000000u);
 	waiting[me] = 1;
-	while (!__atomic_load_n(&seen[me].count, __ATOMIC_ACQUIRE) && (s64)(rdtsc() - end) < 0)
+	while (!__atomic_load_n(&seen[me].count, __ATOMIC_ACQUIRE) && tsc_before(end))
 		cpu_relax();
 	waiting[me] = 0;
 	irq_enable();
@@ -99,8 +99,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 			break;
 		}
 		served++;
-		u64 end = rdtsc() + ns_to_tsc((u64)ARRIVE_MS * 1000000u);
-		while (!__atomic_load_n(&seen[c].count, __ATOMIC_ACQUIRE) && (s64)(rdtsc() - end) < 0)
+		u64 end = tsc_deadline_ns((u64)ARRIVE_MS * 1000000u);
+		while (!__atomic_load_n(&seen[c].count, __ATOMIC_ACQUIRE) && tsc_before(end))
 			cpu_relax();
 		if (c != this_cpu_index())
 			smp_wait_one(c);

@@ -52,8 +52,6 @@ static const struct window windows[MODES] = {
 
 struct mode_count { u64 trials, before_hlt, woke_hlt, stopped_at_hlt; };
 
-static volatile u32 go;
-
 /* One trial; false when the host did not answer (status in *st). */
 static bool trial(enum step_mode m, struct mode_count *k, enum host_status *st, u32 wait_ms)
 {
@@ -68,16 +66,10 @@ static bool trial(enum step_mode m, struct mode_count *k, enum host_status *st, 
 	}
 	u32 id = 0;
 	if (m != MODE_NONE) {
-		go = 0;
-		id = host_request("step", this_cpu()->apic_id, "stop=0x%lx go=0x%lx sstep=%s",
-				  RIP(w->sti), (u64)&go, mode_name[m]);
-		u64 end = rdtsc() + ns_to_tsc((u64)wait_ms * 1000000u);
-		while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE) && (s64)(rdtsc() - end) < 0)
-			cpu_relax();
-		if (!go) {
+		id = host_request_step(RIP(w->sti), mode_name[m], wait_ms, st);
+		if (!id) {
 			sti_drain();
 			sti_record_end(&t);
-			*st = host_wait(id, 0);
 			return false;
 		}
 	}

@@ -40,11 +40,9 @@
 #include "tests/common/race.h"
 #include "tests/sti/sti.h"
 
-#define MSR_SMI_COUNT 0x34
 #define SMBASE_RESET 0x30000ull  /* SMBASE after reset, before firmware relocates it */
 #define SMM_ENTRY (SMBASE_RESET + 0x8000)
-#define SMM_COUNTER_OFF 0x10     /* the handler's SMI counter, after its code */
-#define ICR_SMI (2u << 8)
+#define SMM_COUNTER_OFF 0x10 /* the handler's SMI counter, after its code */
 #define BOUND_NS 1000000ull
 #define PAIR_BUDGET_MS 25
 
@@ -55,22 +53,6 @@ static volatile u64 not_pending, lost_irq, smis_in_trials, extra_smis;
 static trap_handler_t common_irq;
 /* per victim CPU: IA32_SMI_COUNT when its last trial ended (SMIs between trials are acked too) */
 static u64 seen_smis[MAX_CPUS];
-
-/* RDMSR that survives a #GP (a CPU without the MSR): false then. */
-static bool rdmsr_safe(u32 msr, u64 *val)
-{
-	u32 lo = 0, hi = 0, ok;
-	__asm__ volatile("1: rdmsr\n"
-			 "movl $1, %2\n"
-			 "jmp 3f\n"
-			 "2: xorl %2, %2\n"
-			 "3:\n" EXTABLE_ASM("1b", "2b", 0)
-			 : "+a"(lo), "+d"(hi), "=r"(ok)
-			 : "c"(msr)
-			 : "memory");
-	*val = ((u64)hi << 32) | lo;
-	return ok;
-}
 
 static u64 smi_count(void)
 {
