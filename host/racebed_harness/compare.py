@@ -10,6 +10,7 @@ import fnmatch
 from typing import Dict, List, Optional, Sequence, Set
 
 from .export import BootRecord, platform_dict
+from .headlines import Headline, add, matches
 from .records import Observation
 
 VENDOR_ORDER = ("intel", "amd", "")
@@ -163,24 +164,14 @@ PLATFORM_HEADLINES = (
 
 
 @dataclasses.dataclass
-class HeadlineCell:
-    hits: int = 0
-    trials: int = 0
-    seen: int = 0
-    deviation: bool = False  # a matching observation contradicts its verdict
+class HeadlineCell(Headline):
+    """One log's cell of a headline row (headlines.py adds the observations up); the verdicts
+    are kept per vendor, and whether any matching observation contradicts its verdict."""
+
+    deviation: bool = False
     verdicts: Dict[str, str] = dataclasses.field(default_factory=dict)
 
-    @property
-    def word(self) -> str:
-        if not self.seen:
-            return "not run"
-        if self.trials == 0:
-            return "Unreached"
-        if self.hits == 0:
-            return "Never"
-        return "Always" if self.hits == self.trials else "Sometimes"
-
-    def text(self) -> str:
+    def text(self, short: bool = False) -> str:
         """`Sometimes 3/9`, in bold where it contradicts the architecture."""
         if self.word in ("not run", "Unreached"):
             return self.word
@@ -190,20 +181,18 @@ class HeadlineCell:
 
 def headline_cell(rec: BootRecord, exp_glob: str, obs_glob: str) -> HeadlineCell:
     """One log's matching observations added up (several for an observation glob)."""
-    cell = HeadlineCell()
+    cell = HeadlineCell("")
+    row = ("", exp_glob, obs_glob)
     for t in rec.log.tests:
-        if not fnmatch.fnmatchcase(t.name, exp_glob):
-            continue
         for o in t.records.observations:
-            if fnmatch.fnmatchcase(o.name, obs_glob):
-                cell.hits += o.hits or 0
-                cell.trials += o.trials or 0
-                cell.seen += 1
-                cell.deviation = cell.deviation or o.deviation
-                if o.arch:
-                    old = cell.verdicts.setdefault(o.vendor or "", o.arch)
-                    if old != o.arch:
-                        cell.verdicts[o.vendor or ""] = "mixed"
+            if not matches(row, t.name, o.name):
+                continue
+            add(cell, o.hits, o.trials, o.arch)
+            cell.deviation = cell.deviation or o.deviation
+            if o.arch:
+                old = cell.verdicts.setdefault(o.vendor or "", o.arch)
+                if old != o.arch:
+                    cell.verdicts[o.vendor or ""] = "mixed"
     return cell
 
 
