@@ -6,7 +6,6 @@ APM) as the logs print it. Also the headline table of the README (tools/platform
 the answers per platform, one line each."""
 
 import dataclasses
-import fnmatch
 from typing import Dict, List, Optional, Sequence, Set
 
 from .export import BootRecord, platform_dict

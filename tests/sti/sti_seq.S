@@ -148,12 +148,14 @@ SEQ_LABEL(seq_race_after)
 	ret
 SEQ_LABEL(seq_race_end)
 
-#define RACE_SHAPE(name, ncpuid)                                                          \
+/* An entry that runs ncpuid CPUIDs (2 bytes each) of a window's padding before its STI */
+#define PADDED_ENTRY(name, at_sti, ncpuid)                                                \
 SEQ_LABEL(name)                                                                          \
 	pushq %rbx;                                                                      \
 	xorl %eax, %eax;                                                                 \
 	xorl %ecx, %ecx;                                                                 \
-	jmp seq_race_at_sti - 2 * (ncpuid)
+	jmp at_sti - 2 * (ncpuid)
+#define RACE_SHAPE(name, ncpuid) PADDED_ENTRY(name, seq_race_at_sti, ncpuid)
 
 RACE_SHAPE(seq_race_plain, 0)
 RACE_SHAPE(seq_race_cpuid4, 4)
@@ -182,12 +184,7 @@ SEQ_LABEL(seq_det_after)
 	ret
 SEQ_LABEL(seq_det_end)
 
-#define DET_SHAPE(name, ncpuid)                                                           \
-SEQ_LABEL(name)                                                                          \
-	pushq %rbx;                                                                      \
-	xorl %eax, %eax;                                                                 \
-	xorl %ecx, %ecx;                                                                 \
-	jmp seq_det_at_sti - 2 * (ncpuid)
+#define DET_SHAPE(name, ncpuid) PADDED_ENTRY(name, seq_det_at_sti, ncpuid)
 
 DET_SHAPE(seq_det_plain, 0)
 DET_SHAPE(seq_det_cpuid4, 4)
