@@ -66,5 +66,7 @@ bool race_run(struct race *r, const struct exp_ctx *ctx);
  * (`# budget_raised_ms=`).
  */
 void race_budget_for_pairs(struct exp_ctx *ctx, u32 per_pair_ms);
+/* "A.B", aimed over blind to one decimal ("inf" when only blind is 0, "0.0" when both are). */
+void race_format_gain(u64 aimed, u64 blind, char *buf, size_t size);
 
 #endif

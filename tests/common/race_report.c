@@ -10,7 +10,7 @@
 static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
 
 /* aimed / blind with one decimal, "inf" or "0.0" when blind is 0. */
-static void print_gain(u64 aimed, u64 blind, char *buf, size_t size)
+void race_format_gain(u64 aimed, u64 blind, char *buf, size_t size)
 {
 	if (!blind) {
 		ksnprintf(buf, size, aimed ? "inf" : "0.0");
@@ -92,7 +92,7 @@ void race_report(struct race_engine *e)
 	u64 aimed = rate(r->hits[RACE_AIMED], r->tsc[RACE_AIMED]);
 	u64 blind = rate(r->hits[RACE_BLIND], r->tsc[RACE_BLIND]);
 	char gain[24];
-	print_gain(aimed, blind, gain, sizeof(gain));
+	race_format_gain(aimed, blind, gain, sizeof(gain));
 	/*
 	 * No event landed in the window in either mode, on any pair: nothing to compare, and a gain
 	 * of 0.0 would read as "aiming does not help". The platform does not deliver there (Bochs
@@ -108,7 +108,7 @@ void race_report(struct race_engine *e)
 	char peer[48] = "";
 	if (r->peer_measured) {
 		char g[24];
-		print_gain(aimed, r->peer_hits_per_s, g, sizeof(g));
+		race_format_gain(aimed, r->peer_hits_per_s, g, sizeof(g));
 		/* neither reached the window: nothing to compare */
 		if (!aimed && !r->peer_hits_per_s)
 			ksnprintf(g, sizeof(g), "unreachable");

@@ -111,6 +111,27 @@ void sti_peer_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
 /* The same with 32 CPUIDs before `sti; nop` (the race shapes' padding): no aim, no trials. */
 void sti_padded_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
 bool sti_peer_nmi(u64 rip);
+/*
+ * The self-aimed loop (sti_self_aim.c): every online CPU sends NMIs to itself, a lead, then
+ * `sti; nop; cli`. sti_self_aim_run tries each lead for learn_ns (the last, split, is the
+ * control), then runs the one with the most NMIs in the shadow per second for run_ns. The
+ * experiment's NMI handler calls sti_self_nmi (true: the NMI was the loop's, counted).
+ */
+#define STI_SELF_SHAPES 5
+#define STI_SELF_CONTROL 4
+#define STI_SELF_SHAPE_NAMES                                      \
+	{                                                         \
+		"lead0", "pause4", "pause32", "pause256", "split" \
+	}
+extern const char *const sti_self_shape_name[STI_SELF_SHAPES];
+struct sti_self_result {
+	u32 shape, cpus;
+	u64 iters, nmis, at_sti, in_shadow, after, elsewhere, tsc;
+};
+void sti_self_aim_run(u64 learn_ns, u64 run_ns, struct sti_self_result *best,
+		      struct sti_self_result *control);
+bool sti_self_nmi(u64 rip);
+u64 sti_self_per_s(u64 n, u64 tsc); /* n per second of tsc ticks */
 /* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);

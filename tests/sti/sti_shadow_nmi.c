@@ -14,8 +14,12 @@
  *   detection    the shortest loop, `cli; [padding]; sti; nop; cli` with nothing pending: an
  *                NMI at the NOP landed in the shadow.
  *
+ *   self-aimed   every CPU sends NMIs to itself before `sti; nop; cli` (sti_self_aim.c): no
+ *                second CPU, no handshake; the lead and the number of CPUs are learned.
+ *
  * The race's aimed hits/s (NMIs in the shadow, both kinds) over the peer loop's in-shadow
- * NMIs/s is `gain_vs_peer_loop=`.
+ * NMIs/s is the race line's `gain_vs_peer_loop=`; the self-aimed loop's over the peer loop's,
+ * the `# self_aimed` line's.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -25,6 +29,7 @@
 #include "kernel/outcome.h"
 #include "kernel/runner.h"
 #include "lib/lib.h"
+#include "lib/printf.h"
 #include "tests/common/race.h"
 #include "tests/sti/sti_classify.h"
 #include "tests/sti/sti.h"
@@ -110,7 +115,7 @@ static bool on_nmi(struct trap_frame *f)
 {
 	if (!common_nmi(f))
 		return false; /* the watchdog's sampling NMI */
-	if (sti_peer_nmi(f->rip))
+	if (sti_peer_nmi(f->rip) || sti_self_nmi(f->rip))
 		return true;
 	struct nmi_track *tr = &track[this_cpu_index()];
 	if (tr->phase != STI_PHASE_IDLE) {
@@ -258,7 +263,7 @@ static u64 per_s(u64 n, u64 tsc) { return tsc ? muldiv64(n, timeinfo.tsc_hz, tsc
  * The peer loop, then the same loop padded like the race shapes (`# padded_loop`: what the
  * padding alone gives without aim): the boot CPU sends at the next online CPU.
  */
-static void run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_loop *pad)
+static u64 run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_loop *pad)
 {
 	u32 me = this_cpu_index(), victim = me;
 	for_each_online_cpu(c) {
@@ -281,6 +286,28 @@ static void run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_p
 		     tsc_to_ns(l[k]->tsc) / 1000000);
 	race.peer_measured = true;
 	race.peer_hits_per_s = per_s(p->in_shadow, p->tsc);
+	return ns;
+}
+
+/*
+ * The self-aimed loop (sti_self_aim.c) on every CPU: each lead for SELF_LEARN_MS, then the
+ * best for ns. `# self_aimed ... gain_vs_peer_loop=`: its NMIs in the shadow per second over
+ * the peer loop's.
+ */
+#define SELF_LEARN_MS 4
+static void run_self_aim(u64 ns, u64 peer_per_s, struct sti_self_result *best,
+			 struct sti_self_result *control)
+{
+	sti_self_aim_run(SELF_LEARN_MS * 1000000ull, ns, best, control);
+	u64 rate = sti_self_per_s(best->in_shadow, best->tsc);
+	char gain[24];
+	race_format_gain(rate, peer_per_s, gain, sizeof(gain));
+	if (!rate && !peer_per_s)
+		ksnprintf(gain, sizeof(gain), "unreachable");
+	diag("self_aimed shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
+	     "in_shadow_per_s=%lu nmis_per_s=%lu gain_vs_peer_loop=%s ms=%lu",
+	     sti_self_shape_name[best->shape], best->cpus, best->iters, best->nmis, best->in_shadow,
+	     rate, per_s(best->nmis, best->tsc), gain, tsc_to_ns(best->tsc) / 1000000);
 }
 
 /* The detection loop's classes summed over its victims. */
@@ -307,9 +334,12 @@ static enum exp_result run(struct exp_ctx *ctx)
 	trap_set_handler(VEC_NMI, on_nmi);
 	/* the peer loop first (the race line compares with it), then the race in what is left */
 	struct sti_peer_loop peer = { 0 }, padded = { 0 };
+	struct sti_self_result self = { 0 }, self_control = { 0 };
 	race.peer_measured = false;
-	if (cpus_online() > 1)
-		run_peer_loops(ctx->budget_tsc, &peer, &padded);
+	if (cpus_online() > 1) {
+		u64 ns = run_peer_loops(ctx->budget_tsc, &peer, &padded);
+		run_self_aim(ns, race.peer_hits_per_s, &self, &self_control);
+	}
 	struct exp_ctx rest = *ctx;
 	rest.start_tsc = rdtsc();
 	rest.budget_tsc -= MIN(rest.start_tsc - ctx->start_tsc, ctx->budget_tsc);
@@ -347,6 +377,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	observation("nmi_in_shadow_without_irq_pending", det_shadow, det_near);
 	observation("nmi_in_shadow_peer_loop", peer.in_shadow, peer.nmis);
 	observation("nmi_in_shadow_padded_loop", padded.in_shadow, padded.nmis);
+	/* self-aimed: of the NMIs taken in or right after the shadow, those inside it */
+	observation("nmi_in_shadow_self_aimed", self.in_shadow, self.in_shadow + self.after);
 	diag("detection iterations=%lu no_nmi=%lu nmi_in_shadow=%lu nmi_before_sti=%lu "
 	     "nmi_after_shadow=%lu nmi_in_setup=%lu nmi_elsewhere=%lu nmis_sent_both_kinds=%lu",
 	     det_iters, d[STC_NO_NMI], det_shadow, d[STC_BEFORE_STI], d[STC_AFTER_HLT],
@@ -368,6 +400,11 @@ static enum exp_result run(struct exp_ctx *ctx)
 		return exp_fail(ctx, "positive control: no NMI landed at STI, HLT or after HLT");
 	if (!control("nmis_near_detection_window", det_near))
 		return exp_fail(ctx, "positive control: no NMI landed at STI, NOP or after NOP");
+	/* the split lead (a jump before STI): NMIs outside the shadow, told apart from inside */
+	if (!control("self_aim_split_nmis_outside_shadow",
+		     self_control.nmis - self_control.in_shadow))
+		return exp_fail(ctx,
+				"negative control: the split lead's NMIs all landed in the shadow");
 	return EXP_PASS;
 }
 
@@ -375,7 +412,7 @@ EXPERIMENT(exp_sti_shadow_nmi) = {
 	.order = EXP_ORDER(FAMILY_STI, 20),
 	.name = "sti_shadow_nmi",
 	.description =
-		"NMIs aimed and blind at sti; nop (detection, beside the peer design's blind loop) and at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
+		"NMIs aimed and blind at sti; nop (detection, beside the peer design's blind loop and a self-aimed loop) and at cli; sti; hlt with an IRQ pending, every CPU pair: does the NMI's IRET drop the STI shadow?",
 	.min_cpus = 2,
 	.default_iterations = 1000000,
 	.budget_ms = 600,
@@ -412,5 +449,7 @@ ARCH_RULES(sti_shadow_nmi_detection_rules) = {
 	{ "sti_shadow_nmi", "nmi_in_shadow_peer_loop", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
 	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
 	{ "sti_shadow_nmi", "nmi_in_shadow_padded_loop", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
+	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
+	{ "sti_shadow_nmi", "nmi_in_shadow_self_aimed", ON_INTEL(MODEL_SPECIFIC, SDM_STI_NMI),
 	  ON_AMD(MODEL_SPECIFIC, APM_STI_NMI) },
 };

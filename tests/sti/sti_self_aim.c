@@ -1,0 +1,182 @@
+/*
+ * The self-aimed loop of sti_shadow_nmi: every online CPU at once sends an NMI to itself
+ * through its own local APIC, runs a lead, then `sti; nop; cli` (sti_self_seq.S), and counts
+ * where its NMIs land. No other CPU takes part, so there is no handshake and no race between
+ * CPUs: the aim is the lead, the time the CPU's own APIC takes to deliver the NMI. Linux meets
+ * the same case with perf's NMI, which a CPU's own local APIC raises.
+ *
+ * The loop tries each lead for a short time on all CPUs and keeps the one with the most NMIs
+ * in the shadow per second (TCG takes the NMI at the next translation-block boundary, which
+ * STI ends: no lead; a real APIC needs some hundred cycles). The split lead, a jump between
+ * the ICR write and STI, is a control: under TCG it ends the block before STI, so the NMIs
+ * land at STI, outside the shadow, which shows the classifier sees the difference.
+ */
+#include "tests/sti/sti.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
+#include "kernel/experiment.h"
+#include "lib/lib.h"
+
+typedef void (*self_fn)(volatile u32 *icr, u32 low, u32 dest, u32 iterations);
+
+#define SHAPE(name)                                      \
+	extern void name(volatile u32 *, u32, u32, u32); \
+	extern const char name##_at_sti[], name##_at_nop[], name##_end[]
+SHAPE(seq_self_x_lead0);
+SHAPE(seq_self_x_pause4);
+SHAPE(seq_self_x_pause32);
+SHAPE(seq_self_x_pause256);
+SHAPE(seq_self_x_split);
+SHAPE(seq_self_x2_lead0);
+SHAPE(seq_self_x2_pause4);
+SHAPE(seq_self_x2_pause32);
+SHAPE(seq_self_x2_pause256);
+SHAPE(seq_self_x2_split);
+#undef SHAPE
+
+struct self_shape {
+	self_fn run;
+	const char *at_sti, *at_nop, *end;
+};
+#define S(name)                                                \
+	{                                                      \
+		name, name##_at_sti, name##_at_nop, name##_end \
+	}
+static const struct self_shape xapic_shapes[STI_SELF_SHAPES] = {
+	S(seq_self_x_lead0),    S(seq_self_x_pause4), S(seq_self_x_pause32),
+	S(seq_self_x_pause256), S(seq_self_x_split),
+};
+static const struct self_shape x2apic_shapes[STI_SELF_SHAPES] = {
+	S(seq_self_x2_lead0),    S(seq_self_x2_pause4), S(seq_self_x2_pause32),
+	S(seq_self_x2_pause256), S(seq_self_x2_split),
+};
+#undef S
+const char *const sti_self_shape_name[STI_SELF_SHAPES] = STI_SELF_SHAPE_NAMES;
+
+#define BATCH 64 /* iterations between two looks at the clock */
+
+static struct {
+	volatile u32 active, stop;
+	const struct self_shape *shape;
+	u64 end_tsc;
+} self;
+static struct self_cpu {
+	u64 iters, nmis, at_sti, in_shadow, after, elsewhere;
+} __attribute__((aligned(64))) per_cpu[MAX_CPUS];
+
+bool sti_self_nmi(u64 rip)
+{
+	if (!__atomic_load_n(&self.active, __ATOMIC_ACQUIRE))
+		return false;
+	struct self_cpu *c = &per_cpu[this_cpu_index()];
+	const struct self_shape *s = self.shape;
+	c->nmis++;
+	if (rip == (u64)s->at_sti)
+		c->at_sti++;
+	else if (rip == (u64)s->at_nop)
+		c->in_shadow++;
+	else if (rip == (u64)s->at_nop + 1) /* the CLI after the shadowed NOP */
+		c->after++;
+	else
+		c->elsewhere++;
+	return true;
+}
+
+static void self_loop(void *arg)
+{
+	(void)arg;
+	struct self_cpu *c = &per_cpu[this_cpu_index()];
+	u32 dest = this_cpu()->apic_id;
+	volatile u32 *icr = (volatile u32 *)(apic.mmio_base + APIC_ICR);
+	u64 flags = irq_save();
+	if (apic.mode != APIC_MODE_X2APIC)
+		apic_write(APIC_ICR2, dest << 24); /* the loop writes only the low word */
+	while (tsc_before(self.end_tsc) && !__atomic_load_n(&self.stop, __ATOMIC_ACQUIRE)) {
+		self.shape->run(icr, ICR_NMI, dest, BATCH);
+		c->iters += BATCH;
+	}
+	irq_restore(flags);
+}
+
+/* The first ncpus online CPUs run shape k until ns have passed; *out gets the sums. */
+static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
+{
+	memset(per_cpu, 0, sizeof(per_cpu));
+	self.shape = apic.mode == APIC_MODE_X2APIC ? &x2apic_shapes[k] : &xapic_shapes[k];
+	self.stop = 0;
+	struct cpumask all;
+	cpumask_clear(&all);
+	u32 n = 0;
+	for_each_online_cpu(i)
+		if (n++ < ncpus)
+			cpumask_set(&all, i);
+	u64 t0 = rdtsc();
+	self.end_tsc = t0 + ns_to_tsc(ns);
+	__atomic_store_n(&self.active, 1, __ATOMIC_RELEASE);
+	smp_call(&all, self_loop, NULL, false);
+	__atomic_store_n(&self.stop, 1, __ATOMIC_RELEASE); /* a CPU whose clock lags stops */
+	smp_wait(&all);
+	u64 tsc = rdtsc() - t0;
+	__atomic_store_n(&self.active, 0, __ATOMIC_RELEASE);
+	*out = (struct sti_self_result){ .shape = k, .tsc = tsc };
+	for_each_cpu_in(i, &all, MAX_CPUS) {
+		const struct self_cpu *c = &per_cpu[i];
+		out->cpus++;
+		out->iters += c->iters;
+		out->nmis += c->nmis;
+		out->at_sti += c->at_sti;
+		out->in_shadow += c->in_shadow;
+		out->after += c->after;
+		out->elsewhere += c->elsewhere;
+	}
+}
+
+u64 sti_self_per_s(u64 n, u64 tsc) { return tsc ? muldiv64(n, timeinfo.tsc_hz, tsc) : 0; }
+
+static void print_shape(const char *what, const struct sti_self_result *r)
+{
+	diag("%s shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_at_sti=%lu nmis_in_shadow=%lu "
+	     "nmis_after_shadow=%lu nmis_elsewhere=%lu in_shadow_per_s=%lu ms=%lu",
+	     what, sti_self_shape_name[r->shape], r->cpus, r->iters, r->nmis, r->at_sti,
+	     r->in_shadow, r->after, r->elsewhere, sti_self_per_s(r->in_shadow, r->tsc),
+	     tsc_to_ns(r->tsc) / 1000000);
+}
+
+/*
+ * The leads on every CPU, then the best lead on 1, 2, 4... CPUs: a platform that serializes
+ * the local APICs (QEMU takes one lock for every APIC access under TCG) gives fewer NMIs per
+ * second to more CPUs, a real machine more.
+ */
+void sti_self_aim_run(u64 learn_ns, u64 run_ns, struct sti_self_result *best,
+		      struct sti_self_result *control)
+{
+	u32 all = cpus_online(), pick = 0, ncpus = all;
+	u64 best_rate = 0;
+	for (u32 k = 0; k < STI_SELF_SHAPES; k++) {
+		struct sti_self_result r;
+		run_shape(k, all, learn_ns, &r);
+		print_shape("self_aim_shape", &r);
+		if (k == STI_SELF_CONTROL) {
+			*control = r;
+			continue;
+		}
+		u64 rate = sti_self_per_s(r.in_shadow, r.tsc);
+		if (rate > best_rate) {
+			best_rate = rate;
+			pick = k;
+		}
+	}
+	for (u32 n = 1; n < all && best_rate; n *= 2) {
+		struct sti_self_result r;
+		run_shape(pick, n, learn_ns, &r);
+		print_shape("self_aim_cpus", &r);
+		u64 rate = sti_self_per_s(r.in_shadow, r.tsc);
+		if (rate > best_rate) {
+			best_rate = rate;
+			ncpus = n;
+		}
+	}
+	run_shape(pick, ncpus, run_ns, best);
+}
