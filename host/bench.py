@@ -7,7 +7,8 @@ Boots QEMU's own Multiboot 1 loader (host/qemu.py --kernel build/racebed32.elf),
 command line needs no ISO rebuild. The figures come from the lines docs/output-format.md
 defines: `# trials=... trials_per_s=R hits_per_s=S`, `# race mode=aimed hits_per_s=X
 blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist ...`;
-sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop) and the pairs' `first_hit_us=`.
+sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop), `# self_aimed ...` (the
+self-aimed loop) and the pairs' `first_hit_us=`.
 """
 import argparse
 import json
@@ -26,6 +27,8 @@ RESULT = re.compile(r"^(not ok|ok) \d+ (\S+)")
 KV = re.compile(r"(\w+)=(\S+)")
 LATENCY = re.compile(r"^# (\w+)_ns=min/median/p99/max (\d+)/(\d+)/(\d+)/(\d+)")
 SYNC_VS = re.compile(r"^# (\w*?)sync_vs_broadcast ")
+# sti_shadow_nmi's loops beside the race: the peer design's, the padded one, the self-aimed one
+LOOPS = ("peer_loop", "padded_loop", "self_aimed")
 HIST = re.compile(r"^# hist (\S+) unit=(\S+) n=(\d+)((?: \S+:\d+)*)")
 
 
@@ -55,7 +58,7 @@ def parse(log):
             cur["rate"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# race mode="):
             cur["race"] = {k: number(v) for k, v in KV.findall(line)}
-        elif line.startswith("# peer_loop ") or line.startswith("# padded_loop "):
+        elif line.split()[:1] == ["#"] and " ".join(line.split()[1:2]) in LOOPS:
             cur[line.split()[1]] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# pair ") and "first_hit_us=" in line:
             v = number(dict(KV.findall(line))["first_hit_us"])
@@ -97,7 +100,7 @@ def rows(exps, smp):
             out.append({"experiment": name, "mode": "blind", "smp": smp,
                         "trials_per_s": race.get("blind_trials_per_s"),
                         "hits_per_s": race.get("blind_hits_per_s"), "gain": None})
-            for loop in ("peer_loop", "padded_loop"):
+            for loop in LOOPS:
                 if e.get(loop):
                     out.append({"experiment": name, "mode": loop, "smp": smp,
                                 "trials_per_s": e[loop].get("nmis_per_s"),
@@ -148,7 +151,7 @@ def plot(runs, path):
         print("bench: no matplotlib, no plot", file=sys.stderr)
         return False
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, 5))
-    labels, modes = [], ("blind", "aimed", "peer_loop", "padded_loop")
+    labels, modes = [], ("blind", "aimed") + LOOPS
     values: Dict[str, List[float]] = {m: [] for m in modes}
     for run in runs:
         for name, e in run["experiments"].items():
@@ -158,11 +161,11 @@ def plot(runs, path):
             labels.append("%s\nsmp %d run %d" % (name, run["smp"], run["run"]))
             values["aimed"].append(race.get("hits_per_s") or 0)
             values["blind"].append(race.get("blind_hits_per_s") or 0)
-            for loop in ("peer_loop", "padded_loop"):
+            for loop in LOOPS:
                 values[loop].append(e.get(loop, {}).get("in_shadow_per_s") or 0)
-    width = 0.2
+    width = 0.16
     for k, m in enumerate(modes):
-        bars.bar([i + (k - 1.5) * width for i in range(len(labels))], values[m], width, label=m)
+        bars.bar([i + (k - 2) * width for i in range(len(labels))], values[m], width, label=m)
     bars.set_xticks(range(len(labels)))
     bars.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
     bars.set_ylabel("hits/s (events in the window)")
@@ -240,13 +243,19 @@ def main():
                 print("%s smp=%d run=%d first_hit pairs=%s no_hit=%s median_us=%s max_us=%s" % (
                     name, run["smp"], run["run"], fh["pairs"], fh["no_hit"], fh.get("median_us"),
                     fh.get("max_us")))
-            race, peer = e.get("race"), e.get("peer_loop")
+            race, peer, selfa = e.get("race"), e.get("peer_loop"), e.get("self_aimed")
             if race and peer:
                 print("%s smp=%d run=%d aimed_hits_per_s=%s peer_loop_in_shadow_per_s=%s "
                       "gain_vs_peer_loop=%s" % (name, run["smp"], run["run"],
                                                 race.get("hits_per_s"),
                                                 peer.get("in_shadow_per_s"),
                                                 race.get("gain_vs_peer_loop")))
+            if selfa:
+                print("%s smp=%d run=%d self_aimed_in_shadow_per_s=%s shape=%s cpus=%s "
+                      "gain_vs_peer_loop=%s" % (name, run["smp"], run["run"],
+                                                selfa.get("in_shadow_per_s"), selfa.get("shape"),
+                                                selfa.get("cpus"),
+                                                selfa.get("gain_vs_peer_loop")))
             for which, v in e.get("sync_vs_broadcast", {}).items():
                 print("%s smp=%d run=%d %s sync_median_ns=%s idle_sync_median_ns=%s ratio=%s "
                       "ipi_broadcast_median_ns=%s broadcast_ratio=%s" % (

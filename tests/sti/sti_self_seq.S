@@ -7,14 +7,15 @@
  *
  * Each shape is called with rdi = the xAPIC ICR's address (x2APIC: unused), esi = the ICR's
  * low word, edx = the destination (x2APIC ID; xAPIC: ICR2 was written before), ecx = the
- * number of iterations; entered and left with IF=0. Labels: NAME (the ICR write), NAME_at_sti,
+ * number of iterations (counted in r9d); entered and left with IF=0. Labels: NAME (the ICR write), NAME_at_sti,
  * NAME_at_nop, NAME_end.
  */
 #define SEQ_LABEL(name) .globl name; name:
 
 #define SEND_XAPIC movl %esi, (%rdi)
-/* x2APIC: WRMSR to the ICR (0x830), edx:eax = destination:low word */
-#define SEND_X2APIC movl %ecx, %r8d; movl $0x830, %ecx; movl %esi, %eax; wrmsr; movl %r8d, %ecx
+/* x2APIC: WRMSR to the ICR (0x830), edx:eax = destination:low word; the write is the last
+ * instruction before the lead, as in xAPIC mode */
+#define SEND_X2APIC movl $0x830, %ecx; movl %esi, %eax; wrmsr
 
 #define LEAD_NONE
 #define LEAD_PAUSE(n) .rept n; pause; .endr
@@ -23,7 +24,8 @@
 
 #define SELF_SHAPE(name, send, lead)                                                      \
 	.balign 64;                                                                       \
-SEQ_LABEL(name)                                                                          \
+SEQ_LABEL(name)                                                                           \
+	movl %ecx, %r9d;                                                                  \
 2:	send;                                                                             \
 	lead;                                                                             \
 SEQ_LABEL(name##_at_sti)                                                                 \
@@ -31,7 +33,7 @@ SEQ_LABEL(name##_at_sti)                                                        
 SEQ_LABEL(name##_at_nop)                                                                 \
 	nop;                                                                              \
 	cli;                                                                              \
-	decl %ecx;                                                                        \
+	decl %r9d;                                                                        \
 	jnz 2b;                                                                           \
 	ret;                                                                              \
 SEQ_LABEL(name##_end)
