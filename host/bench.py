@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench: boot the kernel with `bench` (10x budgets) at each SMP count, print one table
-(experiment, mode, smp, trials/s, hits/s, gain) and write build/bench/bench.json and
-build/bench/bench.png (hits/s per mode and SMP count, the time to the first hit per pair).
+(experiment, mode, smp, trials/s, hits/s, gain, vs_peer: hits/s over the peer loop's of the
+same boot) and write build/bench/bench.json and build/bench/bench.png (hits/s per mode and
+SMP count, the time to the first hit per pair).
 
 Boots QEMU's own Multiboot 1 loader (host/qemu.py --kernel build/racebed32.elf), so the
 command line needs no ISO rebuild. The figures come from the lines docs/output-format.md
@@ -87,24 +88,39 @@ def parse(log):
     return exps
 
 
+def vs_peer(hits_per_s, peer):
+    """hits/s over the peer loop's in-shadow NMIs/s of the same boot, one decimal (None: no
+    peer loop in this boot, or it never hit)."""
+    base = (peer or {}).get("in_shadow_per_s")
+    if not isinstance(base, (int, float)) or not base or not isinstance(hits_per_s, (int, float)):
+        return None
+    return round(hits_per_s / base, 1)
+
+
 def rows(exps, smp):
-    """Table rows: race experiments give an aimed and a blind row, the others one row."""
+    """Table rows: race experiments give an aimed and a blind row (and sti_shadow_nmi one per
+    loop beside the race, each with its gain over the peer loop), the others one row."""
     out = []
     for name, e in exps.items():
         rate = e.get("rate", {})
         race = e.get("race")
         if race:
+            peer = e.get("peer_loop")
             out.append({"experiment": name, "mode": "aimed", "smp": smp,
                         "trials_per_s": race.get("trials_per_s"),
-                        "hits_per_s": race.get("hits_per_s"), "gain": race.get("gain")})
+                        "hits_per_s": race.get("hits_per_s"), "gain": race.get("gain"),
+                        "vs_peer": vs_peer(race.get("hits_per_s"), peer)})
             out.append({"experiment": name, "mode": "blind", "smp": smp,
                         "trials_per_s": race.get("blind_trials_per_s"),
-                        "hits_per_s": race.get("blind_hits_per_s"), "gain": None})
+                        "hits_per_s": race.get("blind_hits_per_s"), "gain": None,
+                        "vs_peer": vs_peer(race.get("blind_hits_per_s"), peer)})
             for loop in LOOPS:
                 if e.get(loop):
+                    hits = e[loop].get("in_shadow_per_s")
                     out.append({"experiment": name, "mode": loop, "smp": smp,
                                 "trials_per_s": e[loop].get("nmis_per_s"),
-                                "hits_per_s": e[loop].get("in_shadow_per_s"), "gain": None})
+                                "hits_per_s": hits, "gain": None,
+                                "vs_peer": vs_peer(hits, peer)})
         elif rate:
             out.append({"experiment": name, "mode": "-", "smp": smp,
                         "trials_per_s": rate.get("trials_per_s"),
@@ -225,7 +241,7 @@ def main():
                 print("bench: no results from the smp=%d boot (see %s)" % (smp, logname),
                       file=sys.stderr)
 
-    cols = ("experiment", "mode", "smp", "run", "trials_per_s", "hits_per_s", "gain")
+    cols = ("experiment", "mode", "smp", "run", "trials_per_s", "hits_per_s", "gain", "vs_peer")
     widths = [max(len(c), *(len(fmt(row.get(c))) for row in table)) if table else len(c)
               for c in cols]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
