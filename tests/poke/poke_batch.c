@@ -37,6 +37,7 @@ static enum exp_result phase(struct exp_ctx *ctx, u32 nsites, u32 per_batch, u64
 	for (u32 i = 1; i < nsites; i++)
 		r->sites[i] = POKE_BATCH_SITE(i - 1);
 	r->per_batch = per_batch;
+	r->bcast_probe = nsites == 1 && per_batch == 1; /* the phase reporting sync_vs_broadcast */
 	if (!poke_run_exec(r))
 		return exp_fail(ctx, "could not set up the sites or the target stubs");
 	poke_run_report(ctx, r, prefix);

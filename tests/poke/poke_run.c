@@ -121,7 +121,7 @@ static void patcher(struct poke_run *r)
 		}
 		pause(r, &rng);
 	}
-	r->patch_tsc = rdtsc() - t0;
+	r->patch_tsc = rdtsc() - t0 - r->bcast_tsc;
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 }
 
@@ -214,6 +214,25 @@ static void worker(void *arg)
 		executor(r);
 }
 
+/*
+ * bcast_probe: the run's step hook, then one broadcast round trip just before the first,
+ * second or third sync of each poke in turn, so the round trips meet the executors in the
+ * states the syncs meet them in. (A diagnostic split by position, TCG smp 8: the round trip
+ * and the sync medians within 2% at each of the three; the syncs right after a round trip
+ * and the others within 1%.)
+ */
+static struct poke_run *hooked;
+static u32 hook_pokes;
+
+static void probe_hook(enum poke_phase ph)
+{
+	if (hooked->step_hook)
+		hooked->step_hook(ph);
+	hook_pokes += ph == POKE_PH_INT3;
+	if (ph >= POKE_PH_INT3 && ph <= POKE_PH_FIRST && ph - POKE_PH_INT3 == hook_pokes % 3)
+		poke_bcast_probe(hooked);
+}
+
 bool poke_run_exec(struct poke_run *r)
 {
 	if (r->nsites > POKE_RUN_MAX_SITES || !poke_fixture_init() ||
@@ -225,7 +244,9 @@ bool poke_run_exec(struct poke_run *r)
 				.ack_samples = r->ack_samples,
 				.wake_samples = r->wake_samples,
 				.max_samples = POKE_MAX_SAMPLES,
-				.step_hook = r->step_hook };
+				.step_hook = r->bcast_probe ? probe_hook : r->step_hook };
+	hooked = r;
+	hook_pokes = 0;
 	patcher_cpu = this_cpu_index();
 	for_each_online_cpu(i)
 		if (i == r->patcher_cpu)
@@ -238,6 +259,8 @@ bool poke_run_exec(struct poke_run *r)
 	poke_start(&cfg);
 	poke_set_patcher(patcher_cpu);
 	poke_traps_install();
+	if (r->bcast_probe)
+		poke_bcast_install();
 	struct cpumask all;
 	cpumask_online(&all);
 	smp_call(&all, worker, r, true);
@@ -353,7 +376,7 @@ enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, 
 }
 
 /*
- * The baseline of `# sync_vs_broadcast`: pokes of a site nobody executes while every other
+ * The idle baseline of `# sync_vs_broadcast` (idle_sync_median_ns): pokes of a site nobody executes while every other
  * CPU is idle (halted, waiting for work), so each sync is the all-but-self IPI round trip of
  * ipi_broadcast (one IPI, each CPU's handler counts down, the last one wakes the sender, which
  * spins 50 us and then halts) on the poke's own vector and handler.
@@ -382,12 +405,18 @@ u64 poke_idle_sync_median_tsc(void)
 	return ok && n ? summarize(idle_samples, n).median : 0;
 }
 
-void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *p)
+void poke_report_sync_vs_broadcast(struct poke_run *r, u64 idle_tsc, const char *p)
 {
 	u64 sync_ns = tsc_to_ns(r->sync_median_tsc), idle_ns = tsc_to_ns(idle_tsc);
 	u64 ratio100 = idle_ns ? sync_ns * 100 / idle_ns : 0;
-	u64 b = ipi_broadcast_median_ns, b100 = b ? sync_ns * 100 / b : 0;
-	diag("%ssync_vs_broadcast sync_median_ns=%lu idle_sync_median_ns=%lu ratio=%lu.%02lu "
-	     "ipi_broadcast_median_ns=%lu broadcast_ratio=%lu.%02lu",
-	     p, sync_ns, idle_ns, ratio100 / 100, ratio100 % 100, b, b100 / 100, b100 % 100);
+	u64 n = MIN(r->nbcast, (u64)POKE_MAX_BCAST);
+	u64 b = n ? tsc_to_ns(summarize(r->bcast_samples, n).median) : 0;
+	u64 b100 = b ? sync_ns * 100 / b : 0;
+	u64 ipi = ipi_broadcast_median_ns, ipi100 = ipi ? sync_ns * 100 / ipi : 0;
+	diag("%ssync_vs_broadcast sync_median_ns=%lu broadcast_median_ns=%lu "
+	     "broadcast_ratio=%lu.%02lu broadcasts=%lu broadcast_timeouts=%lu "
+	     "idle_sync_median_ns=%lu ratio=%lu.%02lu ipi_broadcast_median_ns=%lu "
+	     "ipi_broadcast_ratio=%lu.%02lu",
+	     p, sync_ns, b, b100 / 100, b100 % 100, r->nbcast, r->bcast_timeouts, idle_ns,
+	     ratio100 / 100, ratio100 % 100, ipi, ipi100 / 100, ipi100 % 100);
 }
