@@ -143,7 +143,7 @@ def first_hit_summary(times):
 POKE_TARGETS = (
     ("poke_call_flip", "sync_broadcast_ratio", ("sync_vs_broadcast", "sync", "broadcast_ratio"),
      1.8, True),
-    ("poke_batch", "sync_broadcast_ratio", ("sync_vs_broadcast", "single1", "broadcast_ratio"),
+    ("poke_batch", "sync_broadcast_ratio", ("sync_vs_broadcast", "sites1", "broadcast_ratio"),
      1.8, True),
     ("poke_batch", "batch_ratio_64_sites", ("curve", 64, "ratio"), 20.0, False),
     ("poke_batch", "batch_ratio_256_sites", ("curve", 256, "ratio"), None, False),

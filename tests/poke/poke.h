@@ -107,7 +107,10 @@ struct poke_run {
 	u32 patcher_cpu;              /* patches (~0u: the CPU calling poke_run_exec) */
 	u32 sender_cpu;               /* runs sender() instead of executing (none: ~0u) */
 	void (*sender)(struct poke_run *r); /* fires events (e.g. NMIs) at the patcher */
-	bool bcast_probe;                   /* one broadcast round trip per poke (poke_bcast.c) */
+	u32 singles_per_round; /* interleaved single pokes after each pass (round_tsc) */
+	u64 *round_tsc[2];     /* per round: TSC per site of the batches, of the singles */
+	u32 max_rounds;
+	bool bcast_probe; /* one broadcast round trip per poke (poke_bcast.c) */
 	/* results */
 	volatile u64 stop;
 	u32 executors;
@@ -125,6 +128,7 @@ struct poke_run {
 	/* bcast_probe: the round trips (TSC), their time (left out of patch_tsc), timeouts */
 	u64 bcast_samples[POKE_MAX_BCAST];
 	u64 nbcast, bcast_tsc, bcast_timeouts;
+	u32 nrounds, next_single;
 };
 
 /* Defaults: one call site, DESC mode, int3 protocol, until the budget's end. */

@@ -100,25 +100,54 @@ static void pause(struct poke_run *r, u64 *rng)
 		cpu_relax();
 }
 
+/* One write group (k sites from first) with its accounting; returns its TSC, round trips out. */
+static u64 patch_group(struct poke_run *r, u32 first, u32 k, u8 *state)
+{
+	u64 t0 = rdtsc(), probes = r->bcast_tsc;
+	u64 before = calls_now(), emul = emulations_now();
+	bool racing = calls_in_flight();
+	r->write_errors += !write_group(r, first, k, state);
+	racing |= calls_in_flight() || calls_now() != before;
+	r->overlapped += racing;
+	r->emulated_writes += emulations_now() != emul;
+	r->writes++;
+	r->patches += k;
+	return rdtsc() - t0 - (r->bcast_tsc - probes);
+}
+
+/*
+ * singles_per_round: after each whole pass of batches, that many one-site pokes of the next
+ * sites in turn; the round's TSC per site patched of each side (round_tsc[0]: the batches,
+ * [1]: the single pokes), so both meet the same load.
+ */
+static void round_singles(struct poke_run *r, u8 *state, u64 pass_tsc)
+{
+	if (tsc_past(r->end_tsc) || r->nrounds >= r->max_rounds)
+		return;
+	u32 k = MIN(r->singles_per_round, r->nsites);
+	u64 single_tsc = 0;
+	for (u32 j = 0; j < k; j++)
+		single_tsc += patch_group(r, r->next_single++ % r->nsites, 1, state);
+	r->round_tsc[0][r->nrounds] = pass_tsc / r->nsites;
+	r->round_tsc[1][r->nrounds] = single_tsc / k;
+	r->nrounds++;
+}
+
 static void patcher(struct poke_run *r)
 {
 	u8 state[POKE_RUN_MAX_SITES] = { 0 };
 	u64 rng = rng_seed(r->seed, 7), t0 = rdtsc();
 	while (r->patches < r->max_patches && tsc_before(r->end_tsc)) {
-		for (u32 i = 0; i < r->nsites; i += r->per_batch) {
+		u64 pass_tsc = 0;
+		u32 i;
+		for (i = 0; i < r->nsites; i += r->per_batch) {
 			/* one site at a time over many sites: stop mid-pass at the deadline */
 			if (i && tsc_past(r->end_tsc))
 				break;
-			u32 k = MIN(r->per_batch, r->nsites - i);
-			u64 before = calls_now(), emul = emulations_now();
-			bool racing = calls_in_flight();
-			r->write_errors += !write_group(r, i, k, state);
-			racing |= calls_in_flight() || calls_now() != before;
-			r->overlapped += racing;
-			r->emulated_writes += emulations_now() != emul;
-			r->writes++;
-			r->patches += k;
+			pass_tsc += patch_group(r, i, MIN(r->per_batch, r->nsites - i), state);
 		}
+		if (r->singles_per_round && i >= r->nsites)
+			round_singles(r, state, pass_tsc);
 		pause(r, &rng);
 	}
 	r->patch_tsc = rdtsc() - t0 - r->bcast_tsc;
