@@ -9,7 +9,9 @@ command line needs no ISO rebuild. The figures come from the lines docs/output-f
 defines: `# trials=... trials_per_s=R hits_per_s=S`, `# race mode=aimed hits_per_s=X
 blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist ...`;
 sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop), `# self_aimed ...` (the
-self-aimed loop) and the pairs' `first_hit_us=`.
+self-aimed loop) and the pairs' `first_hit_us=`. The text-poke targets of issue 23 (the sync
+against the broadcast round trip of the same run, the batch-vs-single ratios) are printed per
+boot and land in bench.json's `poke_targets`.
 """
 import argparse
 import json
@@ -156,6 +158,43 @@ def first_hit_summary(times):
             "median_us": hit[len(hit) // 2], "max_us": hit[-1]}
 
 
+# issue 23's text-poke targets: (experiment, figure, where it is, bound, at most?)
+POKE_TARGETS = (
+    ("poke_call_flip", "sync_broadcast_ratio", ("sync_vs_broadcast", "sync", "broadcast_ratio"),
+     1.8, True),
+    ("poke_batch", "sync_broadcast_ratio", ("sync_vs_broadcast", "sites1", "broadcast_ratio"),
+     1.8, True),
+    ("poke_batch", "batch_ratio_64_sites", ("curve", 64, "ratio"), 20.0, False),
+    ("poke_batch", "batch_ratio_256_sites", ("curve", 256, "ratio"), None, False),
+)
+
+
+def poke_figure(e, where):
+    """One figure of an experiment's results: a sync_vs_broadcast key or a batch_curve point."""
+    kind, which, key = where
+    if kind == "curve":
+        point = [p for p in e.get("curve", []) if p.get("sites") == which]
+        return point[0].get(key) if point else None
+    return e.get(kind, {}).get(which, {}).get(key)
+
+
+def poke_targets(runs):
+    """Per SMP count and target, the figure of every boot that ran the experiment, and how many
+    of them meet the bound (None: a figure only reported)."""
+    out = []
+    for smp in sorted({run["smp"] for run in runs}):
+        for exp, figure, where, bound, at_most in POKE_TARGETS:
+            values = [poke_figure(run["experiments"][exp], where) for run in runs
+                      if run["smp"] == smp and exp in run["experiments"]]
+            if not values:
+                continue
+            met = sum(1 for v in values if isinstance(v, (int, float)) and bound is not None
+                      and (v <= bound if at_most else v >= bound))
+            out.append({"smp": smp, "experiment": exp, "figure": figure, "bound": bound,
+                        "at_most": at_most, "values": values, "met": met})
+    return out
+
+
 def plot(runs, path):
     """bench.png: hits/s per race mode and SMP count (each race experiment, first boot of each
     SMP count), and the time to the first hit per ordered pair."""
@@ -273,14 +312,21 @@ def main():
                                                 selfa.get("cpus"),
                                                 selfa.get("gain_vs_peer_loop")))
             for which, v in e.get("sync_vs_broadcast", {}).items():
-                print("%s smp=%d run=%d %s sync_median_ns=%s idle_sync_median_ns=%s ratio=%s "
-                      "ipi_broadcast_median_ns=%s broadcast_ratio=%s" % (
+                print("%s smp=%d run=%d %s sync_median_ns=%s broadcast_median_ns=%s "
+                      "broadcast_ratio=%s idle_sync_median_ns=%s ratio=%s" % (
                           name, run["smp"], run["run"], which, v.get("sync_median_ns"),
-                          v.get("idle_sync_median_ns"), v.get("ratio"),
-                          v.get("ipi_broadcast_median_ns"), v.get("broadcast_ratio")))
+                          v.get("broadcast_median_ns"), v.get("broadcast_ratio"),
+                          v.get("idle_sync_median_ns"), v.get("ratio")))
+    targets = poke_targets(runs)
+    for t in targets:
+        bound = "reported, no bound" if t["bound"] is None else "%s %s: met in %d of %d boots" % (
+            "<=" if t["at_most"] else ">=", t["bound"], t["met"], len(t["values"]))
+        print("poke target %s smp=%d %s: %s (%s)" % (
+            t["experiment"], t["smp"], t["figure"], " ".join(fmt(v) for v in t["values"]),
+            bound))
     with open(os.path.join(ROOT, args.out, "bench.json"), "w") as f:
-        json.dump({"tests": args.tests, "accel": args.accel, "table": table, "runs": runs},
-                  f, indent=1)
+        json.dump({"tests": args.tests, "accel": args.accel, "table": table,
+                   "poke_targets": targets, "runs": runs}, f, indent=1)
     print("bench: wrote %s" % os.path.join(args.out, "bench.json"))
     if plot(runs, os.path.join(ROOT, args.out, "bench.png")):
         print("bench: wrote %s" % os.path.join(args.out, "bench.png"))

@@ -31,8 +31,12 @@ static bool desc_init(struct poke_desc *d, const struct poke_op *op, enum poke_m
 	d->target = target;
 	if (d->kind == POKE_OTHER || !poke_alias_prepare(op->addr, POKE_INSN_LEN))
 		return false;
-	for (u32 i = 0; i < POKE_INSN_LEN; i++)
-		d->wr[i] = poke_alias_of(op->addr + i);
+	/* one page walk per page the site touches: a byte not starting a page follows the one
+	 * before it in the alias page (a walk costs two table descents of four levels) */
+	for (u32 i = 0; i < POKE_INSN_LEN; i++) {
+		bool next = i && ((op->addr + i) & 0xfff) && d->wr[i - 1];
+		d->wr[i] = next ? d->wr[i - 1] + 1 : poke_alias_of(op->addr + i);
+	}
 	if (mode == POKE_MODE_ATOMIC)
 		return d->kind != POKE_NOP && (op->addr + 1) % 4 == 0 && d->old[0] == d->insn[0];
 	return true;

@@ -91,6 +91,7 @@ enum poke_writer { WR_PROTOCOL, WR_BYTEWISE, WR_STORE };
 
 #define POKE_RUN_MAX_SITES (POKE_NBATCH_SITES + 1)
 #define POKE_MAX_SAMPLES 4096
+#define POKE_MAX_BCAST 1024
 
 struct poke_run {
 	/* configuration */
@@ -106,6 +107,10 @@ struct poke_run {
 	u32 patcher_cpu;              /* patches (~0u: the CPU calling poke_run_exec) */
 	u32 sender_cpu;               /* runs sender() instead of executing (none: ~0u) */
 	void (*sender)(struct poke_run *r); /* fires events (e.g. NMIs) at the patcher */
+	u32 singles_per_round; /* interleaved single pokes after each pass (round_tsc) */
+	u64 *round_tsc[2];     /* per round: TSC per site of the batches, of the singles */
+	u32 max_rounds;
+	bool bcast_probe; /* one broadcast round trip per poke (poke_bcast.c) */
 	/* results */
 	volatile u64 stop;
 	u32 executors;
@@ -120,6 +125,10 @@ struct poke_run {
 	u64 samples[POKE_MAX_SAMPLES];
 	u64 ack_samples[POKE_MAX_SAMPLES], wake_samples[POKE_MAX_SAMPLES];
 	u64 sync_median_tsc;          /* set by poke_run_report */
+	/* bcast_probe: the round trips (TSC), their time (left out of patch_tsc), timeouts */
+	u64 bcast_samples[POKE_MAX_BCAST];
+	u64 nbcast, bcast_tsc, bcast_timeouts;
+	u32 nrounds, next_single;
 };
 
 /* Defaults: one call site, DESC mode, int3 protocol, until the budget's end. */
@@ -138,12 +147,15 @@ u64 poke_bad_outcomes(const struct poke_run *r);
  * or (need_emul) no #BP emulation. A stale int3 (executed after the sync that removed it) is
  * the platform breaking cross-modifying code, not the engine: reported, not failed.
  */
+/* poke_bcast.c: the handler of the run's broadcast round trips, and one round trip */
+void poke_bcast_install(void);
+void poke_bcast_probe(struct poke_run *r);
 /* ipi_broadcast's all-CPU round trip median in this boot (tests/core/ipi.c; 0: not run) */
 extern u64 ipi_broadcast_median_ns;
 /* Median sync with every other CPU idle (the broadcast round trip), TSC cycles; 0: failed. */
 u64 poke_idle_sync_median_tsc(void);
 /* `# PREFIXsync_vs_broadcast ...`: r's sync median against idle_tsc (after poke_run_report). */
-void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *prefix);
+void poke_report_sync_vs_broadcast(struct poke_run *r, u64 idle_tsc, const char *prefix);
 enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, bool need_emul);
 /* The invariants poke_run_verdict checks first: NULL, or why the run broke one. */
 const char *poke_run_broken(const struct poke_run *r);

@@ -1,9 +1,11 @@
 /*
  * poke_batch: the batch-vs-single curve. At 1, 4, 16, 64 and 256 live call sites (the first
- * one crossing a page, the others poke_seq.S's batch sites), the sites are patched as one
- * batch per three syncs, then one site at a time (three syncs each), under the same
- * executors: site patches per second of each and their ratio, one `# batch_curve` line per
- * point. Every phase must keep every call intact.
+ * one crossing a page, the others poke_seq.S's batch sites), the patcher runs rounds under
+ * the same executors: all the sites as one batch (three syncs), then up to 16 of them one at
+ * a time (three syncs each), the next ones in turn. Each round gives the time per site of
+ * both, so both sides meet the same host load; one `# batch_curve` line per point: the
+ * medians over the rounds of the site patches/s of each side and of the rounds' ratios.
+ * Every round must keep every call intact.
  */
 #include "tests/poke/poke.h"
 #include "arch/x86/cpu.h"
@@ -11,24 +13,40 @@
 #include "kernel/outcome.h"
 #include "lib/printf.h"
 #include "kernel/arch_rules.h"
+#include "kernel/stats.h"
 
 static const u32 curve[] = { 1, 4, 16, 64, 256 };
 #define NPOINTS (sizeof(curve) / sizeof(curve[0]))
-/* a phase gets at least this share of the budget (a slow sync at smp 8 overruns earlier
- * phases; each phase completes at least one batch or one site) */
-#define MIN_SHARE_PERMILLE 40
+/* a point gets at least this share of the budget (a slow sync at smp 8 overruns earlier
+ * points; each point completes at least one round) */
+#define MIN_SHARE_PERMILLE 80
 #define REPORTED_POINT 64 /* the point the summary line and the observation use */
+#define SINGLES_PER_ROUND 16
+#define MAX_ROUNDS 1024
 
 static struct poke_run run_state;
+static u64 rounds[2][MAX_ROUNDS], ratios[MAX_ROUNDS];
 
-static u64 rate(const struct poke_run *r)
+struct point {
+	u64 batch_per_s, single_per_s, ratio100, nrounds;
+};
+
+static u64 per_s(u64 tsc) { return tsc ? muldiv64(1, 1000000000u, tsc_to_ns(tsc) + 1) : 0; }
+
+/* Medians over the rounds: site patches/s of each side, and of the rounds' single/batch ratios */
+static void summarize_rounds(const struct poke_run *r, struct point *pt)
 {
-	return muldiv64(r->patches, 1000000000u, tsc_to_ns(r->patch_tsc) + 1);
+	u32 n = r->nrounds;
+	for (u32 i = 0; i < n; i++)
+		ratios[i] = rounds[0][i] ? rounds[1][i] * 100 / rounds[0][i] : 0;
+	pt->nrounds = n;
+	pt->batch_per_s = n ? per_s(summarize(rounds[0], n).median) : 0;
+	pt->single_per_s = n ? per_s(summarize(rounds[1], n).median) : 0;
+	pt->ratio100 = n ? summarize(ratios, n).median : 0;
 }
 
-/* One phase: nsites sites, per_batch at a time; share of the remaining budget in permille. */
-static enum exp_result phase(struct exp_ctx *ctx, u32 nsites, u32 per_batch, u64 share,
-			     const char *prefix, u64 *out)
+/* One point: nsites sites as one batch, then single pokes, in rounds; share in permille. */
+static enum exp_result point(struct exp_ctx *ctx, u32 nsites, u64 share, struct point *pt)
 {
 	struct poke_run *r = &run_state;
 	poke_run_init(r, ctx, share);
@@ -36,54 +54,57 @@ static enum exp_result phase(struct exp_ctx *ctx, u32 nsites, u32 per_batch, u64
 	r->sites[0] = PADDR(poke_xpage_site);
 	for (u32 i = 1; i < nsites; i++)
 		r->sites[i] = POKE_BATCH_SITE(i - 1);
-	r->per_batch = per_batch;
+	r->per_batch = nsites;
+	r->singles_per_round = SINGLES_PER_ROUND;
+	r->round_tsc[0] = rounds[0];
+	r->round_tsc[1] = rounds[1];
+	r->max_rounds = MAX_ROUNDS;
+	r->bcast_probe = nsites == 1; /* the point reporting sync_vs_broadcast */
 	if (!poke_run_exec(r))
 		return exp_fail(ctx, "could not set up the sites or the target stubs");
+	char prefix[24];
+	ksnprintf(prefix, sizeof(prefix), "sites%u_", nsites);
 	poke_run_report(ctx, r, prefix);
-	*out = rate(r);
-	/* one site per batch with few sites: the #BP may never be met in a short phase */
+	summarize_rounds(r, pt);
+	if (!r->nrounds)
+		return exp_fail(ctx, "%u sites: no round of a batch and single pokes completed",
+				nsites);
+	/* few sites: the #BP may never be met in a short point */
 	return poke_run_verdict(ctx, r, nsites >= 16);
 }
 
 static enum exp_result run(struct exp_ctx *ctx)
 {
 	enum exp_result res = EXP_PASS;
-	u64 broken = 0, calls = 0, ratio_at = 0, batch_at = 0, single_at = 0;
+	u64 broken = 0, calls = 0;
+	struct point at = { 0 };
 	u64 idle = poke_idle_sync_median_tsc();
 	u64 deadline = rdtsc() + ctx->budget_tsc;
 	for (u32 p = 0; p < NPOINTS; p++) {
 		u32 n = curve[p];
-		u64 rates[2] = { 0, 0 };
-		for (u32 mode = 0; mode < 2; mode++) {
-			/* the rest of the budget split evenly over the phases still to run */
-			u64 left = 2 * (NPOINTS - p) - mode;
-			u64 now = rdtsc(), remain = (s64)(deadline - now) > 0 ? deadline - now : 0;
-			u64 share = ctx->budget_tsc ? remain * 1000 / ctx->budget_tsc / left : 0;
-			share = MAX(share, MIN_SHARE_PERMILLE);
-			char prefix[24];
-			ksnprintf(prefix, sizeof(prefix), "%s%u_", mode ? "single" : "batch", n);
-			enum exp_result e = phase(ctx, n, mode ? 1 : n, share, prefix,
-						  &rates[mode]);
-			if (mode && n == 1)
-				poke_report_sync_vs_broadcast(&run_state, idle, prefix);
-			broken += poke_bad_outcomes(&run_state);
-			calls += run_state.calls;
-			if (res == EXP_PASS)
-				res = e;
-		}
-		u64 ratio100 = rates[1] ? rates[0] * 100 / rates[1] : 0;
-		diag("batch_curve sites=%u single_per_s=%lu batch_per_s=%lu ratio=%lu.%02lu", n,
-		     rates[1], rates[0], ratio100 / 100, ratio100 % 100);
-		if (n == REPORTED_POINT) {
-			ratio_at = ratio100;
-			batch_at = rates[0];
-			single_at = rates[1];
-		}
+		/* the rest of the budget split evenly over the points still to run (a round of
+		 * 256 sites takes about as long as one of 64: its 16 single pokes dominate) */
+		u64 now = rdtsc(), remain = (s64)(deadline - now) > 0 ? deadline - now : 0;
+		u64 share = ctx->budget_tsc ? remain * 1000 / ctx->budget_tsc / (NPOINTS - p) : 0;
+		struct point pt = { 0 };
+		enum exp_result e = point(ctx, n, MAX(share, MIN_SHARE_PERMILLE), &pt);
+		if (n == 1)
+			poke_report_sync_vs_broadcast(&run_state, idle, "sites1_");
+		broken += poke_bad_outcomes(&run_state);
+		calls += run_state.calls;
+		if (res == EXP_PASS)
+			res = e;
+		diag("batch_curve sites=%u single_per_s=%lu batch_per_s=%lu ratio=%lu.%02lu "
+		     "rounds=%lu",
+		     n, pt.single_per_s, pt.batch_per_s, pt.ratio100 / 100, pt.ratio100 % 100,
+		     pt.nrounds);
+		if (n == REPORTED_POINT)
+			at = pt;
 	}
 	diag("sites=%u batch_site_patches_per_s=%lu single_site_patches_per_s=%lu ratio=%lu.%02lu",
-	     REPORTED_POINT, batch_at, single_at, ratio_at / 100, ratio_at % 100);
+	     REPORTED_POINT, at.batch_per_s, at.single_per_s, at.ratio100 / 100, at.ratio100 % 100);
 	observation("broken_call", broken, calls);
-	observation("batch_faster_than_single", ratio_at > 100, 1);
+	observation("batch_faster_than_single", at.ratio100 > 100, 1);
 	report_rate(ctx, calls, broken);
 	return res;
 }

@@ -14,6 +14,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	struct poke_run *r = &run_state;
 	u64 idle = poke_idle_sync_median_tsc();
 	poke_run_init(r, ctx, 900);
+	r->bcast_probe = true;
 	if (!poke_run_exec(r))
 		return exp_fail(ctx, "could not set up the site or the target stubs");
 	poke_run_report(ctx, r, "");

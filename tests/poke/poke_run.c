@@ -100,28 +100,57 @@ static void pause(struct poke_run *r, u64 *rng)
 		cpu_relax();
 }
 
+/* One write group (k sites from first) with its accounting; returns its TSC, round trips out. */
+static u64 patch_group(struct poke_run *r, u32 first, u32 k, u8 *state)
+{
+	u64 t0 = rdtsc(), probes = r->bcast_tsc;
+	u64 before = calls_now(), emul = emulations_now();
+	bool racing = calls_in_flight();
+	r->write_errors += !write_group(r, first, k, state);
+	racing |= calls_in_flight() || calls_now() != before;
+	r->overlapped += racing;
+	r->emulated_writes += emulations_now() != emul;
+	r->writes++;
+	r->patches += k;
+	return rdtsc() - t0 - (r->bcast_tsc - probes);
+}
+
+/*
+ * singles_per_round: after each whole pass of batches, that many one-site pokes of the next
+ * sites in turn; the round's TSC per site patched of each side (round_tsc[0]: the batches,
+ * [1]: the single pokes), so both meet the same load.
+ */
+static void round_singles(struct poke_run *r, u8 *state, u64 pass_tsc)
+{
+	if (tsc_past(r->end_tsc) || r->nrounds >= r->max_rounds)
+		return;
+	u32 k = MIN(r->singles_per_round, r->nsites);
+	u64 single_tsc = 0;
+	for (u32 j = 0; j < k; j++)
+		single_tsc += patch_group(r, r->next_single++ % r->nsites, 1, state);
+	r->round_tsc[0][r->nrounds] = pass_tsc / r->nsites;
+	r->round_tsc[1][r->nrounds] = single_tsc / k;
+	r->nrounds++;
+}
+
 static void patcher(struct poke_run *r)
 {
 	u8 state[POKE_RUN_MAX_SITES] = { 0 };
 	u64 rng = rng_seed(r->seed, 7), t0 = rdtsc();
 	while (r->patches < r->max_patches && tsc_before(r->end_tsc)) {
-		for (u32 i = 0; i < r->nsites; i += r->per_batch) {
+		u64 pass_tsc = 0;
+		u32 i;
+		for (i = 0; i < r->nsites; i += r->per_batch) {
 			/* one site at a time over many sites: stop mid-pass at the deadline */
 			if (i && tsc_past(r->end_tsc))
 				break;
-			u32 k = MIN(r->per_batch, r->nsites - i);
-			u64 before = calls_now(), emul = emulations_now();
-			bool racing = calls_in_flight();
-			r->write_errors += !write_group(r, i, k, state);
-			racing |= calls_in_flight() || calls_now() != before;
-			r->overlapped += racing;
-			r->emulated_writes += emulations_now() != emul;
-			r->writes++;
-			r->patches += k;
+			pass_tsc += patch_group(r, i, MIN(r->per_batch, r->nsites - i), state);
 		}
+		if (r->singles_per_round && i >= r->nsites)
+			round_singles(r, state, pass_tsc);
 		pause(r, &rng);
 	}
-	r->patch_tsc = rdtsc() - t0;
+	r->patch_tsc = rdtsc() - t0 - r->bcast_tsc;
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 }
 
@@ -214,6 +243,25 @@ static void worker(void *arg)
 		executor(r);
 }
 
+/*
+ * bcast_probe: the run's step hook, then one broadcast round trip just before the first,
+ * second or third sync of each poke in turn, so the round trips meet the executors in the
+ * states the syncs meet them in. (A diagnostic split by position, TCG smp 8: the round trip
+ * and the sync medians within 2% at each of the three; the syncs right after a round trip
+ * and the others within 1%.)
+ */
+static struct poke_run *hooked;
+static u32 hook_pokes;
+
+static void probe_hook(enum poke_phase ph)
+{
+	if (hooked->step_hook)
+		hooked->step_hook(ph);
+	hook_pokes += ph == POKE_PH_INT3;
+	if (ph >= POKE_PH_INT3 && ph <= POKE_PH_FIRST && ph - POKE_PH_INT3 == hook_pokes % 3)
+		poke_bcast_probe(hooked);
+}
+
 bool poke_run_exec(struct poke_run *r)
 {
 	if (r->nsites > POKE_RUN_MAX_SITES || !poke_fixture_init() ||
@@ -225,7 +273,9 @@ bool poke_run_exec(struct poke_run *r)
 				.ack_samples = r->ack_samples,
 				.wake_samples = r->wake_samples,
 				.max_samples = POKE_MAX_SAMPLES,
-				.step_hook = r->step_hook };
+				.step_hook = r->bcast_probe ? probe_hook : r->step_hook };
+	hooked = r;
+	hook_pokes = 0;
 	patcher_cpu = this_cpu_index();
 	for_each_online_cpu(i)
 		if (i == r->patcher_cpu)
@@ -238,6 +288,8 @@ bool poke_run_exec(struct poke_run *r)
 	poke_start(&cfg);
 	poke_set_patcher(patcher_cpu);
 	poke_traps_install();
+	if (r->bcast_probe)
+		poke_bcast_install();
 	struct cpumask all;
 	cpumask_online(&all);
 	smp_call(&all, worker, r, true);
@@ -353,7 +405,7 @@ enum exp_result poke_run_verdict(struct exp_ctx *ctx, const struct poke_run *r, 
 }
 
 /*
- * The baseline of `# sync_vs_broadcast`: pokes of a site nobody executes while every other
+ * The idle baseline of `# sync_vs_broadcast` (idle_sync_median_ns): pokes of a site nobody executes while every other
  * CPU is idle (halted, waiting for work), so each sync is the all-but-self IPI round trip of
  * ipi_broadcast (one IPI, each CPU's handler counts down, the last one wakes the sender, which
  * spins 50 us and then halts) on the poke's own vector and handler.
@@ -382,12 +434,18 @@ u64 poke_idle_sync_median_tsc(void)
 	return ok && n ? summarize(idle_samples, n).median : 0;
 }
 
-void poke_report_sync_vs_broadcast(const struct poke_run *r, u64 idle_tsc, const char *p)
+void poke_report_sync_vs_broadcast(struct poke_run *r, u64 idle_tsc, const char *p)
 {
 	u64 sync_ns = tsc_to_ns(r->sync_median_tsc), idle_ns = tsc_to_ns(idle_tsc);
 	u64 ratio100 = idle_ns ? sync_ns * 100 / idle_ns : 0;
-	u64 b = ipi_broadcast_median_ns, b100 = b ? sync_ns * 100 / b : 0;
-	diag("%ssync_vs_broadcast sync_median_ns=%lu idle_sync_median_ns=%lu ratio=%lu.%02lu "
-	     "ipi_broadcast_median_ns=%lu broadcast_ratio=%lu.%02lu",
-	     p, sync_ns, idle_ns, ratio100 / 100, ratio100 % 100, b, b100 / 100, b100 % 100);
+	u64 n = MIN(r->nbcast, (u64)POKE_MAX_BCAST);
+	u64 b = n ? tsc_to_ns(summarize(r->bcast_samples, n).median) : 0;
+	u64 b100 = b ? sync_ns * 100 / b : 0;
+	u64 ipi = ipi_broadcast_median_ns, ipi100 = ipi ? sync_ns * 100 / ipi : 0;
+	diag("%ssync_vs_broadcast sync_median_ns=%lu broadcast_median_ns=%lu "
+	     "broadcast_ratio=%lu.%02lu broadcasts=%lu broadcast_timeouts=%lu "
+	     "idle_sync_median_ns=%lu ratio=%lu.%02lu ipi_broadcast_median_ns=%lu "
+	     "ipi_broadcast_ratio=%lu.%02lu",
+	     p, sync_ns, b, b100 / 100, b100 % 100, r->nbcast, r->bcast_timeouts, idle_ns,
+	     ratio100 / 100, ratio100 % 100, ipi, ipi100 / 100, ipi100 % 100);
 }
