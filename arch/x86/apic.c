@@ -116,6 +116,22 @@ static bool wait_idle(void)
 	return false;
 }
 
+bool apic_send_ipi_fast(u32 dest, u32 icr_low)
+{
+	u64 flags = irq_save();
+	bool ok = wait_idle();
+	if (ok) {
+		if (apic.mode == APIC_MODE_X2APIC) {
+			wrmsr(0x830, ((u64)dest << 32) | icr_low);
+		} else {
+			*mmio_reg(APIC_ICR2) = dest << 24;
+			*mmio_reg(APIC_ICR) = icr_low;
+		}
+	}
+	irq_restore(flags);
+	return ok;
+}
+
 bool apic_send_ipi(u32 dest, u32 icr_low)
 {
 	u64 flags = irq_save();

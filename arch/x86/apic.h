@@ -73,6 +73,11 @@ void apic_eoi(void);
  * shows an error.
  */
 bool apic_send_ipi(u32 dest, u32 icr_low);
+/*
+ * The same for hot loops (a race's sender, the peer loop's): waits (bounded) for the delivery
+ * status before the write, not after, and reads no ESR. Returns false when it never cleared.
+ */
+bool apic_send_ipi_fast(u32 dest, u32 icr_low);
 /* Max APIC ID the current mode can address. */
 u32 apic_max_id(void);
 const char *apic_mode_name(enum apic_mode m);

@@ -96,6 +96,11 @@ bool ipi_send_cpu(u32 cpu, u32 icr_low)
 	return apic_send_ipi(cpus[cpu].apic_id, icr_low);
 }
 
+bool ipi_send_cpu_fast(u32 cpu, u32 icr_low)
+{
+	return apic_send_ipi_fast(cpus[cpu].apic_id, icr_low);
+}
+
 void cpumask_online(struct cpumask *m)
 {
 	cpumask_clear(m);

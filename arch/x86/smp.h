@@ -47,5 +47,7 @@ void smp_wait_halt(const struct cpumask *mask);
 void cpumask_online(struct cpumask *m);
 /* Sends an IPI to a CPU by logical index. */
 bool ipi_send_cpu(u32 cpu, u32 icr_low);
+/* apic_send_ipi_fast to that CPU: no error-status check (hot loops). */
+bool ipi_send_cpu_fast(u32 cpu, u32 icr_low);
 
 #endif

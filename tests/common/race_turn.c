@@ -38,7 +38,7 @@ static bool fire(const struct race_chunk *c, enum race_mode mode)
 	struct race_mailbox *mb = c->mb;
 	u64 events0 = READ_ONCE(mb->events);
 	u64 t0 = rdtsc_ordered();
-	ipi_send_cpu(c->victim_cpu, c->e->race->icr);
+	ipi_send_cpu_fast(c->victim_cpu, c->e->race->icr);
 	u64 end = t0 + ns_to_tsc(RACE_ACK_TIMEOUT_NS);
 	u32 turn = 0;
 	while (__atomic_load_n(&mb->events, __ATOMIC_ACQUIRE) == events0)

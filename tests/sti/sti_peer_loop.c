@@ -59,7 +59,7 @@ static void run_loop(u32 victim_cpu, u64 ns, struct sti_peer_loop *out)
 	u64 t0 = rdtsc(), end = t0 + ns_to_tsc(ns);
 	while (peer.ready && tsc_before(end)) {
 		u64 n0 = __atomic_load_n(&peer.nmis, __ATOMIC_ACQUIRE);
-		ipi_send_cpu(victim_cpu, ICR_NMI);
+		ipi_send_cpu_fast(victim_cpu, ICR_NMI);
 		out->sent++;
 		u64 ack_end = tsc_deadline_ns(PEER_ACK_TIMEOUT_NS);
 		turn = 0;
