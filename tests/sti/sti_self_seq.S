@@ -7,8 +7,14 @@
  *
  * Each shape is called with rdi = the xAPIC ICR's address (x2APIC: unused), esi = the ICR's
  * low word, edx = the destination (x2APIC ID; xAPIC: ICR2 was written before), ecx = the
- * number of iterations (counted in r9d); entered and left with IF=0. Labels: NAME (the ICR write), NAME_at_sti,
- * NAME_at_nop, NAME_end.
+ * number of iterations, r8 = four counters it adds to (NMIs, at STI, at the NOP, at the CLI
+ * after it); entered and left with IF=0. Labels: NAME, NAME_at_sti, NAME_at_nop.
+ *
+ * The loop bodies sit together between seq_self_bodies and seq_self_bodies_end (subsection 1)
+ * and keep their counts in registers: r10 NMIs, rbx at STI, r11 at the NOP, r12 at the CLI,
+ * r8 the NOP's address. seq_self_nmi, the NMI entry the looping CPU installs for the loop,
+ * counts an NMI that interrupted a body there and returns at once; any other NMI goes on to
+ * the kernel's entry (the testbed's own NMI path stays out of the measured loop).
  */
 #define SEQ_LABEL(name) .globl name; name:
 
@@ -23,10 +29,22 @@
 #define LEAD_SPLIT jmp 1f; 1:
 
 #define SELF_SHAPE(name, send, lead)                                                      \
-	.balign 64;                                                                       \
-SEQ_LABEL(name)                                                                           \
+	.balign 16;                                                                       \
+SEQ_LABEL(name)                                                                          \
+	pushq %rbx;                                                                       \
+	pushq %r12;                                                                       \
+	pushq %r13;                                                                       \
+	movq %r8, %r13;                                                                   \
 	movl %ecx, %r9d;                                                                  \
-2:	send;                                                                             \
+	xorl %r10d, %r10d;                                                                \
+	xorl %r11d, %r11d;                                                                \
+	xorl %ebx, %ebx;                                                                  \
+	xorl %r12d, %r12d;                                                                \
+	leaq name##_at_nop(%rip), %r8;                                                    \
+	jmp 3f;                                                                           \
+	.subsection 1;                                                                    \
+	.balign 16;                                                                       \
+3:	send;                                                                             \
 	lead;                                                                             \
 SEQ_LABEL(name##_at_sti)                                                                 \
 	sti;                                                                              \
@@ -34,11 +52,22 @@ SEQ_LABEL(name##_at_nop)                                                        
 	nop;                                                                              \
 	cli;                                                                              \
 	decl %r9d;                                                                        \
-	jnz 2b;                                                                           \
-	ret;                                                                              \
-SEQ_LABEL(name##_end)
+	jnz 3b;                                                                           \
+	jmp 4f;                                                                           \
+	.subsection 0;                                                                    \
+4:	addq %r10, 0(%r13);                                                               \
+	addq %rbx, 8(%r13);                                                               \
+	addq %r11, 16(%r13);                                                              \
+	addq %r12, 24(%r13);                                                              \
+	popq %r13;                                                                        \
+	popq %r12;                                                                        \
+	popq %rbx;                                                                        \
+	ret
 
 	.text
+	.subsection 1
+SEQ_LABEL(seq_self_bodies)
+	.subsection 0
 SELF_SHAPE(seq_self_x_lead0, SEND_XAPIC, LEAD_NONE)
 SELF_SHAPE(seq_self_x_pause4, SEND_XAPIC, LEAD_PAUSE(4))
 SELF_SHAPE(seq_self_x_pause32, SEND_XAPIC, LEAD_PAUSE(32))
@@ -49,3 +78,36 @@ SELF_SHAPE(seq_self_x2_pause4, SEND_X2APIC, LEAD_PAUSE(4))
 SELF_SHAPE(seq_self_x2_pause32, SEND_X2APIC, LEAD_PAUSE(32))
 SELF_SHAPE(seq_self_x2_pause256, SEND_X2APIC, LEAD_PAUSE(256))
 SELF_SHAPE(seq_self_x2_split, SEND_X2APIC, LEAD_SPLIT)
+	.subsection 1
+SEQ_LABEL(seq_self_bodies_end)
+	.subsection 0
+
+/* The NMI entry of the looping CPU (its own IDT, for the loop only): see above. */
+	.balign 16
+SEQ_LABEL(seq_self_nmi)
+	pushq %rax
+	leaq seq_self_bodies(%rip), %rax
+	cmpq %rax, 8(%rsp)
+	jb 9f
+	leaq seq_self_bodies_end(%rip), %rax
+	cmpq %rax, 8(%rsp)
+	jae 9f
+	incq %r10
+	movq 8(%rsp), %rax
+	cmpq %r8, %rax
+	je 5f
+	decq %rax
+	cmpq %r8, %rax
+	je 6f
+	addq $2, %rax
+	cmpq %r8, %rax
+	jne 8f
+	incq %rbx /* at STI: the NOP's address less one */
+	jmp 8f
+5:	incq %r11 /* at the NOP: in the shadow */
+	jmp 8f
+6:	incq %r12 /* at the CLI after the NOP */
+8:	popq %rax
+	iretq
+9:	popq %rax
+	jmp *sti_self_kernel_nmi(%rip)
