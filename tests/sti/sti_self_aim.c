@@ -8,8 +8,9 @@
  * The loop tries each lead for a short time on all CPUs and keeps the one with the most NMIs
  * in the shadow per second (TCG takes the NMI at the next translation-block boundary, which
  * STI ends: no lead; a real APIC needs some hundred cycles), then the number of CPUs (1, 2,
- * 4...: QEMU serializes APIC accesses and interrupt delivery under one lock, so under TCG one
- * CPU alone gives the most). The split lead, a jump between the ICR write and STI, is a
+ * 4...: QEMU takes its global lock for each APIC MMIO access, io_writex() in
+ * accel/tcg/cputlb.c, and each interrupt it delivers, cpu_handle_interrupt() in
+ * accel/tcg/cpu-exec.c, so under TCG one CPU alone gives the most). The split lead, a jump between the ICR write and STI, is a
  * control: under TCG it ends the block before STI, so the NMIs land at STI, outside the
  * shadow, which shows the classifier sees the difference.
  *
