@@ -116,6 +116,11 @@ def rows(exps, smp):
                         "trials_per_s": race.get("blind_trials_per_s"),
                         "hits_per_s": race.get("blind_hits_per_s"), "gain": None,
                         "vs_peer": vs_peer(race.get("blind_hits_per_s"), peer)})
+            if "stream_hits_per_s" in race:
+                out.append({"experiment": name, "mode": "stream", "smp": smp,
+                            "trials_per_s": race.get("stream_trials_per_s"),
+                            "hits_per_s": race.get("stream_hits_per_s"), "gain": None,
+                            "vs_peer": vs_peer(race.get("stream_hits_per_s"), peer)})
             for loop in LOOPS:
                 if e.get(loop):
                     hits = e[loop].get("in_shadow_per_s")
@@ -206,7 +211,7 @@ def plot(runs, path):
         print("bench: no matplotlib, no plot", file=sys.stderr)
         return False
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, 5))
-    labels, modes = [], ("blind", "aimed") + LOOPS
+    labels, modes = [], ("blind", "aimed", "stream") + LOOPS
     values: Dict[str, List[float]] = {m: [] for m in modes}
     for run in runs:
         for name, e in run["experiments"].items():
@@ -216,11 +221,12 @@ def plot(runs, path):
             labels.append("%s\nsmp %d run %d" % (name, run["smp"], run["run"]))
             values["aimed"].append(race.get("hits_per_s") or 0)
             values["blind"].append(race.get("blind_hits_per_s") or 0)
+            values["stream"].append(race.get("stream_hits_per_s") or 0)
             for loop in LOOPS:
                 values[loop].append(e.get(loop, {}).get("in_shadow_per_s") or 0)
-    width = 0.16
+    width = 0.13
     for k, m in enumerate(modes):
-        bars.bar([i + (k - 2) * width for i in range(len(labels))], values[m], width, label=m)
+        bars.bar([i + (k - 2.5) * width for i in range(len(labels))], values[m], width, label=m)
     bars.set_xticks(range(len(labels)))
     bars.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
     bars.set_ylabel("hits/s (events in the window)")

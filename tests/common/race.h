@@ -9,7 +9,10 @@
  *          published iteration timestamps and tunes its delay after each publication from the
  *          hit feedback (per pair); the victim runs the loop shape the engine found best
  *          (shapes are experiment-defined variants, e.g. padding before the window
- *          instruction: TCG notices events only at translation-block boundaries).
+ *          instruction: TCG notices events only at translation-block boundaries);
+ *   stream as fast as possible like blind, one event in flight, at the aimed mode's shape:
+ *          what the shape gives without the per-trial timing (no wait for the victim's
+ *          publication, no wait for its iteration to end).
  *
  * Each round is an smp_call to its CPUs only (the rest stay halted), a pair's time starts at
  * its victim's first publication, and pairs left without a hit retry after the schedule
@@ -30,7 +33,7 @@
 #define RACE_MAX_SHAPES 8
 #define RACE_MAX_CPUS 32 /* pairs among the first RACE_MAX_CPUS online CPUs */
 
-enum race_mode { RACE_BLIND, RACE_AIMED, RACE_MODES };
+enum race_mode { RACE_BLIND, RACE_AIMED, RACE_STREAM, RACE_MODES };
 
 struct race {
 	u32 icr;                                 /* what the sender sends: ICR_NMI, ICR_FIXED|vec */
@@ -50,6 +53,15 @@ struct race {
 	u32 best_shape, npairs, pairs_hit;
 	u64 first_hit_median_us; /* over the pairs that hit (0: none hit) */
 };
+
+/* The sum over the modes of one of the results (trials, hits). */
+static inline u64 race_all_modes(const u64 v[RACE_MODES])
+{
+	u64 n = 0;
+	for (u32 m = 0; m < RACE_MODES; m++)
+		n += v[m];
+	return n;
+}
 
 /* Victim: called just before the window (publishes the iteration and its TSC). */
 void race_publish(void);

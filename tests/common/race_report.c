@@ -33,20 +33,20 @@ static void report_shapes(const struct race_engine *e)
 static void report_pair(const struct race_engine *e, u32 s, u32 v)
 {
 	const struct race_pair_stat *p = &e->pair[s][v];
-	u64 trials = p->trials[RACE_BLIND] + p->trials[RACE_AIMED];
-	u64 hits = p->hits[RACE_BLIND] + p->hits[RACE_AIMED];
+	u64 trials = race_all_modes(p->trials), hits = race_all_modes(p->hits);
 	char first_hit[24] = "none";
 	if (p->first_hit_tsc)
 		ksnprintf(first_hit, sizeof(first_hit), "%lu", tsc_to_ns(p->first_hit_tsc) / 1000);
 	diag("pair %u->%u trials=%lu hits=%lu%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu "
-	     "aimed_hits=%lu shape=%s period_ns=%lu delay_ns=%lu first_hit_us=%s",
+	     "aimed_hits=%lu stream_trials=%lu stream_hits=%lu shape=%s period_ns=%lu delay_ns=%lu "
+	     "first_hit_us=%s",
 	     e->cpus.cpu[s], e->cpus.cpu[v], trials, hits, hits ? "" : " zero_hits",
 	     p->retried > 1 ? " retried_twice"
 	     : p->retried   ? " retried"
 			    : "",
 	     p->trials[RACE_BLIND], p->hits[RACE_BLIND], p->trials[RACE_AIMED], p->hits[RACE_AIMED],
-	     e->race->shape_name[p->shape], tsc_to_ns(p->period_tsc), tsc_to_ns(p->delay_tsc),
-	     first_hit);
+	     p->trials[RACE_STREAM], p->hits[RACE_STREAM], e->race->shape_name[p->shape],
+	     tsc_to_ns(p->period_tsc), tsc_to_ns(p->delay_tsc), first_hit);
 }
 
 /* The median time to the first hit over the pairs that hit, in us (0: none hit). */
@@ -80,7 +80,7 @@ void race_report(struct race_engine *e)
 			if (s == v)
 				continue;
 			const struct race_pair_stat *p = &e->pair[s][v];
-			r->pairs_hit += p->hits[RACE_BLIND] + p->hits[RACE_AIMED] != 0;
+			r->pairs_hit += race_all_modes(p->hits) != 0;
 			report_pair(e, s, v);
 		}
 	r->first_hit_median_us = first_hit_median_us(e);
@@ -89,6 +89,7 @@ void race_report(struct race_engine *e)
 	     r->first_hit_median_us);
 	hist_print("race_ack_blind", "ns", &e->ack_hist[RACE_BLIND]);
 	hist_print("race_ack_aimed", "ns", &e->ack_hist[RACE_AIMED]);
+	hist_print("race_ack_stream", "ns", &e->ack_hist[RACE_STREAM]);
 	u64 aimed = rate(r->hits[RACE_AIMED], r->tsc[RACE_AIMED]);
 	u64 blind = rate(r->hits[RACE_BLIND], r->tsc[RACE_BLIND]);
 	char gain[24];
@@ -98,12 +99,13 @@ void race_report(struct race_engine *e)
 	 * of 0.0 would read as "aiming does not help". The platform does not deliver there (Bochs
 	 * holds NMIs in the STI shadow with the maskable interrupts).
 	 */
-	u64 trials = r->trials[RACE_BLIND] + r->trials[RACE_AIMED];
-	if (!r->hits[RACE_BLIND] && !r->hits[RACE_AIMED] && trials) {
+	u64 trials = race_all_modes(r->trials);
+	if (!race_all_modes(r->hits) && trials) {
 		ksnprintf(gain, sizeof(gain), "unreachable");
 		diag("race window=unreachable: no event landed in it in %lu trials (%lu aimed, %lu "
-		     "blind) over %u ordered pairs: this platform does not deliver there",
-		     trials, r->trials[RACE_AIMED], r->trials[RACE_BLIND], r->npairs);
+		     "blind, %lu stream) over %u ordered pairs: this platform does not deliver there",
+		     trials, r->trials[RACE_AIMED], r->trials[RACE_BLIND], r->trials[RACE_STREAM],
+		     r->npairs);
 	}
 	char peer[48] = "";
 	if (r->peer_measured) {
@@ -115,10 +117,13 @@ void race_report(struct race_engine *e)
 		ksnprintf(peer, sizeof(peer), " gain_vs_peer_loop=%s", g);
 	}
 	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s%s trials_per_s=%lu "
-	     "blind_trials_per_s=%lu hit_permille=%lu blind_hit_permille=%lu shape=%s unacked=%lu",
+	     "blind_trials_per_s=%lu hit_permille=%lu blind_hit_permille=%lu shape=%s unacked=%lu "
+	     "stream_hits_per_s=%lu stream_trials_per_s=%lu stream_hit_permille=%lu",
 	     aimed, blind, gain, peer, rate(r->trials[RACE_AIMED], r->tsc[RACE_AIMED]),
 	     rate(r->trials[RACE_BLIND], r->tsc[RACE_BLIND]),
 	     permille(r->hits[RACE_AIMED], r->trials[RACE_AIMED]),
 	     permille(r->hits[RACE_BLIND], r->trials[RACE_BLIND]), r->shape_name[r->best_shape],
-	     r->unacked);
+	     r->unacked, rate(r->hits[RACE_STREAM], r->tsc[RACE_STREAM]),
+	     rate(r->trials[RACE_STREAM], r->tsc[RACE_STREAM]),
+	     permille(r->hits[RACE_STREAM], r->trials[RACE_STREAM]));
 }

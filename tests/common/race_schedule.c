@@ -86,8 +86,7 @@ static void add_retries(struct race_engine *e)
 	for (u32 s = 0; s < e->cpus.count; s++)
 		for (u32 v = 0; v < e->cpus.count; v++) {
 			const struct race_pair_stat *p = &e->pair[s][v];
-			if (s == v || p->hits[RACE_BLIND] || p->hits[RACE_AIMED] ||
-			    sched->nrounds == RACE_MAX_ROUNDS)
+			if (s == v || race_all_modes(p->hits) || sched->nrounds == RACE_MAX_ROUNDS)
 				continue;
 			sched->rounds[sched->nrounds++] = (struct race_round){
 				.npairs = 1, .sender = { (u8)s }, .victim = { (u8)v }
@@ -135,7 +134,7 @@ static void account(struct race_engine *e)
 {
 	const struct race_round *round = &e->sched.rounds[e->plan.round];
 	struct race *r = e->race;
-	u64 mode_tsc[RACE_MODES] = { 0, 0 };
+	u64 mode_tsc[RACE_MODES] = { 0 };
 	for (u32 i = 0; i < round->npairs; i++) {
 		u32 s = round->sender[i], v = round->victim[i];
 		const struct race_sender_result *res = &e->result[s];

@@ -1,8 +1,8 @@
 /*
  * One pair's turn in a round of the race engine: the victim loops around its window and
  * publishes each iteration in its mailbox; the sender waits for the victim to loop steadily,
- * lets the shape exploration pick the victim's loop shape, then alternates blind and aimed
- * chunks (so a change of host load affects both modes alike), and a pair that has not hit
+ * lets the shape exploration pick the victim's loop shape, then alternates blind, aimed and
+ * stream chunks (so a change of host load affects both modes alike), and a pair that has not hit
  * yet gets more time, aimed.
  */
 #include "tests/common/race_internal.h"
@@ -94,13 +94,13 @@ bool race_use_shape(const struct race_chunk *c, u32 shape, struct race_tuner *t)
 	return true;
 }
 
-/* Blind: as fast as possible, one event in flight, no aiming. */
-static void blind_chunk(const struct race_chunk *c)
+/* Blind and stream: as fast as possible, one event in flight, no aiming. */
+static void fast_chunk(const struct race_chunk *c, enum race_mode mode)
 {
 	struct race_sender_result *res = c->res;
-	while (tsc_before(c->end_tsc) && res->sent[RACE_BLIND] < c->e->plan.trial_cap) {
-		res->unacked += !fire(c, RACE_BLIND);
-		res->sent[RACE_BLIND]++;
+	while (tsc_before(c->end_tsc) && res->sent[mode] < c->e->plan.trial_cap) {
+		res->unacked += !fire(c, mode);
+		res->sent[mode]++;
 	}
 }
 
@@ -144,14 +144,15 @@ static void run_chunk(const struct race_chunk *c, enum race_mode mode, u32 shape
 		      struct race_tuner *t)
 {
 	u64 t0 = rdtsc();
-	bool ok = mode == RACE_BLIND ? switch_shape(c->mb, 0, c->end_tsc)
-				     : race_use_shape(c, shape, t);
+	bool ok = mode == RACE_AIMED
+			  ? race_use_shape(c, shape, t)
+			  : switch_shape(c->mb, mode == RACE_BLIND ? 0 : shape, c->end_tsc);
 	u64 hits0 = READ_ONCE(c->mb->hits);
 	if (ok) {
-		if (mode == RACE_BLIND)
-			blind_chunk(c);
-		else
+		if (mode == RACE_AIMED)
 			race_aim(c, t, ~0ull);
+		else
+			fast_chunk(c, mode);
 		settle(c->mb);
 	}
 	c->res->hits[mode] += READ_ONCE(c->mb->hits) - hits0;
@@ -193,7 +194,8 @@ static void sender(struct race_engine *e, u32 me, u32 victim)
 	spin_seq_change(mb, 0, tsc_deadline_ns(RACE_START_TIMEOUT_NS));
 	u64 start = rdtsc(), end = start + plan->pair_tsc;
 	warm_up(mb, plan->pair_tsc);
-	u64 chunk_len = MAX(plan->pair_tsc / (2 * RACE_CHUNKS), ns_to_tsc(RACE_MIN_CHUNK_NS));
+	u64 chunk_len =
+		MAX(plan->pair_tsc / (RACE_MODES * RACE_CHUNKS), ns_to_tsc(RACE_MIN_CHUNK_NS));
 	struct race_tuner tuners[RACE_MAX_SHAPES] = { 0 };
 	struct race_chunk c = { e, mb, e->cpus.cpu[victim], res, end, &rng };
 	/* exploring the shapes is aimed-mode time */
@@ -203,15 +205,16 @@ static void sender(struct race_engine *e, u32 me, u32 victim)
 	res->hits[RACE_AIMED] += READ_ONCE(mb->hits) - hits0;
 	res->tsc[RACE_AIMED] += rdtsc() - t0;
 	res->shape = shape;
-	for (u32 k = 0; k < 2 * RACE_CHUNKS && tsc_before(end); k++) {
+	static const enum race_mode order[RACE_MODES] = { RACE_BLIND, RACE_AIMED, RACE_STREAM };
+	for (u32 k = 0; k < RACE_MODES * RACE_CHUNKS && tsc_before(end); k++) {
 		c.end_tsc = MIN(rdtsc() + chunk_len, end);
-		run_chunk(&c, k & 1 ? RACE_AIMED : RACE_BLIND, shape, &tuners[shape]);
+		run_chunk(&c, order[k % RACE_MODES], shape, &tuners[shape]);
 	}
 	/*
 	 * A pair that has not hit yet gets up to three more lengths, aimed, within the budget
 	 * (unbounded, pairs stuck on a loaded host took 3-4x a 1.4 s budget at smp 8).
 	 */
-	if (!res->hits[RACE_BLIND] && !res->hits[RACE_AIMED]) {
+	if (!race_all_modes(res->hits)) {
 		c.end_tsc = MIN(rdtsc() + 3 * plan->pair_tsc, race_budget_end(e, plan->round));
 		if (tsc_before(c.end_tsc))
 			run_chunk(&c, RACE_AIMED, shape, &tuners[shape]);

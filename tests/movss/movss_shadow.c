@@ -148,7 +148,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	observation("event_in_movss_shadow", hist[K_SINGLE][SB_IN_WINDOW], total[K_SINGLE]);
 	observation("event_between_two_movss", hist[K_DOUBLE][SB_BETWEEN], total[K_DOUBLE]);
 	observation("event_after_second_movss", hist[K_DOUBLE][SB_AFTER_SECOND], total[K_DOUBLE]);
-	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
+	u64 sent = race_all_modes(race.trials);
 	diag("events_sent=%lu events_taken=%lu unacked=%lu", sent, taken, race.unacked);
 	report_rate(ctx, sent, hist[K_SINGLE][SB_IN_WINDOW] + hist[K_DOUBLE][SB_BETWEEN]);
 	u64 near = hist[K_SINGLE][SB_AT_INSN] + hist[K_SINGLE][SB_AFTER_NEXT] +

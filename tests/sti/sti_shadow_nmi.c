@@ -353,7 +353,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u64 near = in_shadow + n[STC_BEFORE_STI] + n[STC_AFTER_HLT];
 	u64 no_nmi = n[STC_NO_NMI] + n[STC_NO_NMI_IRQ_BEFORE];
 	u64 outside = n[STC_IN_SETUP] + n[STC_IN_IRQ_HANDLER] + n[STC_IN_DRAIN] + n[STC_ELSEWHERE];
-	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
+	u64 sent = race_all_modes(race.trials);
 	u64 d[STC_N];
 	det_totals(d);
 	u64 det_iters = 0, det_shadow = d[STC_SHADOW_IRQ_AFTER] + d[STC_SHADOW_IRQ_BEFORE];
@@ -384,7 +384,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	     det_iters, d[STC_NO_NMI], det_shadow, d[STC_BEFORE_STI], d[STC_AFTER_HLT],
 	     d[STC_IN_SETUP], d[STC_ELSEWHERE] + d[STC_IN_IRQ_HANDLER] + d[STC_IN_DRAIN], sent);
 	/* the pair lines add up to these: NMIs in the shadow of both kinds of iteration */
-	report_rate(ctx, sent, race.hits[RACE_BLIND] + race.hits[RACE_AIMED]);
+	report_rate(ctx, sent, race_all_modes(race.hits));
 	if (raced)
 		report_victims();
 	if (not_pending || lost_irq)

@@ -187,7 +187,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u64 with_smi = oc.count[o_smi_irq_before] + oc.count[o_smi_irq_after] +
 		       oc.count[o_smi_irq_elsewhere];
 	u64 without = oc.count[o_no_smi_irq_before] + oc.count[o_no_smi_irq_after];
-	u64 sent = race.trials[RACE_BLIND] + race.trials[RACE_AIMED];
+	u64 sent = race_all_modes(race.trials);
 	observation("irq_before_hlt_after_smi", oc.count[o_smi_irq_before], with_smi);
 	observation("irq_before_hlt_without_smi", oc.count[o_no_smi_irq_before], without);
 	diag("smis_sent=%lu trials_with_smi=%lu extra_smis_in_trials=%lu "
