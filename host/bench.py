@@ -232,7 +232,9 @@ def plot(runs, path):
     bars.set_ylabel("hits/s (events in the window)")
     bars.set_yscale("symlog")
     bars.set_title("hits/s per mode")
-    bars.legend()
+    top = max((v for vals in values.values() for v in vals), default=1)
+    bars.set_ylim(top=max(top, 1) * 50)  # room for the legend above the bars
+    bars.legend(loc="upper center", ncol=len(modes), fontsize=7)
     for run in runs:
         for name, e in run["experiments"].items():
             times = sorted(t for t in e.get("first_hit_us", []) if t is not None)
