@@ -116,18 +116,23 @@ static bool wait_idle(void)
 	return false;
 }
 
+/* The ICR write itself: x2APIC one WRMSR, xAPIC the destination then the low word (sends). */
+static void icr_write(u32 dest, u32 icr_low)
+{
+	if (apic.mode == APIC_MODE_X2APIC) {
+		wrmsr(0x830, ((u64)dest << 32) | icr_low);
+	} else {
+		*mmio_reg(APIC_ICR2) = dest << 24;
+		*mmio_reg(APIC_ICR) = icr_low;
+	}
+}
+
 bool apic_send_ipi_fast(u32 dest, u32 icr_low)
 {
 	u64 flags = irq_save();
 	bool ok = wait_idle();
-	if (ok) {
-		if (apic.mode == APIC_MODE_X2APIC) {
-			wrmsr(0x830, ((u64)dest << 32) | icr_low);
-		} else {
-			*mmio_reg(APIC_ICR2) = dest << 24;
-			*mmio_reg(APIC_ICR) = icr_low;
-		}
-	}
+	if (ok)
+		icr_write(dest, icr_low);
 	irq_restore(flags);
 	return ok;
 }
@@ -138,12 +143,7 @@ bool apic_send_ipi(u32 dest, u32 icr_low)
 	bool ok = wait_idle();
 	if (ok) {
 		apic_write(APIC_ESR, 0);
-		if (apic.mode == APIC_MODE_X2APIC) {
-			wrmsr(0x830, ((u64)dest << 32) | icr_low);
-		} else {
-			*mmio_reg(APIC_ICR2) = dest << 24;
-			*mmio_reg(APIC_ICR) = icr_low;
-		}
+		icr_write(dest, icr_low);
 		ok = wait_idle();
 	}
 	u32 esr = 0;
