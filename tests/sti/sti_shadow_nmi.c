@@ -401,6 +401,10 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (!control("nmis_near_detection_window", det_near))
 		return exp_fail(ctx, "positive control: no NMI landed at STI, NOP or after NOP");
 	/* the split lead (a jump before STI): NMIs outside the shadow, told apart from inside */
+	if (!self_control.nmis)
+		return exp_fail(ctx,
+				"no NMI a CPU sent itself was delivered (%lu sent, split lead)",
+				self_control.iters);
 	if (!control("self_aim_split_nmis_outside_shadow",
 		     self_control.nmis - self_control.in_shadow))
 		return exp_fail(ctx,
