@@ -117,11 +117,11 @@ bool sti_peer_nmi(u64 rip);
  * control), then runs the one with the most NMIs in the shadow per second for run_ns. The
  * experiment's NMI handler calls sti_self_nmi (true: the NMI was the loop's, counted).
  */
-#define STI_SELF_SHAPES 5
-#define STI_SELF_CONTROL 4
-#define STI_SELF_SHAPE_NAMES                                      \
-	{                                                         \
-		"lead0", "pause4", "pause32", "pause256", "split" \
+#define STI_SELF_SHAPES 8
+#define STI_SELF_CONTROL 7
+#define STI_SELF_SHAPE_NAMES                                                                  \
+	{                                                                                     \
+		"lead0", "spin1", "spin4", "spin16", "spin64", "spin256", "spin1024", "split" \
 	}
 extern const char *const sti_self_shape_name[STI_SELF_SHAPES];
 struct sti_self_result {

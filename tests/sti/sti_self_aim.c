@@ -10,9 +10,9 @@
  * STI ends: no lead; a real APIC needs some hundred cycles), then the number of CPUs (1, 2,
  * 4...: QEMU takes its global lock for each APIC MMIO access, io_writex() in
  * accel/tcg/cputlb.c, and each interrupt it delivers, cpu_handle_interrupt() in
- * accel/tcg/cpu-exec.c, so under TCG one CPU alone gives the most). The split lead, a jump between the ICR write and STI, is a
- * control: under TCG it ends the block before STI, so the NMIs land at STI, outside the
- * shadow, which shows the classifier sees the difference.
+ * accel/tcg/cpu-exec.c, so under TCG one CPU alone gives the most). The split lead, a jump
+ * between the ICR write and STI, is a control: under TCG it ends the block before STI, so the
+ * NMIs land at STI, outside the shadow, which shows the classifier sees the difference.
  *
  * While it loops, a CPU's NMI entry is sti_self_seq.S's seq_self_nmi, which counts the loop's
  * NMIs in registers and returns: the kernel's NMI path (all registers saved, the handler
@@ -31,34 +31,33 @@
 struct self_counts {
 	u64 nmis, at_sti, in_shadow, after;
 };
-typedef void (*self_fn)(volatile u32 *icr, u32 low, u32 dest, u32 iterations,
-			struct self_counts *c);
+typedef void (*self_fn)(volatile u32 *icr, u32 low, u32 dest, u32 iterations, struct self_counts *c,
+			u32 spin);
 
-#define SHAPE(name)                                                            \
-	extern void name(volatile u32 *, u32, u32, u32, struct self_counts *); \
+#define SHAPE(name)                                                                 \
+	extern void name(volatile u32 *, u32, u32, u32, struct self_counts *, u32); \
 	extern const char name##_at_sti[], name##_at_nop[]
 SHAPE(seq_self_x_lead0);
-SHAPE(seq_self_x_pause4);
-SHAPE(seq_self_x_pause32);
-SHAPE(seq_self_x_pause256);
+SHAPE(seq_self_x_spin);
 SHAPE(seq_self_x_split);
 SHAPE(seq_self_x2_lead0);
-SHAPE(seq_self_x2_pause4);
-SHAPE(seq_self_x2_pause32);
-SHAPE(seq_self_x2_pause256);
+SHAPE(seq_self_x2_spin);
 SHAPE(seq_self_x2_split);
 #undef SHAPE
 extern const char seq_self_nmi[];
 u64 sti_self_kernel_nmi; /* where seq_self_nmi sends the NMIs that are not the loop's */
 
-static const self_fn xapic_shapes[STI_SELF_SHAPES] = {
-	seq_self_x_lead0,    seq_self_x_pause4, seq_self_x_pause32,
-	seq_self_x_pause256, seq_self_x_split,
+/* The leads tried, in sti.h's name order: none, a spin of 1..1024 turns, the split control. */
+enum lead_kind { LEAD_NONE, LEAD_SPIN, LEAD_SPLIT };
+static const struct lead {
+	enum lead_kind kind;
+	u32 spin;
+} leads[STI_SELF_SHAPES] = {
+	{ LEAD_NONE, 1 },  { LEAD_SPIN, 1 },   { LEAD_SPIN, 4 },    { LEAD_SPIN, 16 },
+	{ LEAD_SPIN, 64 }, { LEAD_SPIN, 256 }, { LEAD_SPIN, 1024 }, { LEAD_SPLIT, 1 },
 };
-static const self_fn x2apic_shapes[STI_SELF_SHAPES] = {
-	seq_self_x2_lead0,    seq_self_x2_pause4, seq_self_x2_pause32,
-	seq_self_x2_pause256, seq_self_x2_split,
-};
+static const self_fn xapic_fn[] = { seq_self_x_lead0, seq_self_x_spin, seq_self_x_split };
+static const self_fn x2apic_fn[] = { seq_self_x2_lead0, seq_self_x2_spin, seq_self_x2_split };
 const char *const sti_self_shape_name[STI_SELF_SHAPES] = STI_SELF_SHAPE_NAMES;
 
 #define BATCH 64 /* iterations between two looks at the clock */
@@ -66,6 +65,7 @@ const char *const sti_self_shape_name[STI_SELF_SHAPES] = STI_SELF_SHAPE_NAMES;
 static struct {
 	volatile u32 active, stop;
 	self_fn shape;
+	u32 spin;
 	u64 end_tsc;
 } self;
 /* per CPU: the loop's counts, its iterations, and NMIs the kernel's entry took meanwhile */
@@ -94,7 +94,7 @@ static void self_loop(void *arg)
 		apic_write(APIC_ICR2, dest << 24); /* the loop writes only the low word */
 	idt_set_entry(VEC_NMI, (u64)seq_self_nmi);
 	while (tsc_before(self.end_tsc) && !__atomic_load_n(&self.stop, __ATOMIC_ACQUIRE)) {
-		self.shape(icr, ICR_NMI, dest, BATCH, &c->c);
+		self.shape(icr, ICR_NMI, dest, BATCH, &c->c, self.spin);
 		c->iters += BATCH;
 	}
 	idt_set_entry(VEC_NMI, sti_self_kernel_nmi);
@@ -105,7 +105,8 @@ static void self_loop(void *arg)
 static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
 {
 	memset(per_cpu, 0, sizeof(per_cpu));
-	self.shape = apic.mode == APIC_MODE_X2APIC ? x2apic_shapes[k] : xapic_shapes[k];
+	self.shape = (apic.mode == APIC_MODE_X2APIC ? x2apic_fn : xapic_fn)[leads[k].kind];
+	self.spin = leads[k].spin;
 	sti_self_kernel_nmi = idt_default_entry(VEC_NMI);
 	self.stop = 0;
 	struct cpumask all;

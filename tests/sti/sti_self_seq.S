@@ -2,13 +2,14 @@
  * The self-aimed loops of sti_self_aim.c: a CPU sends an NMI to itself, runs a lead, then
  * `sti; nop; cli`. An NMI taken at the NOP landed in the STI shadow. The lead is the aim: the
  * time from the ICR write to the NMI's delivery is the platform's (TCG delivers it at the next
- * translation-block boundary, a real local APIC some hundred cycles later), and the engine
+ * translation-block boundary, a real local APIC some hundred cycles later), and the loop
  * keeps the lead with the most NMIs in the shadow per second.
  *
  * Each shape is called with rdi = the xAPIC ICR's address (x2APIC: unused), esi = the ICR's
  * low word, edx = the destination (x2APIC ID; xAPIC: ICR2 was written before), ecx = the
  * number of iterations, r8 = four counters it adds to (NMIs, at STI, at the NOP, at the CLI
- * after it); entered and left with IF=0. Labels: NAME, NAME_at_sti, NAME_at_nop.
+ * after it), r9 = the spin lead's turns (at least 1); entered and left with IF=0. Labels: NAME,
+ * NAME_at_sti, NAME_at_nop.
  *
  * The loop bodies sit together between seq_self_bodies and seq_self_bodies_end (subsection 1)
  * and keep their counts in registers: r10 NMIs, rbx at STI, r11 at the NOP, r12 at the CLI,
@@ -24,7 +25,8 @@
 #define SEND_X2APIC movl $0x830, %ecx; movl %esi, %eax; wrmsr
 
 #define LEAD_NONE
-#define LEAD_PAUSE(n) .rept n; pause; .endr
+/* r14d turns of a one-cycle loop (a real APIC takes some hundred cycles to deliver) */
+#define LEAD_SPIN movl %r14d, %eax; 1: decl %eax; jnz 1b
 /* a jump between the write and STI: TCG ends the block there and takes the NMI at STI */
 #define LEAD_SPLIT jmp 1f; 1:
 
@@ -34,7 +36,9 @@ SEQ_LABEL(name)                                                                 
 	pushq %rbx;                                                                       \
 	pushq %r12;                                                                       \
 	pushq %r13;                                                                       \
+	pushq %r14;                                                                       \
 	movq %r8, %r13;                                                                   \
+	movl %r9d, %r14d;                                                                 \
 	movl %ecx, %r9d;                                                                  \
 	xorl %r10d, %r10d;                                                                \
 	xorl %r11d, %r11d;                                                                \
@@ -59,6 +63,7 @@ SEQ_LABEL(name##_at_nop)                                                        
 	addq %rbx, 8(%r13);                                                               \
 	addq %r11, 16(%r13);                                                              \
 	addq %r12, 24(%r13);                                                              \
+	popq %r14;                                                                        \
 	popq %r13;                                                                        \
 	popq %r12;                                                                        \
 	popq %rbx;                                                                        \
@@ -69,14 +74,10 @@ SEQ_LABEL(name##_at_nop)                                                        
 SEQ_LABEL(seq_self_bodies)
 	.subsection 0
 SELF_SHAPE(seq_self_x_lead0, SEND_XAPIC, LEAD_NONE)
-SELF_SHAPE(seq_self_x_pause4, SEND_XAPIC, LEAD_PAUSE(4))
-SELF_SHAPE(seq_self_x_pause32, SEND_XAPIC, LEAD_PAUSE(32))
-SELF_SHAPE(seq_self_x_pause256, SEND_XAPIC, LEAD_PAUSE(256))
+SELF_SHAPE(seq_self_x_spin, SEND_XAPIC, LEAD_SPIN)
 SELF_SHAPE(seq_self_x_split, SEND_XAPIC, LEAD_SPLIT)
 SELF_SHAPE(seq_self_x2_lead0, SEND_X2APIC, LEAD_NONE)
-SELF_SHAPE(seq_self_x2_pause4, SEND_X2APIC, LEAD_PAUSE(4))
-SELF_SHAPE(seq_self_x2_pause32, SEND_X2APIC, LEAD_PAUSE(32))
-SELF_SHAPE(seq_self_x2_pause256, SEND_X2APIC, LEAD_PAUSE(256))
+SELF_SHAPE(seq_self_x2_spin, SEND_X2APIC, LEAD_SPIN)
 SELF_SHAPE(seq_self_x2_split, SEND_X2APIC, LEAD_SPLIT)
 	.subsection 1
 SEQ_LABEL(seq_self_bodies_end)
