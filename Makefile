@@ -97,11 +97,17 @@ debug: $(ISO)
 	$(PYTHON) host/qemu.py --iso $(ISO) $(QEMU_OPTS) --debug
 
 # Throughput benchmark: boots with `bench` (10x budgets) at SMP=2 and SMP=8, prints one table
-# and writes build/bench/bench.json (host/bench.py; BENCH_TESTS, BENCH_REPEAT override).
+# and writes build/bench/bench.json and bench.png (host/bench.py; BENCH_TESTS, BENCH_REPEAT,
+# BENCH_SMP, BENCH_OUT override). PLATFORM=bochs boots Bochs instead of QEMU (rates per
+# simulated second); BENCH_ALSO=DIR,... adds earlier BENCH_OUT folders' runs to the plot.
 BENCH_TESTS ?= ipi_*,sti_shadow_nmi,movss_shadow_*,nmi_storm,nmi_nested_bp,poke_call_flip,poke_batch,poke_patcher_pairs
 BENCH_REPEAT ?= 1
-bench: $(B)/racebed32.elf
-	$(PYTHON) host/bench.py --kernel $(B)/racebed32.elf --smp 2,8 --accel $(ACCEL) \
+BENCH_SMP ?= 2,8
+BENCH_OUT ?= $(B)/bench$(if $(filter bochs,$(PLATFORM)),-bochs)
+BENCH_ALSO ?=
+bench: $(B)/racebed32.elf $(ELF)
+	$(PYTHON) host/bench.py --kernel $(B)/racebed32.elf --elf $(ELF) --smp $(BENCH_SMP) \
+		--accel $(ACCEL) --platform $(PLATFORM) --out $(BENCH_OUT) --also '$(BENCH_ALSO)' \
 		--tests '$(BENCH_TESTS)' --repeat $(BENCH_REPEAT) --args '$(ARGS)'
 
 

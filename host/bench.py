@@ -135,11 +135,37 @@ def rows(exps, smp):
     return out
 
 
+def bochs_boot(args, smp, tests):
+    """The same boot on Bochs: an ISO with the command line (and exit=poweroff), host/bochs.py
+    headless; the serial log is read back. Rates there are per simulated second."""
+    out = os.path.join(ROOT, args.out)
+    iso = os.path.join(out, "bochs-bench.iso")
+    words = ["bench", "tests=%s" % tests, "exit=poweroff"] + args.args.split()
+    mk = subprocess.run(["bash", os.path.join(ROOT, "tools", "mkiso.sh"), args.elf, iso] + words,
+                        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if mk.returncode != 0:
+        return "# bench: tools/mkiso.sh failed:\n%s\n" % mk.stdout
+    serial = os.path.join(out, "bochs-smp%d.serial" % smp)
+    cmd = [sys.executable, os.path.join(HERE, "bochs.py"), "--iso", iso, "--smp", str(smp),
+           "--cpu", args.bochs_cpu, "--serial", serial,
+           "--log", os.path.join(out, "bochs-smp%d.bochs.log" % smp),
+           "--timeout", str(args.timeout)]
+    p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       errors="replace")
+    try:
+        with open(serial, errors="replace") as f:
+            return f.read() + p.stdout
+    except FileNotFoundError:
+        return p.stdout
+
+
 def boot(args, smp, tests):
+    t0 = time.time()
+    if args.platform == "bochs":
+        return bochs_boot(args, smp, tests), time.time() - t0
     cmd = [sys.executable, os.path.join(HERE, "qemu.py"), "--kernel", args.kernel,
            "--append=bench tests=%s %s" % (tests, args.args), "--smp", str(smp),
            "--accel", args.accel, "--machine", args.machine]
-    t0 = time.time()
     try:
         p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=args.timeout, text=True, errors="replace")
@@ -218,7 +244,8 @@ def plot(runs, path):
             race = e.get("race")
             if not race:
                 continue
-            labels.append("%s\nsmp %d run %d" % (name, run["smp"], run["run"]))
+            labels.append("%s\n%s smp %d run %d" % (name, run.get("platform", ""), run["smp"],
+                                                    run["run"]))
             values["aimed"].append(race.get("hits_per_s") or 0)
             values["blind"].append(race.get("blind_hits_per_s") or 0)
             values["stream"].append(race.get("stream_hits_per_s") or 0)
@@ -241,8 +268,8 @@ def plot(runs, path):
             if times:
                 n = len(e["first_hit_us"])
                 cdf.step([t / 1000 for t in times], [(i + 1) / n for i in range(len(times))],
-                         where="post", label="%s smp %d run %d (%d pairs)" % (
-                             name, run["smp"], run["run"], n))
+                         where="post", label="%s %s smp %d run %d (%d pairs)" % (
+                             name, run.get("platform", ""), run["smp"], run["run"], n))
     cdf.set_xscale("log")
     cdf.set_xlabel("time to first hit per ordered pair (ms)")
     cdf.set_ylabel("fraction of pairs")
@@ -263,6 +290,12 @@ def main():
     p.add_argument("--tests", default=DEFAULT_TESTS)
     p.add_argument("--args", default="", help="more kernel command-line words")
     p.add_argument("--accel", default="tcg")
+    p.add_argument("--platform", choices=("qemu", "bochs"), default="qemu",
+                   help="qemu (--accel) or bochs (an ISO from --elf, host/bochs.py)")
+    p.add_argument("--elf", default="build/racebed.elf", help="the ELF the Bochs ISO holds")
+    p.add_argument("--bochs-cpu", default="corei7_skylake_x", help="Bochs CPU model")
+    p.add_argument("--also", default="",
+                   help="comma-separated earlier --out folders whose runs the plot shows too")
     p.add_argument("--machine", default="pc")
     p.add_argument("--repeat", type=int, default=1, help="boots per SMP count (default 1)")
     p.add_argument("--timeout", type=int, default=600)
@@ -270,6 +303,8 @@ def main():
     args = p.parse_args()
 
     os.makedirs(os.path.join(ROOT, args.out), exist_ok=True)
+    platform = ("bochs %s" % args.bochs_cpu if args.platform == "bochs"
+                else "qemu %s" % args.accel)
     runs, table = [], []
     for rep in range(args.repeat):
         for smp in (int(s) for s in args.smp.split(",")):
@@ -283,7 +318,7 @@ def main():
                 row["run"] = rep
             table += r
             runs.append({"smp": smp, "run": rep, "seconds": round(secs, 1), "log": logname,
-                         "experiments": exps})
+                         "platform": platform, "experiments": exps})
             if not exps:
                 print("bench: no results from the smp=%d boot (see %s)" % (smp, logname),
                       file=sys.stderr)
@@ -333,10 +368,15 @@ def main():
             t["experiment"], t["smp"], t["figure"], " ".join(fmt(v) for v in t["values"]),
             bound))
     with open(os.path.join(ROOT, args.out, "bench.json"), "w") as f:
-        json.dump({"tests": args.tests, "accel": args.accel, "table": table,
+        json.dump({"tests": args.tests, "accel": args.accel, "platform": platform,
+                   "table": table,
                    "poke_targets": targets, "runs": runs}, f, indent=1)
     print("bench: wrote %s" % os.path.join(args.out, "bench.json"))
-    if plot(runs, os.path.join(ROOT, args.out, "bench.png")):
+    shown = list(runs)
+    for other in (d for d in args.also.split(",") if d):
+        with open(os.path.join(ROOT, other, "bench.json")) as f:
+            shown += json.load(f)["runs"]
+    if plot(shown, os.path.join(ROOT, args.out, "bench.png")):
         print("bench: wrote %s" % os.path.join(args.out, "bench.png"))
     return 0 if table else 1
 
