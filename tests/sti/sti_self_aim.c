@@ -118,7 +118,9 @@ static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
 	u64 t0 = rdtsc();
 	self.end_tsc = t0 + ns_to_tsc(ns);
 	__atomic_store_n(&self.active, 1, __ATOMIC_RELEASE);
-	smp_call(&all, self_loop, NULL, false);
+	smp_call(&all, self_loop, NULL, false); /* this CPU's own turn, when it is in the mask */
+	while (tsc_before(self.end_tsc))
+		cpu_relax();
 	__atomic_store_n(&self.stop, 1, __ATOMIC_RELEASE); /* a CPU whose clock lags stops */
 	smp_wait(&all);
 	u64 tsc = rdtsc() - t0;
