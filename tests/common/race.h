@@ -1,7 +1,7 @@
 /*
  * The race engine: one sender CPU fires events (NMIs or fixed IPIs) at one victim CPU that
  * runs a persistent loop around a window; every ordered (sender, victim) pair of online CPUs
- * takes its turn, each in two modes measured in the same boot:
+ * takes its turn, each in three modes measured in the same boot:
  *
  *   blind  as fast as possible, one event in flight, no aiming, the victim's plain loop
  *          (shape 0): the baseline a kvm-unit-tests-style loop gives;
@@ -68,7 +68,7 @@ void race_publish(void);
 /* The event handler on the victim: counts one event handled (acknowledges the sender). */
 void race_event_seen(void);
 /*
- * Runs every ordered pair in both modes within the experiment's budget (from the boot CPU;
+ * Runs every ordered pair in every mode within the experiment's budget (from the boot CPU;
  * every online CPU takes part). Returns false when fewer than two CPUs are online.
  */
 bool race_run(struct race *r, const struct exp_ctx *ctx);

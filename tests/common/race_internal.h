@@ -5,7 +5,7 @@
  *                    race_event_seen, race_budget_for_pairs
  *   race_schedule.c  which ordered pairs run in which round, the retries after the schedule,
  *                    each round's length, running the rounds (smp_call) and booking the results
- *   race_turn.c      one pair's turn: the victim's loop, the sender's blind and aimed chunks
+ *   race_turn.c      one pair's turn: the victim's loop, the sender's blind, aimed and stream chunks
  *   race_tuner.c     the aimed sender's delay tuner (delay bins over the victim's loop period)
  *   race_shapes.c    which loop shape a pair uses: the first pairs explore every shape
  *   race_report.c    the `# race_shape`, `# pair`, `# pairs=`, histogram and `# race` lines

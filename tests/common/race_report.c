@@ -1,7 +1,7 @@
 /*
  * The race engine's report (docs/output-format.md): the shape exploration (`# race_shape`),
  * one `# pair` line per ordered pair, `# pairs=`, the event latency histograms per mode, and
- * `# race mode=aimed ...` with both modes' rates and the gain of aiming.
+ * `# race mode=aimed ...` with the modes' rates and the gain of aiming.
  */
 #include "tests/common/race_internal.h"
 #include "arch/x86/time.h"

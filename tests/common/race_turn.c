@@ -2,7 +2,7 @@
  * One pair's turn in a round of the race engine: the victim loops around its window and
  * publishes each iteration in its mailbox; the sender waits for the victim to loop steadily,
  * lets the shape exploration pick the victim's loop shape, then alternates blind, aimed and
- * stream chunks (so a change of host load affects both modes alike), and a pair that has not hit
+ * stream chunks (so a change of host load affects every mode alike), and a pair that has not hit
  * yet gets more time, aimed.
  */
 #include "tests/common/race_internal.h"
