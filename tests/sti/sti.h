@@ -113,8 +113,9 @@ void sti_padded_loop_run(u32 victim_cpu, u64 ns, struct sti_peer_loop *out);
 bool sti_peer_nmi(u64 rip);
 /*
  * The self-aimed loop (sti_self_aim.c): every online CPU sends NMIs to itself, a lead, then
- * `sti; nop; cli`. sti_self_aim_run tries each lead for learn_ns (the last, split, is the
- * control), then runs the one with the most NMIs in the shadow per second for run_ns. The
+ * `sti; nop; cli`. sti_self_aim_learn tries each lead for learn_ns (the last, split, is the
+ * control), then the best one on 1, 2, 4... CPUs, and returns the plan with the most NMIs in
+ * the shadow per second; sti_self_aim_measure runs it. The
  * experiment's NMI handler calls sti_self_nmi (true: the NMI was the loop's, counted).
  */
 #define STI_SELF_SHAPES 8
@@ -128,8 +129,12 @@ struct sti_self_result {
 	u32 shape, cpus;
 	u64 iters, nmis, at_sti, in_shadow, after, elsewhere, tsc;
 };
-void sti_self_aim_run(u64 learn_ns, u64 run_ns, struct sti_self_result *best,
-		      struct sti_self_result *control);
+struct sti_self_plan {
+	u32 shape, ncpus;
+};
+struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *control);
+/* Runs the plan for ns and adds its counts and time to *acc. */
+void sti_self_aim_measure(struct sti_self_plan plan, u64 ns, struct sti_self_result *acc);
 bool sti_self_nmi(u64 rip);
 u64 sti_self_per_s(u64 n, u64 tsc); /* n per second of tsc ticks */
 /* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */

@@ -155,10 +155,10 @@ static void print_shape(const char *what, const struct sti_self_result *r)
  * the local APICs (QEMU takes one lock for every APIC access under TCG) gives fewer NMIs per
  * second to more CPUs, a real machine more.
  */
-void sti_self_aim_run(u64 learn_ns, u64 run_ns, struct sti_self_result *best,
-		      struct sti_self_result *control)
+struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *control)
 {
-	u32 all = cpus_online(), pick = 0, ncpus = all;
+	u32 all = cpus_online();
+	struct sti_self_plan plan = { 0, all };
 	u64 best_rate = 0;
 	for (u32 k = 0; k < STI_SELF_SHAPES; k++) {
 		struct sti_self_result r;
@@ -171,18 +171,33 @@ void sti_self_aim_run(u64 learn_ns, u64 run_ns, struct sti_self_result *best,
 		u64 rate = sti_self_per_s(r.in_shadow, r.tsc);
 		if (rate > best_rate) {
 			best_rate = rate;
-			pick = k;
+			plan.shape = k;
 		}
 	}
 	for (u32 n = 1; n < all && best_rate; n *= 2) {
 		struct sti_self_result r;
-		run_shape(pick, n, learn_ns, &r);
+		run_shape(plan.shape, n, learn_ns, &r);
 		print_shape("self_aim_cpus", &r);
 		u64 rate = sti_self_per_s(r.in_shadow, r.tsc);
 		if (rate > best_rate) {
 			best_rate = rate;
-			ncpus = n;
+			plan.ncpus = n;
 		}
 	}
-	run_shape(pick, ncpus, run_ns, best);
+	return plan;
+}
+
+void sti_self_aim_measure(struct sti_self_plan plan, u64 ns, struct sti_self_result *acc)
+{
+	struct sti_self_result r;
+	run_shape(plan.shape, plan.ncpus, ns, &r);
+	acc->shape = r.shape;
+	acc->cpus = r.cpus;
+	acc->iters += r.iters;
+	acc->nmis += r.nmis;
+	acc->at_sti += r.at_sti;
+	acc->in_shadow += r.in_shadow;
+	acc->after += r.after;
+	acc->elsewhere += r.elsewhere;
+	acc->tsc += r.tsc;
 }

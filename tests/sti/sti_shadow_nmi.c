@@ -260,10 +260,25 @@ static struct race race = {
 static u64 per_s(u64 n, u64 tsc) { return tsc ? muldiv64(n, timeinfo.tsc_hz, tsc) : 0; }
 
 /*
- * The peer loop, then the same loop padded like the race shapes (`# padded_loop`: what the
- * padding alone gives without aim): the boot CPU sends at the next online CPU.
+ * The loops beside the race, from the boot CPU: the self-aimed loop learns its plan
+ * (sti_self_aim.c: each lead for SELF_LEARN_MS, then CPU counts), then the peer loop (this CPU
+ * at the next online one) and the self-aimed plan run in LOOP_CHUNKS alternating chunks, so a
+ * change of host load meets both alike; then the peer loop padded like the race shapes
+ * (`# padded_loop`: what the padding alone gives without aim). Returns the peer loop's time.
  */
-static u64 run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_loop *pad)
+#define SELF_LEARN_MS 4
+#define LOOP_CHUNKS 4
+static void peer_add(struct sti_peer_loop *sum, const struct sti_peer_loop *l)
+{
+	sum->sent += l->sent;
+	sum->nmis += l->nmis;
+	sum->in_shadow += l->in_shadow;
+	sum->unacked += l->unacked;
+	sum->tsc += l->tsc;
+}
+
+static void run_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_loop *pad,
+		      struct sti_self_result *self, struct sti_self_result *control)
 {
 	u32 me = this_cpu_index(), victim = me;
 	for_each_online_cpu(c) {
@@ -274,7 +289,13 @@ static u64 run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_pe
 	}
 	u64 ns = MIN(MAX(tsc_to_ns(budget_tsc) / 100 * PEER_PCT, PEER_MIN_MS * 1000000ull),
 		     PEER_MAX_MS * 1000000ull);
-	sti_peer_loop_run(victim, ns, p);
+	struct sti_self_plan plan = sti_self_aim_learn(SELF_LEARN_MS * 1000000ull, control);
+	for (u32 k = 0; k < LOOP_CHUNKS; k++) {
+		struct sti_peer_loop chunk;
+		sti_peer_loop_run(victim, ns / LOOP_CHUNKS, &chunk);
+		peer_add(p, &chunk);
+		sti_self_aim_measure(plan, ns / LOOP_CHUNKS, self);
+	}
 	sti_padded_loop_run(victim, ns / 2, pad);
 	const char *names[2] = { "peer_loop", "padded_loop" };
 	const struct sti_peer_loop *l[2] = { p, pad };
@@ -286,28 +307,17 @@ static u64 run_peer_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_pe
 		     tsc_to_ns(l[k]->tsc) / 1000000);
 	race.peer_measured = true;
 	race.peer_hits_per_s = per_s(p->in_shadow, p->tsc);
-	return ns;
-}
-
-/*
- * The self-aimed loop (sti_self_aim.c) on every CPU: each lead for SELF_LEARN_MS, then the
- * best for ns. `# self_aimed ... gain_vs_peer_loop=`: its NMIs in the shadow per second over
- * the peer loop's.
- */
-#define SELF_LEARN_MS 4
-static void run_self_aim(u64 ns, u64 peer_per_s, struct sti_self_result *best,
-			 struct sti_self_result *control)
-{
-	sti_self_aim_run(SELF_LEARN_MS * 1000000ull, ns, best, control);
-	u64 rate = sti_self_per_s(best->in_shadow, best->tsc);
+	/* `# self_aimed ... gain_vs_peer_loop=`: its NMIs in the shadow per second over the peer
+	 * loop's, both from the same chunks' time */
+	u64 rate = sti_self_per_s(self->in_shadow, self->tsc);
 	char gain[24];
-	race_format_gain(rate, peer_per_s, gain, sizeof(gain));
-	if (!rate && !peer_per_s)
+	race_format_gain(rate, race.peer_hits_per_s, gain, sizeof(gain));
+	if (!rate && !race.peer_hits_per_s)
 		ksnprintf(gain, sizeof(gain), "unreachable");
 	diag("self_aimed shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
-	     "in_shadow_per_s=%lu nmis_per_s=%lu gain_vs_peer_loop=%s ms=%lu",
-	     sti_self_shape_name[best->shape], best->cpus, best->iters, best->nmis, best->in_shadow,
-	     rate, per_s(best->nmis, best->tsc), gain, tsc_to_ns(best->tsc) / 1000000);
+	     "in_shadow_per_s=%lu nmis_per_s=%lu gain_vs_peer_loop=%s ms=%lu chunks=%u",
+	     sti_self_shape_name[self->shape], self->cpus, self->iters, self->nmis, self->in_shadow,
+	     rate, per_s(self->nmis, self->tsc), gain, tsc_to_ns(self->tsc) / 1000000, LOOP_CHUNKS);
 }
 
 /* The detection loop's classes summed over its victims. */
@@ -336,10 +346,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	struct sti_peer_loop peer = { 0 }, padded = { 0 };
 	struct sti_self_result self = { 0 }, self_control = { 0 };
 	race.peer_measured = false;
-	if (cpus_online() > 1) {
-		u64 ns = run_peer_loops(ctx->budget_tsc, &peer, &padded);
-		run_self_aim(ns, race.peer_hits_per_s, &self, &self_control);
-	}
+	if (cpus_online() > 1)
+		run_loops(ctx->budget_tsc, &peer, &padded, &self, &self_control);
 	struct exp_ctx rest = *ctx;
 	rest.start_tsc = rdtsc();
 	rest.budget_tsc -= MIN(rest.start_tsc - ctx->start_tsc, ctx->budget_tsc);
