@@ -1,7 +1,8 @@
 /*
  * sti_shadow_nmi: on the race engine (tests/common/race.h), every ordered pair of CPUs takes
- * its turn, blind and aimed, at a victim whose loop runs two kinds of iteration over the same
- * padding shapes (one consequence iteration every CONSEQUENCE_EVERY), after one baseline loop:
+ * its turn, blind, aimed and stream, at a victim whose loop runs two kinds of iteration over
+ * the same padding shapes (one consequence iteration every CONSEQUENCE_EVERY), after the loops
+ * beside the race (the self-aimed and the peer loop in alternating chunks, the padded loop):
  *
  *   consequence  the victim loops `cli; <IRQ pending>; [padding]; sti; hlt` while the sender
  *                fires NMIs at it. The NMI handler records the interrupted RIP. An NMI at the
@@ -13,7 +14,6 @@
  *                `sti; nop; cli` and one NMI in flight, the boot CPU at the next CPU.
  *   detection    the shortest loop, `cli; [padding]; sti; nop; cli` with nothing pending: an
  *                NMI at the NOP landed in the shadow.
- *
  *   self-aimed   every CPU sends NMIs to itself before `sti; nop; cli` (sti_self_aim.c): no
  *                second CPU, no handshake; the lead and the number of CPUs are learned.
  *
