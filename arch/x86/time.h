@@ -38,6 +38,11 @@ static inline u64 muldiv64(u64 a, u64 b, u64 c)
 }
 static inline u64 tsc_to_ns(u64 cycles) { return muldiv64(cycles, 1000000000u, timeinfo.tsc_hz); }
 static inline u64 ns_to_tsc(u64 ns) { return muldiv64(ns, timeinfo.tsc_hz, 1000000000u); }
+/* count events in tsc cycles, per second (0 when no time passed) */
+static inline u64 tsc_rate(u64 count, u64 tsc)
+{
+	return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0;
+}
 /*
  * TSC deadlines: end = rdtsc() + cycles, or tsc_deadline_ns(ns). The checks compare the signed
  * difference, so they stay right across a TSC wrap. Each reads the TSC once.

@@ -7,8 +7,6 @@
 #include "arch/x86/time.h"
 #include "lib/printf.h"
 
-static u64 rate(u64 count, u64 tsc) { return tsc ? muldiv64(count, timeinfo.tsc_hz, tsc) : 0; }
-
 /* aimed / blind with one decimal, "inf" or "0.0" when blind is 0. */
 void race_format_gain(u64 aimed, u64 blind, char *buf, size_t size)
 {
@@ -26,7 +24,7 @@ static void report_shapes(const struct race_engine *e)
 	const struct race_shape_stats *s = &e->shapes;
 	for (u32 k = 0; k < r->nshapes && r->nshapes > 1; k++)
 		diag("race_shape %s trials=%lu hits=%lu hits_per_s=%lu chosen_by_pairs=%u",
-		     r->shape_name[k], s->trials[k], s->hits[k], rate(s->hits[k], s->tsc[k]),
+		     r->shape_name[k], s->trials[k], s->hits[k], tsc_rate(s->hits[k], s->tsc[k]),
 		     s->chosen_by_pairs[k]);
 }
 
@@ -90,8 +88,8 @@ void race_report(struct race_engine *e)
 	hist_print("race_ack_blind", "ns", &e->ack_hist[RACE_BLIND]);
 	hist_print("race_ack_aimed", "ns", &e->ack_hist[RACE_AIMED]);
 	hist_print("race_ack_stream", "ns", &e->ack_hist[RACE_STREAM]);
-	u64 aimed = rate(r->hits[RACE_AIMED], r->tsc[RACE_AIMED]);
-	u64 blind = rate(r->hits[RACE_BLIND], r->tsc[RACE_BLIND]);
+	u64 aimed = tsc_rate(r->hits[RACE_AIMED], r->tsc[RACE_AIMED]);
+	u64 blind = tsc_rate(r->hits[RACE_BLIND], r->tsc[RACE_BLIND]);
 	char gain[24];
 	race_format_gain(aimed, blind, gain, sizeof(gain));
 	/*
@@ -119,11 +117,11 @@ void race_report(struct race_engine *e)
 	diag("race mode=aimed hits_per_s=%lu blind_hits_per_s=%lu gain=%s%s trials_per_s=%lu "
 	     "blind_trials_per_s=%lu hit_permille=%lu blind_hit_permille=%lu shape=%s unacked=%lu "
 	     "stream_hits_per_s=%lu stream_trials_per_s=%lu stream_hit_permille=%lu",
-	     aimed, blind, gain, peer, rate(r->trials[RACE_AIMED], r->tsc[RACE_AIMED]),
-	     rate(r->trials[RACE_BLIND], r->tsc[RACE_BLIND]),
+	     aimed, blind, gain, peer, tsc_rate(r->trials[RACE_AIMED], r->tsc[RACE_AIMED]),
+	     tsc_rate(r->trials[RACE_BLIND], r->tsc[RACE_BLIND]),
 	     permille(r->hits[RACE_AIMED], r->trials[RACE_AIMED]),
 	     permille(r->hits[RACE_BLIND], r->trials[RACE_BLIND]), r->shape_name[r->best_shape],
-	     r->unacked, rate(r->hits[RACE_STREAM], r->tsc[RACE_STREAM]),
-	     rate(r->trials[RACE_STREAM], r->tsc[RACE_STREAM]),
+	     r->unacked, tsc_rate(r->hits[RACE_STREAM], r->tsc[RACE_STREAM]),
+	     tsc_rate(r->trials[RACE_STREAM], r->tsc[RACE_STREAM]),
 	     permille(r->hits[RACE_STREAM], r->trials[RACE_STREAM]));
 }

@@ -17,7 +17,7 @@ void race_shapes_reset(struct race_shape_stats *s) { *s = (struct race_shape_sta
 
 static u64 hits_per_s(const struct race_shape_stats *s, u32 shape)
 {
-	return s->tsc[shape] ? muldiv64(s->hits[shape], timeinfo.tsc_hz, s->tsc[shape]) : 0;
+	return tsc_rate(s->hits[shape], s->tsc[shape]);
 }
 
 u32 race_best_explored_shape(const struct race_engine *e)
@@ -46,7 +46,7 @@ static u64 explore_shape(const struct race_chunk *c, u32 shape, struct race_tune
 	u64 t0 = rdtsc(), sent0 = c->res->sent[RACE_AIMED], hits = 0;
 	if (race_use_shape(&ck, shape, t))
 		hits = race_aim(&ck, t, EXPLORE_TRIALS);
-	u64 dt = rdtsc() - t0, rate = dt ? muldiv64(hits, timeinfo.tsc_hz, dt) : 0;
+	u64 dt = rdtsc() - t0, rate = tsc_rate(hits, dt);
 	__atomic_add_fetch(&s->trials[shape], c->res->sent[RACE_AIMED] - sent0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->hits[shape], hits, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->tsc[shape], dt, __ATOMIC_RELAXED);

@@ -136,7 +136,6 @@ struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *co
 /* Runs the plan for ns and adds its counts and time to *acc. */
 void sti_self_aim_measure(struct sti_self_plan plan, u64 ns, struct sti_self_result *acc);
 bool sti_self_nmi(u64 rip);
-u64 sti_self_per_s(u64 n, u64 tsc); /* n per second of tsc ticks */
 /* Starts/stops recording on this CPU outside sti_trial_run (loops, custom sequences). */
 void sti_record_begin(void);
 void sti_record_end(struct sti_trial *out);

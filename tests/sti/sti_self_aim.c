@@ -139,14 +139,12 @@ static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
 	}
 }
 
-u64 sti_self_per_s(u64 n, u64 tsc) { return tsc ? muldiv64(n, timeinfo.tsc_hz, tsc) : 0; }
-
 static void print_shape(const char *what, const struct sti_self_result *r)
 {
 	diag("%s shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_at_sti=%lu nmis_in_shadow=%lu "
 	     "nmis_after_shadow=%lu nmis_elsewhere=%lu in_shadow_per_s=%lu ms=%lu",
 	     what, sti_self_shape_name[r->shape], r->cpus, r->iters, r->nmis, r->at_sti,
-	     r->in_shadow, r->after, r->elsewhere, sti_self_per_s(r->in_shadow, r->tsc),
+	     r->in_shadow, r->after, r->elsewhere, tsc_rate(r->in_shadow, r->tsc),
 	     tsc_to_ns(r->tsc) / 1000000);
 }
 
@@ -168,7 +166,7 @@ struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *co
 			*control = r;
 			continue;
 		}
-		u64 rate = sti_self_per_s(r.in_shadow, r.tsc);
+		u64 rate = tsc_rate(r.in_shadow, r.tsc);
 		if (rate > best_rate) {
 			best_rate = rate;
 			plan.shape = k;
@@ -178,7 +176,7 @@ struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *co
 		struct sti_self_result r;
 		run_shape(plan.shape, n, learn_ns, &r);
 		print_shape("self_aim_cpus", &r);
-		u64 rate = sti_self_per_s(r.in_shadow, r.tsc);
+		u64 rate = tsc_rate(r.in_shadow, r.tsc);
 		if (rate > best_rate) {
 			best_rate = rate;
 			plan.ncpus = n;

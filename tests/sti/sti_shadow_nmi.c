@@ -257,8 +257,6 @@ static struct race race = {
 #define PEER_MIN_MS 20
 #define PEER_MAX_MS 200
 
-static u64 per_s(u64 n, u64 tsc) { return tsc ? muldiv64(n, timeinfo.tsc_hz, tsc) : 0; }
-
 /*
  * The loops beside the race, from the boot CPU: the self-aimed loop learns its plan
  * (sti_self_aim.c: each lead for SELF_LEARN_MS, then CPU counts), then the peer loop (this CPU
@@ -303,13 +301,13 @@ static void run_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_l
 		diag("%s sender_cpu=%u victim_cpu=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
 		     "in_shadow_per_s=%lu nmis_per_s=%lu unacked=%lu ms=%lu",
 		     names[k], me, victim, l[k]->sent, l[k]->nmis, l[k]->in_shadow,
-		     per_s(l[k]->in_shadow, l[k]->tsc), per_s(l[k]->nmis, l[k]->tsc), l[k]->unacked,
-		     tsc_to_ns(l[k]->tsc) / 1000000);
+		     tsc_rate(l[k]->in_shadow, l[k]->tsc), tsc_rate(l[k]->nmis, l[k]->tsc),
+		     l[k]->unacked, tsc_to_ns(l[k]->tsc) / 1000000);
 	race.peer_measured = true;
-	race.peer_hits_per_s = per_s(p->in_shadow, p->tsc);
+	race.peer_hits_per_s = tsc_rate(p->in_shadow, p->tsc);
 	/* `# self_aimed ... gain_vs_peer_loop=`: its NMIs in the shadow per second over the peer
 	 * loop's, both from the same chunks' time */
-	u64 rate = sti_self_per_s(self->in_shadow, self->tsc);
+	u64 rate = tsc_rate(self->in_shadow, self->tsc);
 	char gain[24];
 	race_format_gain(rate, race.peer_hits_per_s, gain, sizeof(gain));
 	if (!rate && !race.peer_hits_per_s)
@@ -317,7 +315,8 @@ static void run_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_l
 	diag("self_aimed shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
 	     "in_shadow_per_s=%lu nmis_per_s=%lu gain_vs_peer_loop=%s ms=%lu chunks=%u",
 	     sti_self_shape_name[self->shape], self->cpus, self->iters, self->nmis, self->in_shadow,
-	     rate, per_s(self->nmis, self->tsc), gain, tsc_to_ns(self->tsc) / 1000000, LOOP_CHUNKS);
+	     rate, tsc_rate(self->nmis, self->tsc), gain, tsc_to_ns(self->tsc) / 1000000,
+	     LOOP_CHUNKS);
 }
 
 /* The detection loop's classes summed over its victims. */
