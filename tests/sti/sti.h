@@ -115,16 +115,11 @@ bool sti_peer_nmi(u64 rip);
  * The self-aimed loop (sti_self_aim.c): every online CPU sends NMIs to itself, a lead, then
  * `sti; nop; cli`. sti_self_aim_learn tries each lead for learn_ns (the last, split, is the
  * control), then the best one on 1, 2, 4... CPUs, and returns the plan with the most NMIs in
- * the shadow per second; sti_self_aim_measure runs it. The
- * experiment's NMI handler calls sti_self_nmi (true: the NMI was the loop's, counted).
+ * the shadow per second; sti_self_aim_measure runs it. The experiment's NMI handler calls
+ * sti_self_nmi (true: the NMI was the loop's, counted). A result's shape is an index into the
+ * leads; sti_self_lead_name names it (lead0, spin1 ... spin1024, split).
  */
-#define STI_SELF_SHAPES 8
-#define STI_SELF_CONTROL 7
-#define STI_SELF_SHAPE_NAMES                                                                  \
-	{                                                                                     \
-		"lead0", "spin1", "spin4", "spin16", "spin64", "spin256", "spin1024", "split" \
-	}
-extern const char *const sti_self_shape_name[STI_SELF_SHAPES];
+const char *sti_self_lead_name(u32 shape);
 struct sti_self_result {
 	u32 shape, cpus;
 	u64 iters, nmis, at_sti, in_shadow, after, elsewhere, tsc;

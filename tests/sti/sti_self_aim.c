@@ -47,18 +47,22 @@ SHAPE(seq_self_x2_split);
 extern const char seq_self_nmi[];
 u64 sti_self_kernel_nmi; /* where seq_self_nmi sends the NMIs that are not the loop's */
 
-/* The leads tried, in sti.h's name order: none, a spin of 1..1024 turns, the split control. */
+/* The leads tried: none, a spin of 1..1024 turns, and last the split control. */
 enum lead_kind { LEAD_NONE, LEAD_SPIN, LEAD_SPLIT };
 static const struct lead {
+	const char *name;
 	enum lead_kind kind;
 	u32 spin;
-} leads[STI_SELF_SHAPES] = {
-	{ LEAD_NONE, 1 },  { LEAD_SPIN, 1 },   { LEAD_SPIN, 4 },    { LEAD_SPIN, 16 },
-	{ LEAD_SPIN, 64 }, { LEAD_SPIN, 256 }, { LEAD_SPIN, 1024 }, { LEAD_SPLIT, 1 },
+} leads[] = {
+	{ "lead0", LEAD_NONE, 1 },       { "spin1", LEAD_SPIN, 1 },   { "spin4", LEAD_SPIN, 4 },
+	{ "spin16", LEAD_SPIN, 16 },     { "spin64", LEAD_SPIN, 64 }, { "spin256", LEAD_SPIN, 256 },
+	{ "spin1024", LEAD_SPIN, 1024 }, { "split", LEAD_SPLIT, 1 },
 };
+#define NLEADS (sizeof(leads) / sizeof(leads[0]))
+#define CONTROL_LEAD (NLEADS - 1)
 static const self_fn xapic_fn[] = { seq_self_x_lead0, seq_self_x_spin, seq_self_x_split };
 static const self_fn x2apic_fn[] = { seq_self_x2_lead0, seq_self_x2_spin, seq_self_x2_split };
-const char *const sti_self_shape_name[STI_SELF_SHAPES] = STI_SELF_SHAPE_NAMES;
+const char *sti_self_lead_name(u32 shape) { return shape < NLEADS ? leads[shape].name : "?"; }
 
 #define BATCH 64 /* iterations between two looks at the clock */
 
@@ -143,7 +147,7 @@ static void print_shape(const char *what, const struct sti_self_result *r)
 {
 	diag("%s shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_at_sti=%lu nmis_in_shadow=%lu "
 	     "nmis_after_shadow=%lu nmis_elsewhere=%lu in_shadow_per_s=%lu ms=%lu",
-	     what, sti_self_shape_name[r->shape], r->cpus, r->iters, r->nmis, r->at_sti,
+	     what, sti_self_lead_name(r->shape), r->cpus, r->iters, r->nmis, r->at_sti,
 	     r->in_shadow, r->after, r->elsewhere, tsc_rate(r->in_shadow, r->tsc),
 	     tsc_to_ns(r->tsc) / 1000000);
 }
@@ -158,11 +162,11 @@ struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *co
 	u32 all = cpus_online();
 	struct sti_self_plan plan = { 0, all };
 	u64 best_rate = 0;
-	for (u32 k = 0; k < STI_SELF_SHAPES; k++) {
+	for (u32 k = 0; k < NLEADS; k++) {
 		struct sti_self_result r;
 		run_shape(k, all, learn_ns, &r);
 		print_shape("self_aim_shape", &r);
-		if (k == STI_SELF_CONTROL) {
+		if (k == CONTROL_LEAD) {
 			*control = r;
 			continue;
 		}

@@ -314,7 +314,7 @@ static void run_loops(u64 budget_tsc, struct sti_peer_loop *p, struct sti_peer_l
 		ksnprintf(gain, sizeof(gain), "unreachable");
 	diag("self_aimed shape=%s cpus=%u nmis_sent=%lu nmis=%lu nmis_in_shadow=%lu "
 	     "in_shadow_per_s=%lu nmis_per_s=%lu gain_vs_peer_loop=%s ms=%lu chunks=%u",
-	     sti_self_shape_name[self->shape], self->cpus, self->iters, self->nmis, self->in_shadow,
+	     sti_self_lead_name(self->shape), self->cpus, self->iters, self->nmis, self->in_shadow,
 	     rate, tsc_rate(self->nmis, self->tsc), gain, tsc_to_ns(self->tsc) / 1000000,
 	     LOOP_CHUNKS);
 }
