@@ -68,20 +68,6 @@ static void record(u64 t0, u64 t1)
 		poke_eng.cfg.wake_samples[i] = known ? t1 - ack : 0;
 }
 
-/*
- * One all-but-self IPI when every other CPU the shorthand reaches is online (CPUs that never
- * started sit in wait-for-SIPI, where a fixed IPI does nothing); else one IPI per CPU.
- */
-static void send_sync_ipis(u32 me, u32 n)
-{
-	if (n + 1 == ncpus_possible &&
-	    apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_POKE_SYNC))
-		return;
-	for_each_online_cpu(i)
-		if (i != me)
-			ipi_send_cpu(i, ICR_FIXED | VEC_POKE_SYNC);
-}
-
 bool poke_sync(void)
 {
 	u32 me = this_cpu_index(), n = cpus_online() - 1; /* the patcher is online */
@@ -95,7 +81,7 @@ bool poke_sync(void)
 	for_each_online_cpu(i)
 		if (i != me)
 			cpumask_set(&sync_mask, i);
-	send_sync_ipis(me, n);
+	ipi_send_others(ICR_FIXED | VEC_POKE_SYNC);
 	bool ok = wait_eq_spin_halt(&sync_pending, 0, SYNC_SPIN_NS, SYNC_TIMEOUT_NS);
 	record(t0, rdtsc_ordered());
 	inv_check_done(&sync_mask);

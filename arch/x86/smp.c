@@ -101,6 +101,16 @@ bool ipi_send_cpu_fast(u32 cpu, u32 icr_low)
 	return apic_send_ipi_fast(cpus[cpu].apic_id, icr_low);
 }
 
+void ipi_send_others(u32 icr_low)
+{
+	u32 me = this_cpu_index();
+	if (cpus_online() == ncpus_possible && apic_send_ipi(0, icr_low | ICR_DEST_OTHERS))
+		return;
+	for_each_online_cpu(i)
+		if (i != me)
+			ipi_send_cpu(i, icr_low);
+}
+
 void cpumask_online(struct cpumask *m)
 {
 	cpumask_clear(m);

@@ -49,5 +49,11 @@ void cpumask_online(struct cpumask *m);
 bool ipi_send_cpu(u32 cpu, u32 icr_low);
 /* apic_send_ipi_fast to that CPU: no error-status check (hot loops). */
 bool ipi_send_cpu_fast(u32 cpu, u32 icr_low);
+/*
+ * To every other online CPU: one all-but-self IPI when every CPU the shorthand reaches is
+ * online (CPUs that never started sit in wait-for-SIPI, where a fixed IPI does nothing), else
+ * one IPI per CPU (also when the shorthand's send failed).
+ */
+void ipi_send_others(u32 icr_low);
 
 #endif

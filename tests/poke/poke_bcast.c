@@ -33,7 +33,7 @@ static bool on_bcast(struct trap_frame *f)
 /* Left installed, like the sync's: an IPI of a round trip that timed out may come late. */
 void poke_bcast_install(void) { trap_set_handler(VEC_POKE_BCAST, on_bcast); }
 
-/* One round trip to every other online CPU (the shorthand when it reaches exactly those). */
+/* One round trip to every other online CPU. */
 void poke_bcast_probe(struct poke_run *r)
 {
 	u32 me = this_cpu_index(), n = cpus_online() - 1;
@@ -42,11 +42,7 @@ void poke_bcast_probe(struct poke_run *r)
 		return;
 	sender = me;
 	__atomic_store_n(&pending, n, __ATOMIC_SEQ_CST);
-	if (n + 1 != ncpus_possible ||
-	    !apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_POKE_BCAST))
-		for_each_online_cpu(i)
-			if (i != me)
-				ipi_send_cpu(i, ICR_FIXED | VEC_POKE_BCAST);
+	ipi_send_others(ICR_FIXED | VEC_POKE_BCAST); /* as the sync sends its IPIs */
 	bool ok = wait_eq_spin_halt(&pending, 0, BCAST_SPIN_NS, BCAST_TIMEOUT_NS);
 	u64 dt = rdtsc_ordered() - t0;
 	r->bcast_tsc += dt;
