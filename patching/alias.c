@@ -14,16 +14,22 @@ static bool page_mapped(u64 va)
 	return pte_virt_to_phys(va, &pa);
 }
 
+u8 *poke_alias_map(u64 va)
+{
+	u64 pa;
+	if (!pte_virt_to_phys(va, &pa))
+		return NULL;
+	u64 alias = POKE_ALIAS_BASE + pa;
+	if (!page_mapped(alias) && !pte_map_4k(alias & ~(PAGE - 1), pa & ~(PAGE - 1)))
+		return NULL;
+	return (u8 *)alias;
+}
+
 bool poke_alias_prepare(u64 va, u64 len)
 {
-	for (u64 page = va & ~(PAGE - 1); page < va + len; page += PAGE) {
-		u64 pa;
-		if (!pte_virt_to_phys(page, &pa))
+	for (u64 page = va & ~(PAGE - 1); page < va + len; page += PAGE)
+		if (!poke_alias_map(page))
 			return false;
-		u64 alias = POKE_ALIAS_BASE + pa;
-		if (!page_mapped(alias) && !pte_map_4k(alias, pa))
-			return false;
-	}
 	return true;
 }
 

@@ -27,6 +27,9 @@ bool poke_alias_prepare(u64 va, u64 len);
 /* Maps (map) or unmaps the alias pages of [va, va+len): the per-phase set-up and teardown
  * that POKE_ALIAS_PER_PHASE measures. */
 void poke_alias_phase(u64 va, u64 len, bool map);
+/* The writable alias of the byte at va, its page mapped first when it is not (two page
+ * walks); NULL when va is unmapped or the alias can't be mapped. */
+u8 *poke_alias_map(u64 va);
 /* The writable alias of the byte at va (its page must have been prepared), or NULL. */
 u8 *poke_alias_of(u64 va);
 
