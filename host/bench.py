@@ -70,6 +70,8 @@ def parse(log):
             cur["pairs"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# sites=") and "ratio=" in line:
             cur.setdefault("figures", {}).update({k: number(v) for k, v in KV.findall(line)})
+        elif line.startswith("# smc_store "):
+            cur["smc_store"] = {k: number(v) for k, v in KV.findall(line)}
         elif line.startswith("# batch_curve "):
             cur.setdefault("curve", []).append({k: number(v) for k, v in KV.findall(line)})
         elif sync := SYNC_VS.match(line):
@@ -336,6 +338,11 @@ def main():
                       "ratio=%s" % (name, run["smp"], run["run"], point.get("sites"),
                                     point.get("single_per_s"), point.get("batch_per_s"),
                                     point.get("ratio")))
+            if e.get("smc_store"):
+                s = e["smc_store"]
+                print("%s smp=%d run=%d smc_store run_code_median_ns=%s padding_median_ns=%s" % (
+                    name, run["smp"], run["run"], s.get("run_code_median_ns"),
+                    s.get("padding_median_ns")))
             if e.get("first_hit_us"):
                 fh = first_hit_summary(e["first_hit_us"])
                 print("%s smp=%d run=%d first_hit pairs=%s no_hit=%s median_us=%s max_us=%s" % (

@@ -35,6 +35,7 @@ struct poke_engine {
 	volatile u64 patcher_bp[PW_N][PA_N], bp_window[PW_N];
 	volatile u64 restarts, restarts_max, gave_up, rescues, spins, forward_no_sync2;
 	volatile u64 alias_cycles;
+	volatile u64 store_cycles[PS_N], stores[PS_N];
 };
 extern struct poke_engine poke_eng;
 

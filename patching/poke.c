@@ -51,6 +51,8 @@ static void reset_stats(void)
 	}
 	poke_eng.restarts = poke_eng.restarts_max = poke_eng.gave_up = poke_eng.rescues = 0;
 	poke_eng.spins = poke_eng.forward_no_sync2 = poke_eng.alias_cycles = 0;
+	for (u32 s = 0; s < PS_N; s++)
+		poke_eng.store_cycles[s] = poke_eng.stores[s] = 0;
 	poke_eng.last_restarts = 0;
 	inv_reset();
 }
@@ -148,12 +150,20 @@ void poke_write_tail(const struct poke_desc *d)
 
 void poke_write_first_byte(const struct poke_desc *d, u8 b) { *(volatile u8 *)d->wr[0] = b; }
 
+static void count_stores(enum poke_store_step s, u32 n, u64 t0)
+{
+	poke_eng.store_cycles[s] += rdtsc() - t0;
+	poke_eng.stores[s] += n;
+}
+
 static void write_first(u32 n, bool int3)
 {
+	u64 t0 = rdtsc();
 	for (u32 i = 0; i < n; i++) {
 		struct poke_desc *d = table_at(i);
 		poke_write_first_byte(d, int3 ? POKE_OP_INT3 : d->insn[0]);
 	}
+	count_stores(int3 ? PS_INT3 : PS_FIRST, n, t0);
 }
 
 /* POKE_ALIAS_PER_PHASE: map the sites' alias pages before a write step, unmap after it. */
@@ -232,8 +242,10 @@ bool poke_batch(const struct poke_op *ops, u32 n)
 	bool deployed = deploy(n, &ok);
 	if (deployed) {
 		alias_step(n, true);
+		u64 t0 = rdtsc();
 		for (u32 i = 0; i < n; i++)
 			poke_write_tail(table_at(i));
+		count_stores(PS_TAIL, n, t0);
 		alias_step(n, false);
 		step(POKE_PH_TAIL);
 		ok &= sync_unless(POKE_SKIP_SYNC2);
@@ -303,6 +315,10 @@ void poke_stats_read(struct poke_stats *out)
 	out->spins = poke_eng.spins;
 	out->sync2_skipped_by_forward = poke_eng.forward_no_sync2;
 	out->alias_map_cycles = poke_eng.alias_cycles;
+	for (u32 s = 0; s < PS_N; s++) {
+		out->store_cycles[s] = poke_eng.store_cycles[s];
+		out->stores[s] = poke_eng.stores[s];
+	}
 	inv_read(out);
 }
 

@@ -84,6 +84,9 @@ struct poke_cfg {
 	u32 max_restarts;            /* ROLLBACK: restarts before a poke gives up (0: 256) */
 };
 
+/* The three write steps of a poke: the int3s, the tails, the new first bytes. */
+enum poke_store_step { PS_INT3, PS_TAIL, PS_FIRST, PS_N };
+
 struct poke_stats {
 	u64 batches, sites, syncs, sync_timeouts, nsamples;
 	u64 emul_call, emul_jmp, emul_nop; /* #BP emulations, all CPUs */
@@ -109,6 +112,9 @@ struct poke_stats {
 	u64 spins;                         /* SPIN: #BPs that waited (all CPUs) */
 	u64 sync2_skipped_by_forward;      /* roll-forwards: tail and first byte with no sync */
 	u64 alias_map_cycles;              /* POKE_ALIAS_PER_PHASE: TSC cycles mapping/unmapping */
+	/* TSC cycles in each write step and the sites it wrote (under an emulator a store to
+	 * translated code can cost far more than a sync, see tests/poke/README.md) */
+	u64 store_cycles[PS_N], stores[PS_N];
 	u64 inv_checks, inv_violations[INV_N];
 	u32 inv_first_cpu, inv_first_phase; /* the first violation (when there is one) */
 	enum poke_inv inv_first;

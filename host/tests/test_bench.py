@@ -1,5 +1,6 @@
 """host/bench.py's reading of a boot log: the race modes and sti_shadow_nmi's loops become
-table rows, each with its gain over the peer loop of the same boot."""
+table rows, each with its gain over the peer loop of the same boot; poke_batch's store costs
+and curve are kept beside them."""
 
 import importlib.util
 import os
@@ -22,6 +23,10 @@ LOG = """\
 ok 1 sti_shadow_nmi
 # race mode=aimed hits_per_s=7 blind_hits_per_s=7 gain=1.0 trials_per_s=9 blind_trials_per_s=9 hit_permille=1 blind_hit_permille=1 shape=plain unacked=0
 ok 2 movss_shadow_nmi
+# smc_store cpus=8 samples=256 run_code_median_ns=9225 padding_median_ns=210 run_code_p99_ns=32570
+# batch_curve sites=64 single_per_s=1374 batch_per_s=28840 ratio=21.88 rounds=13
+# sites=64 batch_site_patches_per_s=28840 single_site_patches_per_s=1374 ratio=21.88 sync_median_ns=203650 store_ns_per_site=41267
+ok 3 poke_batch
 """
 
 
@@ -52,6 +57,14 @@ class TestBenchRows(unittest.TestCase):
     def test_first_hit_per_pair(self):
         fh = bench.first_hit_summary(self.exps["sti_shadow_nmi"]["first_hit_us"])
         self.assertEqual(fh, {"pairs": 2, "no_hit": 1, "median_us": 120, "max_us": 120})
+
+    def test_poke_batch_costs(self):
+        e = self.exps["poke_batch"]
+        self.assertEqual(e["smc_store"]["run_code_median_ns"], 9225)
+        self.assertEqual(e["smc_store"]["padding_median_ns"], 210)
+        self.assertEqual(e["figures"]["ratio"], 21.88)
+        self.assertEqual(e["figures"]["store_ns_per_site"], 41267)
+        self.assertEqual(e["curve"][0]["sites"], 64)
 
 
 if __name__ == "__main__":

@@ -140,6 +140,8 @@ bool poke_run_exec(struct poke_run *r);
 u64 poke_exec_calls(u32 cpu);
 /* Outcome histogram, patches/s, emulations per patch, sync latency. */
 void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *prefix);
+/* Mean ns per site of one write step over the run (0: none written). */
+u64 poke_store_ns_per_site(const struct poke_stats *st, enum poke_store_step s);
 /* Calls that went wrong, stale int3s (PO_STALE_BP) not counted. */
 u64 poke_bad_outcomes(const struct poke_run *r);
 /*

@@ -6,9 +6,19 @@
  * both, so both sides meet the same host load; one `# batch_curve` line per point: the
  * medians over the rounds of the site patches/s of each side and of the rounds' ratios.
  * Every round must keep every call intact.
+ *
+ * What bounds the curve: a batch of N sites costs three syncs and 3N stores, a single poke
+ * three syncs and three stores, so the ratio tends to N only while N stores cost little
+ * beside three syncs. Each point prints the mean time per store of each write step
+ * (`store_ns_per_site`); before the curve the boot CPU times a store into a site it has just
+ * run against one into the same page's padding, never run, with every other CPU idle
+ * (`# smc_store`). Under QEMU 7.2 TCG the first grows with the number of vCPUs and the
+ * second does not (tests/poke/README.md gives the QEMU source).
  */
+#include "patching/alias.h"
 #include "tests/poke/poke.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/time.h"
 #include "kernel/outcome.h"
 #include "lib/printf.h"
@@ -29,7 +39,39 @@ static u64 rounds[2][MAX_ROUNDS], ratios[MAX_ROUNDS];
 
 struct point {
 	u64 batch_per_s, single_per_s, ratio100, nrounds;
+	u64 sync_ns, store_ns; /* sync median; mean stores of one site (int3 + tail + first) */
 };
+
+#define SMC_SAMPLES 256
+static u64 smc[2][SMC_SAMPLES];
+
+/*
+ * `# smc_store`: the boot CPU runs a quiet site (so its code has been fetched, or translated
+ * under an emulator), stores into the same page's padding (never run), then the site's own
+ * first byte; both stores write the byte already there, through the alias.
+ */
+static void smc_store_probe(void)
+{
+	u64 site = POKE_BATCH_SITE(POKE_NBATCH_SITES - 1);
+	volatile u8 *code = poke_alias_of(site), *pad = poke_alias_of(site + 64);
+	if (!code || !pad)
+		return;
+	for (u32 i = 0; i < SMC_SAMPLES; i++) {
+		struct poke_exec e = { .canary = i };
+		poke_exec_run(&e, site);
+		u64 t0 = rdtsc();
+		*pad = *pad;
+		u64 t1 = rdtsc();
+		*code = *code;
+		smc[1][i] = rdtsc() - t1;
+		smc[0][i] = t1 - t0;
+	}
+	struct summary cold = summarize(smc[0], SMC_SAMPLES), live = summarize(smc[1], SMC_SAMPLES);
+	diag("smc_store cpus=%u samples=%u run_code_median_ns=%lu padding_median_ns=%lu "
+	     "run_code_p99_ns=%lu",
+	     cpus_online(), SMC_SAMPLES, tsc_to_ns(live.median), tsc_to_ns(cold.median),
+	     tsc_to_ns(live.p99));
+}
 
 static u64 per_s(u64 tsc) { return tsc ? muldiv64(1, 1000000000u, tsc_to_ns(tsc) + 1) : 0; }
 
@@ -66,6 +108,9 @@ static enum exp_result point(struct exp_ctx *ctx, u32 nsites, u64 share, struct 
 	ksnprintf(prefix, sizeof(prefix), "sites%u_", nsites);
 	poke_run_report(ctx, r, prefix);
 	summarize_rounds(r, pt);
+	pt->sync_ns = tsc_to_ns(r->sync_median_tsc);
+	for (u32 s = 0; s < PS_N; s++)
+		pt->store_ns += poke_store_ns_per_site(&r->st, s);
 	if (!r->nrounds)
 		return exp_fail(ctx, "%u sites: no round of a batch and single pokes completed",
 				nsites);
@@ -79,6 +124,7 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u64 broken = 0, calls = 0;
 	struct point at = { 0 };
 	u64 idle = poke_idle_sync_median_tsc();
+	smc_store_probe();
 	u64 deadline = rdtsc() + ctx->budget_tsc;
 	for (u32 p = 0; p < NPOINTS; p++) {
 		u32 n = curve[p];
@@ -101,8 +147,10 @@ static enum exp_result run(struct exp_ctx *ctx)
 		if (n == REPORTED_POINT)
 			at = pt;
 	}
-	diag("sites=%u batch_site_patches_per_s=%lu single_site_patches_per_s=%lu ratio=%lu.%02lu",
-	     REPORTED_POINT, at.batch_per_s, at.single_per_s, at.ratio100 / 100, at.ratio100 % 100);
+	diag("sites=%u batch_site_patches_per_s=%lu single_site_patches_per_s=%lu ratio=%lu.%02lu "
+	     "sync_median_ns=%lu store_ns_per_site=%lu",
+	     REPORTED_POINT, at.batch_per_s, at.single_per_s, at.ratio100 / 100, at.ratio100 % 100,
+	     at.sync_ns, at.store_ns);
 	observation("broken_call", broken, calls);
 	observation("batch_faster_than_single", at.ratio100 > 100, 1);
 	report_rate(ctx, calls, broken);
