@@ -53,9 +53,11 @@ static u64 smc[2][SMC_SAMPLES];
 static void smc_store_probe(void)
 {
 	u64 site = POKE_BATCH_SITE(POKE_NBATCH_SITES - 1);
-	volatile u8 *code = poke_alias_of(site), *pad = poke_alias_of(site + 64);
-	if (!code || !pad)
+	volatile u8 *code = poke_alias_map(site), *pad = poke_alias_map(site + 64);
+	if (!code || !pad) {
+		diag("smc_store none: the site's page has no writable alias");
 		return;
+	}
 	for (u32 i = 0; i < SMC_SAMPLES; i++) {
 		struct poke_exec e = { .canary = i };
 		poke_exec_run(&e, site);
