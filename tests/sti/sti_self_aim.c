@@ -65,12 +65,21 @@ static const self_fn x2apic_fn[] = { seq_self_x2_lead0, seq_self_x2_spin, seq_se
 const char *sti_self_lead_name(u32 shape) { return shape < NLEADS ? leads[shape].name : "?"; }
 
 #define BATCH 64 /* iterations between two looks at the clock */
+/* A CPU that has not joined the others by then is left out of the window (it still counts). */
+#define START_TIMEOUT_NS 100000000ull
 
+/*
+ * The window starts when every CPU of the run has arrived (go: 0 waiting, 1 being set up,
+ * 2 running until end_tsc). A window timed from the call instead was spent, at smp 8 on 2
+ * host cores, before the halted vCPUs had been woken: a 4 ms learning run found no NMI at all
+ * and the loop was kept on all 8 CPUs at 40% of one CPU's rate.
+ */
 static struct {
-	volatile u32 active, stop;
+	volatile u32 active, stop, arrived, go;
 	self_fn shape;
-	u32 spin;
-	u64 end_tsc;
+	u32 spin, ncpus;
+	u64 ns;
+	volatile u64 t0, end_tsc;
 } self;
 /* per CPU: the loop's counts, its iterations, and NMIs the kernel's entry took meanwhile */
 static struct self_cpu {
@@ -87,6 +96,26 @@ bool sti_self_nmi(u64 rip)
 	return true;
 }
 
+/* Waits for the other CPUs of the run; the last to arrive (or the first to give up) starts
+ * the window. */
+static void start_together(void)
+{
+	u64 give_up = rdtsc() + ns_to_tsc(START_TIMEOUT_NS);
+	__atomic_add_fetch(&self.arrived, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&self.arrived, __ATOMIC_ACQUIRE) < self.ncpus &&
+	       !__atomic_load_n(&self.go, __ATOMIC_ACQUIRE) && tsc_before(give_up))
+		cpu_relax();
+	u32 waiting = 0;
+	if (__atomic_compare_exchange_n(&self.go, &waiting, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		self.t0 = rdtsc();
+		self.end_tsc = self.t0 + ns_to_tsc(self.ns);
+		__atomic_store_n(&self.go, 2, __ATOMIC_RELEASE);
+	}
+	while (__atomic_load_n(&self.go, __ATOMIC_ACQUIRE) != 2)
+		cpu_relax();
+}
+
 static void self_loop(void *arg)
 {
 	(void)arg;
@@ -97,6 +126,7 @@ static void self_loop(void *arg)
 	if (apic.mode != APIC_MODE_X2APIC)
 		apic_write(APIC_ICR2, dest << 24); /* the loop writes only the low word */
 	idt_set_entry(VEC_NMI, (u64)seq_self_nmi);
+	start_together();
 	while (tsc_before(self.end_tsc) && !__atomic_load_n(&self.stop, __ATOMIC_ACQUIRE)) {
 		self.shape(icr, ICR_NMI, dest, BATCH, &c->c, self.spin);
 		c->iters += BATCH;
@@ -112,22 +142,24 @@ static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
 	self.shape = (apic.mode == APIC_MODE_X2APIC ? x2apic_fn : xapic_fn)[leads[k].kind];
 	self.spin = leads[k].spin;
 	sti_self_kernel_nmi = idt_default_entry(VEC_NMI);
-	self.stop = 0;
+	self.stop = self.arrived = self.go = 0;
+	self.ns = ns;
 	struct cpumask all;
 	cpumask_clear(&all);
 	u32 n = 0;
 	for_each_online_cpu(i)
 		if (n++ < ncpus)
 			cpumask_set(&all, i);
-	u64 t0 = rdtsc();
-	self.end_tsc = t0 + ns_to_tsc(ns);
+	self.ncpus = MIN(n, ncpus);
 	__atomic_store_n(&self.active, 1, __ATOMIC_RELEASE);
 	smp_call(&all, self_loop, NULL, false); /* this CPU's own turn, when it is in the mask */
+	while (__atomic_load_n(&self.go, __ATOMIC_ACQUIRE) != 2)
+		cpu_relax();
 	while (tsc_before(self.end_tsc))
 		cpu_relax();
 	__atomic_store_n(&self.stop, 1, __ATOMIC_RELEASE); /* a CPU whose clock lags stops */
 	smp_wait(&all);
-	u64 tsc = rdtsc() - t0;
+	u64 tsc = rdtsc() - self.t0;
 	__atomic_store_n(&self.active, 0, __ATOMIC_RELEASE);
 	*out = (struct sti_self_result){ .shape = k, .tsc = tsc };
 	for_each_cpu_in(i, &all, MAX_CPUS) {
@@ -176,7 +208,7 @@ struct sti_self_plan sti_self_aim_learn(u64 learn_ns, struct sti_self_result *co
 			plan.shape = k;
 		}
 	}
-	for (u32 n = 1; n < all && best_rate; n *= 2) {
+	for (u32 n = 1; n < all; n *= 2) {
 		struct sti_self_result r;
 		run_shape(plan.shape, n, learn_ns, &r);
 		print_shape("self_aim_cpus", &r);
