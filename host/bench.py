@@ -11,7 +11,8 @@ blind_hits_per_s=Y gain=G ...`, `# NAME_ns=min/median/p99/max ...` and `# hist .
 sti_shadow_nmi's `# peer_loop ...` (the peer design's blind loop), `# self_aimed ...` (the
 self-aimed loop) and the pairs' `first_hit_us=`. The text-poke targets of issue 23 (the sync
 against the broadcast round trip of the same run, the batch-vs-single ratios) are printed per
-boot and land in bench.json's `poke_targets`.
+boot and land in bench.json's `poke_targets`. Before the first boot and after the last, the
+time of one fixed loop pinned to each host CPU (`host_cpu_loop_s`): unequal cores show there.
 """
 import argparse
 import json
@@ -285,6 +286,36 @@ def plot(runs, path):
     return True
 
 
+def host_cpu_speeds(loops: int = 5_000_000) -> Dict[int, float]:
+    """Seconds one fixed loop takes pinned to each host CPU this process may use. Host cores
+    need not be equal (on one 2-core machine here, CPU 1 ran it 2.6x slower than CPU 0), and a
+    loop on one vCPU runs at the speed of the core its thread lands on, where a loop on two
+    vCPUs gets both."""
+    if not hasattr(os, "sched_getaffinity"):
+        return {}
+    allowed = sorted(os.sched_getaffinity(0))
+    speeds = {}
+    try:
+        for cpu in allowed:
+            os.sched_setaffinity(0, {cpu})
+            t0 = time.perf_counter()
+            x = 0
+            for i in range(loops):
+                x += i
+            speeds[cpu] = round(time.perf_counter() - t0, 3)
+    finally:
+        os.sched_setaffinity(0, set(allowed))
+    return speeds
+
+
+def show_speeds(when: str, speeds: Dict[int, float]) -> None:
+    if not speeds:
+        return
+    slow = max(speeds.values()) / max(min(speeds.values()), 1e-9)
+    print("bench: host CPUs %s, one fixed loop pinned to each: %s (slowest/fastest %.1fx)" % (
+        when, " ".join("cpu%d=%.3fs" % kv for kv in sorted(speeds.items())), slow))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kernel", default="build/racebed32.elf")
@@ -308,6 +339,8 @@ def main():
     platform = ("bochs %s" % args.bochs_cpu if args.platform == "bochs"
                 else "qemu %s" % args.accel)
     runs, table = [], []
+    cpus_before = host_cpu_speeds()
+    show_speeds("before", cpus_before)
     for rep in range(args.repeat):
         for smp in (int(s) for s in args.smp.split(",")):
             log, secs = boot(args, smp, args.tests)
@@ -374,8 +407,11 @@ def main():
         print("poke target %s smp=%d %s: %s (%s)" % (
             t["experiment"], t["smp"], t["figure"], " ".join(fmt(v) for v in t["values"]),
             bound))
+    cpus_after = host_cpu_speeds()
+    show_speeds("after", cpus_after)
     with open(os.path.join(ROOT, args.out, "bench.json"), "w") as f:
         json.dump({"tests": args.tests, "accel": args.accel, "platform": platform,
+                   "host_cpu_loop_s": {"before": cpus_before, "after": cpus_after},
                    "table": table,
                    "poke_targets": targets, "runs": runs}, f, indent=1)
     print("bench: wrote %s" % os.path.join(args.out, "bench.json"))
