@@ -288,9 +288,9 @@ def plot(runs, path):
 
 def host_cpu_speeds(loops: int = 5_000_000) -> Dict[int, float]:
     """Seconds one fixed loop takes pinned to each host CPU this process may use. Host cores
-    need not be equal (on one 2-core machine here, CPU 1 ran it 2.6x slower than CPU 0), and a
-    loop on one vCPU runs at the speed of the core its thread lands on, where a loop on two
-    vCPUs gets both."""
+    need not be equal (on one 2-core machine here, one core ran it 2-3x slower than the other, and
+    which one changed over time), and a loop on one vCPU runs at the speed of the core its
+    thread lands on, where a loop on two vCPUs gets both."""
     if not hasattr(os, "sched_getaffinity"):
         return {}
     allowed = sorted(os.sched_getaffinity(0))
