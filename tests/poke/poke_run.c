@@ -354,9 +354,11 @@ void poke_run_report(const struct exp_ctx *ctx, struct poke_run *r, const char *
 	     "sync_timeouts=%lu write_errors=%lu",
 	     p, r->overlapped, r->emulated_writes, r->live_flips, r->st.syncs, r->st.sync_timeouts,
 	     r->write_errors);
-	diag("%sstore_ns_per_site int3=%lu tail=%lu first=%lu", p,
-	     poke_store_ns_per_site(&r->st, PS_INT3), poke_store_ns_per_site(&r->st, PS_TAIL),
-	     poke_store_ns_per_site(&r->st, PS_FIRST));
+	if (r->st.stores[PS_INT3]) /* none when the run's writer is not the protocol */
+		diag("%sstore_ns_per_site int3=%lu tail=%lu first=%lu", p,
+		     poke_store_ns_per_site(&r->st, PS_INT3),
+		     poke_store_ns_per_site(&r->st, PS_TAIL),
+		     poke_store_ns_per_site(&r->st, PS_FIRST));
 	if (r->bad_taken)
 		diag("%sfirst_broken=%s site=0x%lx vector=%ld rip=0x%lx cr2=0x%lx landed=0x%lx hits=%lu "
 		     "tgt_rsp_off=%ld w0=0x%lx w1=0x%lx",
