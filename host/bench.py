@@ -335,6 +335,10 @@ def main():
     p.add_argument("--out", default="build/bench")
     args = p.parse_args()
 
+    if args.platform == "qemu" and args.accel == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("bench: --accel kvm needs a usable /dev/kvm, and this machine has none "
+              "(ls -l /dev/kvm); nothing booted", file=sys.stderr)
+        return 2
     os.makedirs(os.path.join(ROOT, args.out), exist_ok=True)
     platform = ("bochs %s" % args.bochs_cpu if args.platform == "bochs"
                 else "qemu %s" % args.accel)
@@ -355,8 +359,9 @@ def main():
             runs.append({"smp": smp, "run": rep, "seconds": round(secs, 1), "log": logname,
                          "platform": platform, "experiments": exps})
             if not exps:
-                print("bench: no results from the smp=%d boot (see %s)" % (smp, logname),
-                      file=sys.stderr)
+                last = [ln for ln in log.splitlines() if ln.strip()][-1:] or ["(empty log)"]
+                print("bench: no results from the smp=%d boot: %s (see %s)" % (
+                    smp, last[0].strip(), logname), file=sys.stderr)
 
     cols = ("experiment", "mode", "smp", "run", "trials_per_s", "hits_per_s", "gain", "vs_peer")
     widths = [max(len(c), *(len(fmt(row.get(c))) for row in table)) if table else len(c)
