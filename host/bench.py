@@ -335,7 +335,8 @@ def main():
     p.add_argument("--out", default="build/bench")
     args = p.parse_args()
 
-    if args.platform == "qemu" and args.accel == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    kvm_usable = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    if args.platform == "qemu" and args.accel == "kvm" and not kvm_usable:
         print("bench: --accel kvm needs a usable /dev/kvm, and this machine has none "
               "(ls -l /dev/kvm); nothing booted", file=sys.stderr)
         return 2
