@@ -25,6 +25,17 @@ u8 *poke_alias_map(u64 va)
 	return (u8 *)alias;
 }
 
+bool poke_alias_span(u64 va, u32 len, u8 **wr)
+{
+	for (u32 i = 0; i < len; i++) {
+		bool same_page = i && ((va + i) & (PAGE - 1));
+		wr[i] = same_page ? wr[i - 1] + 1 : poke_alias_map(va + i);
+		if (!wr[i])
+			return false;
+	}
+	return true;
+}
+
 bool poke_alias_prepare(u64 va, u64 len)
 {
 	for (u64 page = va & ~(PAGE - 1); page < va + len; page += PAGE)

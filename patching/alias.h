@@ -30,6 +30,9 @@ void poke_alias_phase(u64 va, u64 len, bool map);
 /* The writable alias of the byte at va, its page mapped first when it is not (two page
  * walks); NULL when va is unmapped or the alias can't be mapped. */
 u8 *poke_alias_map(u64 va);
+/* wr[i]: the writable alias of byte va + i, for i < len; one poke_alias_map per page the
+ * span touches (the bytes after the first on a page follow it). False when one is missing. */
+bool poke_alias_span(u64 va, u32 len, u8 **wr);
 /* The writable alias of the byte at va (its page must have been prepared), or NULL. */
 u8 *poke_alias_of(u64 va);
 

@@ -274,14 +274,11 @@ bool poke_one(u64 addr, const u8 insn[POKE_INSN_LEN])
 
 bool poke_text_set(u64 addr, const u8 insn[POKE_INSN_LEN])
 {
-	if (!poke_alias_prepare(addr, POKE_INSN_LEN))
+	u8 *wr[POKE_INSN_LEN];
+	if (!poke_alias_span(addr, POKE_INSN_LEN, wr))
 		return false;
-	for (u32 i = 0; i < POKE_INSN_LEN; i++) {
-		u8 *wr = poke_alias_of(addr + i);
-		if (!wr)
-			return false;
-		*(volatile u8 *)wr = insn[i];
-	}
+	for (u32 i = 0; i < POKE_INSN_LEN; i++)
+		*(volatile u8 *)wr[i] = insn[i];
 	cpuid(0, 0); /* serializes this CPU; the others serialize when they are next woken */
 	return true;
 }

@@ -29,16 +29,8 @@ static bool desc_init(struct poke_desc *d, const struct poke_op *op, enum poke_m
 	}
 	d->kind = (u8)poke_decode(op->addr, op->insn, &target);
 	d->target = target;
-	if (d->kind == POKE_OTHER)
+	if (d->kind == POKE_OTHER || !poke_alias_span(op->addr, POKE_INSN_LEN, d->wr))
 		return false;
-	/* the alias of the first byte on each page the site touches (mapped when absent); the
-	 * bytes after it on that page follow it */
-	for (u32 i = 0; i < POKE_INSN_LEN; i++) {
-		bool next = i && ((op->addr + i) & 0xfff);
-		d->wr[i] = next ? d->wr[i - 1] + 1 : poke_alias_map(op->addr + i);
-		if (!d->wr[i])
-			return false;
-	}
 	if (mode == POKE_MODE_ATOMIC)
 		return d->kind != POKE_NOP && (op->addr + 1) % 4 == 0 && d->old[0] == d->insn[0];
 	return true;

@@ -8,19 +8,21 @@
 
 bool poke_unsafe_bytewise(u64 addr, const u8 insn[POKE_INSN_LEN])
 {
-	if (!poke_alias_prepare(addr, POKE_INSN_LEN))
+	u8 *wr[POKE_INSN_LEN];
+	if (!poke_alias_span(addr, POKE_INSN_LEN, wr))
 		return false;
 	for (u32 i = 0; i < POKE_INSN_LEN; i++)
-		*(volatile u8 *)poke_alias_of(addr + i) = insn[i];
+		*(volatile u8 *)wr[i] = insn[i];
 	return true;
 }
 
 bool poke_unsafe_store_rel32(u64 addr, const u8 insn[POKE_INSN_LEN])
 {
-	if (!poke_alias_prepare(addr, POKE_INSN_LEN))
+	u8 *b[POKE_INSN_LEN];
+	if (!poke_alias_span(addr, POKE_INSN_LEN, b))
 		return false;
-	u8 *wr = poke_alias_of(addr + 1);
-	if (wr + 3 != poke_alias_of(addr + 4))
+	u8 *wr = b[1];
+	if (wr + 3 != b[4])
 		return false; /* split across non-contiguous pages: not one store */
 	u32 rel = 0;
 	for (u32 i = 0; i < 4; i++)
