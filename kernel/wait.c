@@ -59,10 +59,8 @@ bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns)
 
 void cpu_barrier_wait_halt(struct cpu_barrier *b)
 {
-	u32 gen = READ_ONCE(b->generation);
-	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->count) {
-		WRITE_ONCE(b->arrived, 0);
-		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+	u32 gen;
+	if (cpu_barrier_arrive(b, &gen)) {
 		if (b->count > 1)
 			apic_send_ipi(0, ICR_FIXED | ICR_DEST_OTHERS | VEC_CALL);
 		return;
@@ -70,9 +68,23 @@ void cpu_barrier_wait_halt(struct cpu_barrier *b)
 	u64 flags = irq_save();
 	for (;;) {
 		irq_disable();
-		if (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != gen)
+		if (cpu_barrier_released(b, gen))
 			break;
 		safe_halt();
 	}
 	irq_restore(flags);
+}
+
+bool cpu_barrier_wait_ns(struct cpu_barrier *b, u64 timeout_ns)
+{
+	u32 gen, turn = 0;
+	if (cpu_barrier_arrive(b, &gen))
+		return true;
+	u64 end = tsc_deadline_ns(timeout_ns);
+	while (!cpu_barrier_released(b, gen)) {
+		if (!tsc_before_polled(end, &turn))
+			return cpu_barrier_released(b, gen);
+		cpu_relax();
+	}
+	return true;
 }

@@ -23,6 +23,9 @@ bool wait_eq_halt(volatile u64 *p, u64 want, u64 timeout_ns);
 bool wait_eq_spin_halt(volatile u64 *p, u64 want, u64 spin_ns, u64 timeout_ns);
 /* Like cpu_barrier_wait, but waiters halt and the last arrival wakes them with VEC_CALL. */
 void cpu_barrier_wait_halt(struct cpu_barrier *b);
+/* Like cpu_barrier_wait, but a waiter gives up after timeout_ns (false; the barrier is then
+ * spent: cpu_barrier_init it again before its next use). */
+bool cpu_barrier_wait_ns(struct cpu_barrier *b, u64 timeout_ns);
 /* Sends VEC_CALL to a CPU (by index): wakes it from a halting wait. */
 void wake_cpu(u32 cpu);
 

@@ -33,15 +33,27 @@ static inline void cpu_barrier_init(struct cpu_barrier *b, u32 count)
 	b->generation = 0;
 	b->count = count;
 }
+/* Counts this CPU in. True for the last one in, which has released the others; the others
+ * wait while the generation is still *gen. */
+static inline bool cpu_barrier_arrive(struct cpu_barrier *b, u32 *gen)
+{
+	*gen = READ_ONCE(b->generation);
+	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) != b->count)
+		return false;
+	WRITE_ONCE(b->arrived, 0);
+	__atomic_store_n(&b->generation, *gen + 1, __ATOMIC_RELEASE);
+	return true;
+}
+static inline bool cpu_barrier_released(const struct cpu_barrier *b, u32 gen)
+{
+	return __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != gen;
+}
 static inline void cpu_barrier_wait(struct cpu_barrier *b)
 {
-	u32 gen = READ_ONCE(b->generation);
-	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->count) {
-		WRITE_ONCE(b->arrived, 0);
-		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+	u32 gen;
+	if (cpu_barrier_arrive(b, &gen))
 		return;
-	}
-	while (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == gen)
+	while (!cpu_barrier_released(b, gen))
 		cpu_relax();
 }
 

@@ -25,6 +25,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "kernel/experiment.h"
+#include "kernel/wait.h"
 #include "lib/lib.h"
 
 /* The four counters a loop adds to (sti_self_seq.S): NMIs, at STI, at the NOP, at the CLI. */
@@ -65,26 +66,27 @@ static const self_fn x2apic_fn[] = { seq_self_x2_lead0, seq_self_x2_spin, seq_se
 const char *sti_self_lead_name(u32 shape) { return shape < NLEADS ? leads[shape].name : "?"; }
 
 #define BATCH 64 /* iterations between two looks at the clock */
-/* A CPU that has not joined the others by then is left out of the window (it still counts). */
+/* A CPU that has not met the others by then starts its window alone (it still counts). */
 #define START_TIMEOUT_NS 100000000ull
 
 /*
- * The window starts when every CPU of the run has arrived (go: 0 waiting, 1 being set up,
- * 2 running until end_tsc). A window timed from the call instead was spent, at smp 8 on 2
- * host cores, before the halted vCPUs had been woken: a 4 ms learning run found no NMI at all
- * and the loop was kept on all 8 CPUs at 40% of one CPU's rate.
+ * Each CPU's window starts when every CPU of the run has met at the start barrier and lasts
+ * ns by its own clock. A window timed from the call instead was spent, at smp 8 on 2 host
+ * cores, before the halted vCPUs had been woken: a 4 ms learning run found no NMI at all and
+ * the loop was kept on all 8 CPUs at 40% of one CPU's rate.
  */
 static struct {
-	volatile u32 active, stop, arrived, go;
+	volatile u32 active;
 	self_fn shape;
-	u32 spin, ncpus;
+	u32 spin;
 	u64 ns;
-	volatile u64 t0, end_tsc;
+	struct cpu_barrier start;
 } self;
-/* per CPU: the loop's counts, its iterations, and NMIs the kernel's entry took meanwhile */
+/* per CPU: the loop's counts, its iterations, NMIs the kernel's entry took meanwhile, and
+ * when its window began */
 static struct self_cpu {
 	struct self_counts c;
-	u64 iters, elsewhere;
+	u64 iters, elsewhere, start_tsc;
 } __attribute__((aligned(64))) per_cpu[MAX_CPUS];
 
 bool sti_self_nmi(u64 rip)
@@ -94,26 +96,6 @@ bool sti_self_nmi(u64 rip)
 		return false;
 	per_cpu[this_cpu_index()].elsewhere++;
 	return true;
-}
-
-/* Waits for the other CPUs of the run; the last to arrive (or the first to give up) starts
- * the window. */
-static void start_together(void)
-{
-	u64 give_up = rdtsc() + ns_to_tsc(START_TIMEOUT_NS);
-	__atomic_add_fetch(&self.arrived, 1, __ATOMIC_ACQ_REL);
-	while (__atomic_load_n(&self.arrived, __ATOMIC_ACQUIRE) < self.ncpus &&
-	       !__atomic_load_n(&self.go, __ATOMIC_ACQUIRE) && tsc_before(give_up))
-		cpu_relax();
-	u32 waiting = 0;
-	if (__atomic_compare_exchange_n(&self.go, &waiting, 1, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		self.t0 = rdtsc();
-		self.end_tsc = self.t0 + ns_to_tsc(self.ns);
-		__atomic_store_n(&self.go, 2, __ATOMIC_RELEASE);
-	}
-	while (__atomic_load_n(&self.go, __ATOMIC_ACQUIRE) != 2)
-		cpu_relax();
 }
 
 static void self_loop(void *arg)
@@ -126,8 +108,10 @@ static void self_loop(void *arg)
 	if (apic.mode != APIC_MODE_X2APIC)
 		apic_write(APIC_ICR2, dest << 24); /* the loop writes only the low word */
 	idt_set_entry(VEC_NMI, (u64)seq_self_nmi);
-	start_together();
-	while (tsc_before(self.end_tsc) && !__atomic_load_n(&self.stop, __ATOMIC_ACQUIRE)) {
+	cpu_barrier_wait_ns(&self.start, START_TIMEOUT_NS);
+	c->start_tsc = rdtsc();
+	u64 end = c->start_tsc + ns_to_tsc(self.ns);
+	while (tsc_before(end)) {
 		self.shape(icr, ICR_NMI, dest, BATCH, &c->c, self.spin);
 		c->iters += BATCH;
 	}
@@ -150,7 +134,6 @@ static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
 	self.shape = (apic.mode == APIC_MODE_X2APIC ? x2apic_fn : xapic_fn)[leads[k].kind];
 	self.spin = leads[k].spin;
 	sti_self_kernel_nmi = idt_default_entry(VEC_NMI);
-	self.stop = self.arrived = self.go = 0;
 	self.ns = ns;
 	struct cpumask all;
 	cpumask_clear(&all);
@@ -158,18 +141,15 @@ static void run_shape(u32 k, u32 ncpus, u64 ns, struct sti_self_result *out)
 	for_each_online_cpu(i)
 		if (n++ < ncpus)
 			cpumask_set(&all, i);
-	self.ncpus = MIN(n, ncpus);
+	cpu_barrier_init(&self.start, MIN(n, ncpus));
 	__atomic_store_n(&self.active, 1, __ATOMIC_RELEASE);
-	smp_call(&all, self_loop, NULL, false); /* this CPU's own turn, when it is in the mask */
-	while (__atomic_load_n(&self.go, __ATOMIC_ACQUIRE) != 2)
-		cpu_relax();
-	while (tsc_before(self.end_tsc))
-		cpu_relax();
-	__atomic_store_n(&self.stop, 1, __ATOMIC_RELEASE); /* a CPU whose clock lags stops */
-	smp_wait(&all);
-	u64 tsc = rdtsc() - self.t0;
+	smp_call(&all, self_loop, NULL, true); /* this CPU's own turn, when it is in the mask */
+	u64 now = rdtsc(), first = now;
+	for_each_cpu_in(i, &all, MAX_CPUS)
+		if (per_cpu[i].start_tsc) /* 0: its loop never started */
+			first = MIN(first, per_cpu[i].start_tsc);
 	__atomic_store_n(&self.active, 0, __ATOMIC_RELEASE);
-	*out = (struct sti_self_result){ .shape = k, .tsc = tsc };
+	*out = (struct sti_self_result){ .shape = k, .tsc = now - first };
 	for_each_cpu_in(i, &all, MAX_CPUS) {
 		const struct self_cpu *c = &per_cpu[i];
 		out->cpus++;
