@@ -45,10 +45,20 @@ struct point {
 #define SMC_SAMPLES 256
 static u64 smc[2][SMC_SAMPLES];
 
+/* TSC cycles of one store of the byte already at p, drained (MFENCE) before the clock is
+ * read again: on hardware a store into fetched code clears the pipeline at that point. */
+static u64 timed_store(volatile u8 *p)
+{
+	u64 t0 = rdtsc_ordered();
+	*p = *p;
+	__asm__ volatile("mfence" ::: "memory");
+	return rdtsc_ordered() - t0;
+}
+
 /*
  * `# smc_store`: the boot CPU runs a quiet site (so its code has been fetched, or translated
- * under an emulator), stores into the same page's padding (never run), then the site's own
- * first byte; both stores write the byte already there, through the alias.
+ * under an emulator), stores into the same page's padding (int3 filler that never runs:
+ * poke_seq.S), then the site's own first byte, through the alias.
  */
 static void smc_store_probe(void)
 {
@@ -61,12 +71,8 @@ static void smc_store_probe(void)
 	for (u32 i = 0; i < SMC_SAMPLES; i++) {
 		struct poke_exec e = { .canary = i };
 		poke_exec_run(&e, site);
-		u64 t0 = rdtsc();
-		*pad = *pad;
-		u64 t1 = rdtsc();
-		*code = *code;
-		smc[1][i] = rdtsc() - t1;
-		smc[0][i] = t1 - t0;
+		smc[0][i] = timed_store(pad);
+		smc[1][i] = timed_store(code);
 	}
 	struct summary cold = summarize(smc[0], SMC_SAMPLES), live = summarize(smc[1], SMC_SAMPLES);
 	diag("smc_store cpus=%u samples=%u run_code_median_ns=%lu padding_median_ns=%lu "
