@@ -11,78 +11,127 @@
 #define TSC_CPUID_TOLERANCE_PPM 20000u
 /* A reference clock that does not move for this many polls is declared dead. */
 #define DEAD_POLLS 20000000u
+/* A stamp whose two reference reads are further apart than this is taken again. */
+#define STAMP_TIGHT_NS 20000u
+#define STAMP_TRIES 1000u
 
 struct time_info timeinfo;
 
 /*
- * One calibration window: TSC and LAPIC current count at its start and end, and the reference
- * time it really lasted (ns; 0: CALIB_US). A vCPU descheduled inside the window overshoots the
- * reference's target: counting the target instead of what elapsed made tsc_hz 11% and apic_hz
- * 60% too high once (uefi-q35-smp8 under TCG, a 15 ms gap).
+ * A free-running reference clock (PM timer or HPET), read as a 64-bit count: a narrower
+ * counter's wraps are folded in, so it must be read at least once per wrap (4.6 s for the
+ * 24-bit PM timer). One tick lasts ns_num / ns_den ns.
  */
-struct window { u64 tsc0, tsc1, ref_ns; u32 apic0, apic1; };
+struct refclk {
+	u64 (*raw)(const struct refclk *c);
+	u64 mask, last, count;
+	u64 ns_num, ns_den;
+	u16 port;
+	volatile u64 *hpet;
+};
 
-static void window_start(struct window *w)
+static u64 pm_raw(const struct refclk *c) { return inl(c->port); }
+static u64 hpet_raw(const struct refclk *c) { return c->hpet[30]; /* main counter, 0xf0 */ }
+
+static u64 ref_read(struct refclk *c)
 {
-	w->apic0 = apic_read(APIC_TIMER_CUR);
-	w->tsc0 = rdtsc_ordered();
+	u64 now = c->raw(c) & c->mask;
+	c->count += (now - c->last) & c->mask;
+	c->last = now;
+	return c->count;
 }
-static void window_end(struct window *w)
+static u64 ref_ns(const struct refclk *c, u64 ticks)
 {
-	w->tsc1 = rdtsc_ordered();
-	w->apic1 = apic_read(APIC_TIMER_CUR);
+	return muldiv64(ticks, c->ns_num, c->ns_den);
+}
+static u64 ref_ticks(const struct refclk *c, u64 ns) { return muldiv64(ns, c->ns_den, c->ns_num); }
+
+/*
+ * One end of the calibration window: the LAPIC count and the TSC, read between two reads of
+ * the reference, whose midpoint (ref2 = their sum) stands for both. A vCPU descheduled
+ * between the reads widens the bracket (gap), and the stamp is taken again; unbracketed, a
+ * 15 ms gap once made tsc_hz 11% and apic_hz 60% too high, and a smaller one 14% and 29%
+ * (uefi-q35-smp8 under TCG, its APs spinning in the firmware), and the reads' own cost
+ * made apic_hz 0.25% too high on every boot.
+ */
+struct stamp {
+	u64 tsc, ref2, gap;
+	u32 apic;
+};
+
+static void stamp_take(struct refclk *c, struct stamp *s)
+{
+	u64 tight = ref_ticks(c, STAMP_TIGHT_NS);
+	s->gap = ~0ull;
+	for (u32 i = 0; i < STAMP_TRIES && s->gap > tight; i++) {
+		u64 a = ref_read(c);
+		u32 apic = apic_read(APIC_TIMER_CUR);
+		u64 tsc = rdtsc_ordered();
+		u64 b = ref_read(c);
+		if (b - a < s->gap)
+			*s = (struct stamp){
+				.tsc = tsc, .ref2 = a + b, .gap = b - a, .apic = apic
+			};
+	}
+}
+
+/* What a window measured: TSC and LAPIC ticks over ref_ns, each end known to +-bound_ns. */
+struct window {
+	u64 tsc, ref_ns, bound_ns;
+	u32 apic;
+	bool bracketed;
+};
+
+static bool calibrate_ref(struct refclk *c, struct window *w)
+{
+	struct stamp s0, s1;
+	u64 want = ref_ticks(c, CALIB_US * 1000ull), polls = 0, prev;
+	ref_read(c);
+	stamp_take(c, &s0);
+	prev = c->count;
+	while (2 * c->count < s0.ref2 + 2 * want) {
+		ref_read(c);
+		if (c->count != prev)
+			polls = 0, prev = c->count;
+		else if (++polls > DEAD_POLLS)
+			return false;
+	}
+	stamp_take(c, &s1);
+	w->tsc = s1.tsc - s0.tsc;
+	w->apic = s0.apic - s1.apic;
+	w->ref_ns = ref_ns(c, s1.ref2 - s0.ref2) / 2;
+	w->bound_ns = ref_ns(c, s0.gap + s1.gap) / 2;
+	w->bracketed = true;
+	return true;
 }
 
 static bool calibrate_pm(const struct fw_info *fw, struct window *w)
 {
-	u32 mask = fw->pm_timer_32bit ? 0xffffffffu : 0xffffffu;
-	u32 want = (u32)((u64)PM_TIMER_HZ * CALIB_US / 1000000u);
-	u32 start = inl((u16)fw->pm_timer_port) & mask, now = start, polls = 0;
-	/* align to a tick edge */
-	while ((now = inl((u16)fw->pm_timer_port) & mask) == start)
-		if (++polls > DEAD_POLLS)
-			return false;
-	window_start(w);
-	start = inl((u16)fw->pm_timer_port) & mask; /* read after the window's start */
-	u32 elapsed;
-	for (polls = 0;; polls++) {
-		u32 t = inl((u16)fw->pm_timer_port) & mask;
-		elapsed = (t - start) & mask;
-		if (elapsed >= want)
-			break;
-		if (t == now && polls > DEAD_POLLS)
-			return false;
-		if (t != now)
-			polls = 0;
-		now = t;
-	}
-	window_end(w);
-	w->ref_ns = (u64)elapsed * 1000000000ull / PM_TIMER_HZ;
-	return true;
+	struct refclk c = { .raw = pm_raw,
+			    .port = (u16)fw->pm_timer_port,
+			    .mask = fw->pm_timer_32bit ? 0xffffffffu : 0xffffffu,
+			    .ns_num = 1000000000u,
+			    .ns_den = PM_TIMER_HZ };
+	return calibrate_ref(&c, w);
 }
 
 static bool calibrate_hpet(const struct fw_info *fw, struct window *w)
 {
 	volatile u64 *h = (volatile u64 *)fw->hpet_addr;
-	u64 period_fs = h[0] >> 32; /* capabilities: counter period in femtoseconds */
+	u64 cap = h[0];
+	u64 period_fs = cap >> 32; /* counter period in femtoseconds */
 	if (period_fs == 0 || period_fs > 100000000ull)
 		return false;
 	h[2] |= 1; /* general configuration: enable the main counter */
-	u64 want = (u64)CALIB_US * 1000000000ull / period_fs;
-	u64 start = h[30], polls = 0; /* main counter at 0xf0 */
-	while (h[30] == start)
-		if (++polls > DEAD_POLLS)
-			return false;
-	window_start(w);
-	start = h[30];
-	u64 elapsed;
-	while ((elapsed = h[30] - start) < want)
-		;
-	window_end(w);
-	w->ref_ns = elapsed * period_fs / 1000000u;
-	return true;
+	struct refclk c = { .raw = hpet_raw,
+			    .hpet = h,
+			    .mask = (cap & (1u << 13)) ? ~0ull : 0xffffffffull, /* COUNT_SIZE_CAP */
+			    .ns_num = period_fs,
+			    .ns_den = 1000000u };
+	return calibrate_ref(&c, w);
 }
 
+/* The PIT's one-shot has no counter to bracket: its target stands for the time. */
 static bool calibrate_pit(struct window *w)
 {
 	u32 count = (u32)((u64)PIT_HZ * CALIB_US / 1000000u);
@@ -90,11 +139,14 @@ static bool calibrate_pit(struct window *w)
 	outb(0x43, 0xb0);                      /* channel 2, lo/hi, mode 0 */
 	outb(0x42, count & 0xff);
 	outb(0x42, count >> 8);
-	window_start(w);
+	u32 apic0 = apic_read(APIC_TIMER_CUR);
+	u64 tsc0 = rdtsc_ordered();
 	for (u32 polls = 0; !(inb(0x61) & 0x20); polls++)
 		if (polls > DEAD_POLLS)
 			return false;
-	window_end(w);
+	w->tsc = rdtsc_ordered() - tsc0;
+	w->apic = apic0 - apic_read(APIC_TIMER_CUR);
+	w->ref_ns = (u64)count * 1000000000u / PIT_HZ;
 	return true;
 }
 
@@ -124,7 +176,6 @@ static bool from_cpuid(void)
 void time_init(const struct fw_info *fw)
 {
 	struct window w = { 0 };
-	u64 ref_ns = 0;
 	const char *src = NULL;
 
 	apic_write(APIC_TIMER_DIV, 0xb); /* divide by 1 */
@@ -148,12 +199,14 @@ void time_init(const struct fw_info *fw)
 	}
 	apic_write(APIC_TIMER_INIT, 0);
 
-	ref_ns = w.ref_ns ? w.ref_ns : CALIB_US * 1000ull; /* the PIT's one-shot: its target */
 	timeinfo.calib_us = CALIB_US;
 	bool have_cpuid = from_cpuid();
 	if (src) {
-		timeinfo.apic_hz = (u64)(w.apic0 - w.apic1) * 1000000000ull / ref_ns;
-		u64 measured = (w.tsc1 - w.tsc0) * 1000000000ull / ref_ns;
+		timeinfo.apic_hz = muldiv64(w.apic, 1000000000u, w.ref_ns);
+		u64 measured = muldiv64(w.tsc, 1000000000u, w.ref_ns);
+		timeinfo.calib_bracketed = w.bracketed;
+		timeinfo.calib_bound_ppm =
+			(u32)MIN(muldiv64(w.bound_ns, 1000000u, w.ref_ns), 999999ull);
 		timeinfo.tsc_hz = measured;
 		timeinfo.tsc_source = src;
 		/*

@@ -10,6 +10,12 @@ struct time_info {
 	const char *tsc_source;  /* "cpuid15", "cpuid16", "pmtimer", "hpet", "pit", "guess" */
 	u64 apic_hz;             /* LAPIC timer input clock with divide-by-1; 0 when unknown */
 	u32 calib_us;            /* length of the calibration window */
+	/*
+	 * PM timer and HPET: each end of the window is bracketed by two reads of the clock;
+	 * the rates are right within calib_bound_ppm. The PIT's one-shot has no such bound.
+	 */
+	bool calib_bracketed;
+	u32 calib_bound_ppm;
 	char problem[120];       /* non-empty when a reference clock misbehaved */
 	/*
 	 * What CPUID 0x15/0x16 said when a reference clock measured the TSC too: a model's CPUID
