@@ -113,6 +113,7 @@ static int set_u32(struct word *w, u32 *dst)
 
 static const char *const apic_names[] = { "auto", "xapic", "x2apic" };
 static const char *const console_names[] = { "both", "serial", "fb" };
+static const char *const clock_names[] = { "auto", "pmtimer", "hpet", "pit" };
 static const char *const exit_names[] = { "qemu", "halt", "reboot", "poweroff" }; /* from EXIT_QEMU on */
 static const char *const poke_names[] = { "emulate", "rollback", "spin" }; /* bit i */
 
@@ -165,6 +166,12 @@ static int apply_value(struct word *w, const char *key, struct cmdline *c)
 		c->apic = (enum apic_pref)e;
 		return 0;
 	}
+	if (!strcmp(key, "clock")) {
+		if ((e = get_choice(w, clock_names, 4, "auto, pmtimer, hpet or pit")) < 0)
+			return -1;
+		c->clock = (enum clock_pref)e;
+		return 0;
+	}
 	if (!strcmp(key, "console")) {
 		if ((e = get_choice(w, console_names, 3, "serial, fb or both")) < 0)
 			return -1;
@@ -180,8 +187,8 @@ static int apply_value(struct word *w, const char *key, struct cmdline *c)
 	return 0;
 }
 
-static const char *const value_keys[] = { "tests", "skip", "iterations", "seed", "timeout",
-					   "cpus", "apic", "console", "exit", "poke" };
+static const char *const value_keys[] = { "tests", "skip",  "iterations", "seed", "timeout", "cpus",
+					  "apic",  "clock", "console",    "exit", "poke" };
 static const char *const flag_keys[] = { "nosmp", "list", "bench" };
 
 /* Finds key among names; returns its index or -1. */

@@ -3,6 +3,7 @@
 #define RACEBED_CMDLINE_H
 
 #include "arch/x86/apic_pref.h"
+#include "arch/x86/clock_pref.h"
 #include "lib/types.h"
 
 enum console_mode { CONSOLE_BOTH, CONSOLE_SERIAL, CONSOLE_FB };
@@ -16,6 +17,7 @@ struct cmdline {
 	u32 timeout_s;   /* per-experiment watchdog; 0 = each experiment's default */
 	u32 cpus;        /* 0 = all; else bring up at most this many (BSP included) */
 	enum apic_pref apic;
+	enum clock_pref clock;
 	enum console_mode console;
 	enum exit_mode exit;
 	bool nosmp;
@@ -34,6 +36,7 @@ struct cmdline {
  * value, number out of range, value too long) writes a one-line message naming the word into
  * err and returns -1; returns 0 on success. Numbers are decimal or 0x-hex, u64 range checked.
  * Keys: tests= skip= iterations= seed= timeout= cpus= apic=auto|xapic|x2apic nosmp
+ *       clock=auto|pmtimer|hpet|pit
  *       console=serial|fb|both list bench exit=qemu|halt|reboot|poweroff poke=emulate|rollback|spin[,...]
  */
 int cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen);

@@ -196,12 +196,10 @@ NORETURN void kmain(u32 info_pa, u32 magic)
 	find_firmware_tables();
 	console_find_uart(&fw);
 	setup_apic();
-	time_init(&fw);
-	kprintf("# tsc_hz=%lu source=%s apic_timer_hz=%lu", timeinfo.tsc_hz, timeinfo.tsc_source,
-		timeinfo.apic_hz);
-	if (timeinfo.calib_bracketed)
-		kprintf(" calib_bound_ppm=%u", timeinfo.calib_bound_ppm);
-	kprintf("\n");
+	time_init(&fw, cl.clock);
+	kprintf("# tsc_hz=%lu source=%s apic_timer_hz=%lu clock=%s calib_bound_ppm=%u\n",
+		timeinfo.tsc_hz, timeinfo.tsc_source, timeinfo.apic_hz, timeinfo.clock,
+		timeinfo.calib_bound_ppm);
 	if (timeinfo.cpuid_disagrees)
 		kprintf("# tsc: %s says %lu Hz, %s measures %lu Hz: the measurement is used\n",
 			timeinfo.cpuid_source, timeinfo.cpuid_hz, timeinfo.tsc_source, timeinfo.tsc_hz);

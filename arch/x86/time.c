@@ -8,7 +8,7 @@
 #define PIT_HZ 1193182u
 #define CALIB_US 25000u
 /* CPUID's TSC frequency is used only within this distance of the measured one. */
-#define TSC_CPUID_TOLERANCE_PPM 20000u
+#define TSC_CPUID_TOLERANCE_PPM 5000u
 /* A reference clock that does not move for this many polls is declared dead. */
 #define DEAD_POLLS 20000000u
 /* A stamp whose two reference reads are further apart than this is taken again. */
@@ -18,7 +18,7 @@
 struct time_info timeinfo;
 
 /*
- * A free-running reference clock (PM timer or HPET), read as a 64-bit count: a narrower
+ * A free-running reference clock (PM timer, HPET or PIT), read as a 64-bit count: a narrower
  * counter's wraps are folded in, so it must be read at least once per wrap (4.6 s for the
  * 24-bit PM timer). One tick lasts ns_num / ns_den ns.
  */
@@ -79,7 +79,6 @@ static void stamp_take(struct refclk *c, struct stamp *s)
 struct window {
 	u64 tsc, ref_ns, bound_ns;
 	u32 apic;
-	bool bracketed;
 };
 
 static bool calibrate_ref(struct refclk *c, struct window *w)
@@ -101,53 +100,76 @@ static bool calibrate_ref(struct refclk *c, struct window *w)
 	w->apic = s0.apic - s1.apic;
 	w->ref_ns = ref_ns(c, s1.ref2 - s0.ref2) / 2;
 	w->bound_ns = ref_ns(c, s0.gap + s1.gap) / 2;
-	w->bracketed = true;
 	return true;
 }
 
-static bool calibrate_pm(const struct fw_info *fw, struct window *w)
+/* PIT channel 2 in mode 0 from 0xffff, its count latched and read: counting up from 0. */
+static u64 pit_raw(const struct refclk *c)
 {
-	struct refclk c = { .raw = pm_raw,
-			    .port = (u16)fw->pm_timer_port,
-			    .mask = fw->pm_timer_32bit ? 0xffffffffu : 0xffffffu,
-			    .ns_num = 1000000000u,
-			    .ns_den = PM_TIMER_HZ };
-	return calibrate_ref(&c, w);
+	(void)c;
+	outb(0x43, 0x80); /* latch channel 2's count */
+	u32 lo = inb(0x42);
+	return 0xffffu - (lo | (u32)inb(0x42) << 8);
 }
 
-static bool calibrate_hpet(const struct fw_info *fw, struct window *w)
+/*
+ * One window against c. The PIT's count wraps every 54.9 ms, and a wrap between two reads is
+ * lost; OUT2 goes high when the count passes 0 and stays high, so a window with OUT2 still
+ * low had no wrap at all. Polling OUT2 for a 25 ms one-shot instead once made both rates 5.7%
+ * too high under TCG.
+ */
+static bool window_on(struct refclk *c, struct window *w)
 {
+	if (c->raw != pit_raw)
+		return calibrate_ref(c, w);
+	for (u32 attempt = 0; attempt < 3; attempt++) {
+		outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+		outb(0x43, 0xb0);                       /* channel 2, lo/hi, mode 0, binary */
+		outb(0x42, 0xff);
+		outb(0x42, 0xff);
+		if (!calibrate_ref(c, w))
+			return false;
+		if (!(inb(0x61) & 0x20))
+			return true;
+	}
+	return false;
+}
+
+/* Fills c for the PM timer, the HPET or the PIT; false when firmware has none. */
+static bool ref_pm(const struct fw_info *fw, struct refclk *c)
+{
+	*c = (struct refclk){ .raw = pm_raw,
+			      .port = (u16)fw->pm_timer_port,
+			      .mask = fw->pm_timer_32bit ? 0xffffffffu : 0xffffffu,
+			      .ns_num = 1000000000u,
+			      .ns_den = PM_TIMER_HZ };
+	return fw->have_pm_timer && fw->pm_timer_port;
+}
+
+static bool ref_hpet(const struct fw_info *fw, struct refclk *c)
+{
+	if (!fw->have_hpet)
+		return false;
 	volatile u64 *h = (volatile u64 *)fw->hpet_addr;
 	u64 cap = h[0];
 	u64 period_fs = cap >> 32; /* counter period in femtoseconds */
 	if (period_fs == 0 || period_fs > 100000000ull)
 		return false;
 	h[2] |= 1; /* general configuration: enable the main counter */
-	struct refclk c = { .raw = hpet_raw,
-			    .hpet = h,
-			    .mask = (cap & (1u << 13)) ? ~0ull : 0xffffffffull, /* COUNT_SIZE_CAP */
-			    .ns_num = period_fs,
-			    .ns_den = 1000000u };
-	return calibrate_ref(&c, w);
+	*c = (struct refclk){ .raw = hpet_raw,
+			      .hpet = h,
+			      .mask = (cap & (1u << 13)) ? ~0ull
+							 : 0xffffffffull, /* COUNT_SIZE_CAP */
+			      .ns_num = period_fs,
+			      .ns_den = 1000000u };
+	return true;
 }
 
-/* The PIT's one-shot has no counter to bracket: its target stands for the time. */
-static bool calibrate_pit(struct window *w)
+static void ref_pit(struct refclk *c)
 {
-	u32 count = (u32)((u64)PIT_HZ * CALIB_US / 1000000u);
-	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(0x43, 0xb0);                      /* channel 2, lo/hi, mode 0 */
-	outb(0x42, count & 0xff);
-	outb(0x42, count >> 8);
-	u32 apic0 = apic_read(APIC_TIMER_CUR);
-	u64 tsc0 = rdtsc_ordered();
-	for (u32 polls = 0; !(inb(0x61) & 0x20); polls++)
-		if (polls > DEAD_POLLS)
-			return false;
-	w->tsc = rdtsc_ordered() - tsc0;
-	w->apic = apic0 - apic_read(APIC_TIMER_CUR);
-	w->ref_ns = (u64)count * 1000000000u / PIT_HZ;
-	return true;
+	*c = (struct refclk){
+		.raw = pit_raw, .mask = 0xffff, .ns_num = 1000000000u, .ns_den = PIT_HZ
+	};
 }
 
 /* CPUID 0x15 (crystal ratio) or else 0x16 (base frequency): the TSC rate the model states. */
@@ -173,40 +195,89 @@ static bool from_cpuid(void)
 	return false;
 }
 
-void time_init(const struct fw_info *fw)
+/* The rates a window gives, and how far off they can be (ppm). */
+static void window_rates(const struct window *w, u64 *tsc_hz, u64 *apic_hz, u32 *bound_ppm)
 {
-	struct window w = { 0 };
-	const char *src = NULL;
+	*tsc_hz = muldiv64(w->tsc, 1000000000u, w->ref_ns);
+	*apic_hz = muldiv64(w->apic, 1000000000u, w->ref_ns);
+	*bound_ppm = (u32)MIN(muldiv64(w->bound_ns, 1000000u, w->ref_ns), 999999ull);
+}
 
-	apic_write(APIC_TIMER_DIV, 0xb); /* divide by 1 */
+/* The LAPIC timer counting down from its top at divide-by-1, masked: the windows read it. */
+static void apic_timer_freerun(void)
+{
+	apic_write(APIC_TIMER_DIV, 0xb);
 	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | APIC_TIMER_ONESHOT);
 	apic_write(APIC_TIMER_INIT, 0xffffffffu);
+}
 
-	if (fw->have_pm_timer && fw->pm_timer_port) {
-		if (calibrate_pm(fw, &w))
-			src = "pmtimer";
-		else
-			ksnprintf(timeinfo.problem, sizeof(timeinfo.problem), "ACPI PM timer never ticked");
+/* The clock the boot calibrated against, for time_recheck(). */
+static struct refclk boot_ref;
+
+/*
+ * Calibrates against pref (auto: the first that counts of PM timer, HPET, PIT) and returns
+ * its name, or NULL with *why saying what went wrong with the last one tried.
+ */
+static const char *calibrate(const struct fw_info *fw, enum clock_pref pref, struct window *w,
+			     const char **why)
+{
+	bool any = pref == CLOCK_AUTO;
+	struct refclk *c = &boot_ref;
+	*why = NULL;
+	if (any || pref == CLOCK_PMTIMER) {
+		if (!ref_pm(fw, c)) {
+			*why = "no ACPI PM timer in the FADT";
+		} else if (window_on(c, w)) {
+			return "pmtimer";
+		} else {
+			*why = "the ACPI PM timer never ticked";
+			if (any)
+				ksnprintf(timeinfo.problem, sizeof(timeinfo.problem), "%s", *why);
+		}
 	}
-	if (!src && fw->have_hpet && calibrate_hpet(fw, &w))
-		src = "hpet";
-	if (!src) {
-		if (calibrate_pit(&w))
-			src = "pit";
+	if (any || pref == CLOCK_HPET) {
+		if (!ref_hpet(fw, c))
+			*why = "no usable HPET in ACPI";
+		else if (window_on(c, w))
+			return "hpet";
 		else
-			ksnprintf(timeinfo.problem, sizeof(timeinfo.problem),
-				  "no reference clock ticked (PM timer, HPET, PIT)");
+			*why = "the HPET never counted";
 	}
+	if (any || pref == CLOCK_PIT) {
+		ref_pit(c);
+		if (window_on(c, w))
+			return "pit";
+		*why = "PIT channel 2 never counted";
+	}
+	c->raw = NULL;
+	return NULL;
+}
+
+void time_init(const struct fw_info *fw, enum clock_pref pref)
+{
+	static const char *const names[] = { "auto", "pmtimer", "hpet", "pit" };
+	struct window w = { 0 };
+	const char *why;
+
+	apic_timer_freerun();
+	const char *src = calibrate(fw, pref, &w, &why);
+	if (!src && pref != CLOCK_AUTO) {
+		ksnprintf(timeinfo.problem, sizeof(timeinfo.problem),
+			  "clock=%s: %s; calibrated against the first clock that counts",
+			  names[pref], why);
+		src = calibrate(fw, CLOCK_AUTO, &w, &why);
+	}
+	if (!src)
+		ksnprintf(timeinfo.problem, sizeof(timeinfo.problem),
+			  "no reference clock counted (PM timer, HPET, PIT)");
 	apic_write(APIC_TIMER_INIT, 0);
 
 	timeinfo.calib_us = CALIB_US;
 	bool have_cpuid = from_cpuid();
+	timeinfo.clock = src ? src : "none";
 	if (src) {
-		timeinfo.apic_hz = muldiv64(w.apic, 1000000000u, w.ref_ns);
-		u64 measured = muldiv64(w.tsc, 1000000000u, w.ref_ns);
-		timeinfo.calib_bracketed = w.bracketed;
-		timeinfo.calib_bound_ppm =
-			(u32)MIN(muldiv64(w.bound_ns, 1000000u, w.ref_ns), 999999ull);
+		u64 measured;
+		window_rates(&w, &measured, &timeinfo.apic_hz, &timeinfo.calib_bound_ppm);
 		timeinfo.tsc_hz = measured;
 		timeinfo.tsc_source = src;
 		/*
@@ -230,6 +301,42 @@ void time_init(const struct fw_info *fw)
 		timeinfo.tsc_hz = 2000000000ull; /* said loudly by the boot experiment */
 		timeinfo.tsc_source = "guess";
 	}
+}
+
+static u64 median_u64(u64 *v, u32 n)
+{
+	for (u32 i = 1; i < n; i++)
+		for (u32 j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			u64 t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+bool time_recheck(u32 windows, struct time_recheck *out)
+{
+	u64 tsc[TIME_RECHECK_MAX], apic[TIME_RECHECK_MAX];
+	u32 n = 0;
+	*out = (struct time_recheck){ 0 };
+	if (!boot_ref.raw)
+		return false;
+	for (; n < MIN(windows, TIME_RECHECK_MAX); n++) {
+		struct window w;
+		u32 bound;
+		apic_timer_freerun();
+		if (!window_on(&boot_ref, &w))
+			break;
+		window_rates(&w, &tsc[n], &apic[n], &bound);
+		out->bound_ppm = MAX(out->bound_ppm, bound);
+	}
+	apic_write(APIC_TIMER_INIT, 0);
+	if (n == 0)
+		return false;
+	out->windows = n;
+	out->tsc_hz = median_u64(tsc, n);
+	out->apic_hz = median_u64(apic, n);
+	return n == MIN(windows, TIME_RECHECK_MAX);
 }
 
 void delay_cycles(u64 cycles)

@@ -3,6 +3,7 @@
 #define RACEBED_TIME_H
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/clock_pref.h"
 #include "arch/x86/cpu.h"
 
 struct time_info {
@@ -10,11 +11,8 @@ struct time_info {
 	const char *tsc_source;  /* "cpuid15", "cpuid16", "pmtimer", "hpet", "pit", "guess" */
 	u64 apic_hz;             /* LAPIC timer input clock with divide-by-1; 0 when unknown */
 	u32 calib_us;            /* length of the calibration window */
-	/*
-	 * PM timer and HPET: each end of the window is bracketed by two reads of the clock;
-	 * the rates are right within calib_bound_ppm. The PIT's one-shot has no such bound.
-	 */
-	bool calib_bracketed;
+	const char *clock; /* the reference clock measured against: "pmtimer", "hpet", "pit" */
+	/* each end of the window lies between two reads of the clock: rates right within this */
 	u32 calib_bound_ppm;
 	char problem[120];       /* non-empty when a reference clock misbehaved */
 	/*
@@ -30,7 +28,20 @@ struct time_info {
 extern struct time_info timeinfo;
 
 /* BSP, once, after the APIC and the HPET page are reachable. Never hangs. */
-void time_init(const struct fw_info *fw);
+void time_init(const struct fw_info *fw, enum clock_pref pref);
+/*
+ * Measures the TSC and LAPIC timer rates again against the clock the boot calibrated against
+ * (tsc_source's clock, or the one CPUID's figure was checked with): the median of `windows`
+ * windows of the boot's length (at most TIME_RECHECK_MAX), each end bracketed as at boot;
+ * bound_ppm is the widest window's. Leaves the LAPIC timer stopped and masked. False when
+ * there is no such clock or it stopped counting.
+ */
+#define TIME_RECHECK_MAX 16
+struct time_recheck {
+	u64 tsc_hz, apic_hz;
+	u32 bound_ppm, windows;
+};
+bool time_recheck(u32 windows, struct time_recheck *out);
 /*
  * a * b / c with a 128-bit intermediate (mul + div; the quotient must fit 64 bits). c is
  * pinned to RCX: with "rm" the compiler may hand the divisor the very register that holds a
