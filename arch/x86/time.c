@@ -9,8 +9,14 @@
 #define CALIB_US 25000u
 /* CPUID's TSC frequency is used only within this distance of the measured one. */
 #define TSC_CPUID_TOLERANCE_PPM 5000u
-/* A reference clock that does not move for this many polls is declared dead. */
-#define DEAD_POLLS 20000000u
+/*
+ * A reference clock that does not move for this many reads in a row is declared dead. A
+ * read takes 0.1 us at the very least and the slowest clock (the PIT) ticks every 0.84 us,
+ * so a live one moves within a few reads; at 1-3 us a read (the PIT's latch and two reads)
+ * a dead one costs 1-3 s, not the 20-60 s of the 20 million reads before. Firmware can gate
+ * the PIT's clock off (some laptops do).
+ */
+#define DEAD_POLLS 1000000u
 /* A stamp whose two reference reads are further apart than this is taken again. */
 #define STAMP_TIGHT_NS 20000u
 #define STAMP_TRIES 1000u

@@ -186,6 +186,8 @@ def boot_once(config: Config, args: Sequence[str], stem: str, first: bool, opts:
             hooks.append(KeySender(sock, keys, log_path))
         if layout == "spcr-com2":
             extra += ["-acpitable", "file=" + write_spcr(os.path.join(opts.out, f"{stem}.spcr.bin"))]
+    if "machine" in config.options:
+        extra += ["-machine", config.options["machine"]]
     if "vga" in config.options:
         w, h = vga_size(config) or (0, 0)
         extra += ["-vga", "none", "-device", f"VGA,xres={w},yres={h}"]

@@ -18,9 +18,12 @@ EXIT_WORDS = {value: word for word, value in EXIT_NAMES.items()}
 # alone: nothing boots beside this config (its timed experiments get the host to themselves).
 # cpu: the Bochs CPU model (firmware bochs; `bochs --help cpu`); ips: Bochs' instructions per
 # simulated second.  vga: QEMU's standard VGA (-device VGA) with this preferred mode WxH in its EDID.
+# machine: more QEMU machine properties, KEY=VALUE[,KEY=VALUE] (pit=off, hpet=off: the hardware a
+# real machine may lack).
 OPTIONS = {"alone": r"", "keys": r".+", "screendump": r"", "serial": r"com1|pci|spcr-com2", "accel": r"tcg|kvm",
            "quick": r"[A-Za-z0-9_*?,\[\]-]+", "cpu": r"[a-z0-9_]+", "ips": r"[1-9][0-9]{6,9}",
-           "vga": r"[1-9][0-9]{2,3}x[1-9][0-9]{2,3}"}
+           "vga": r"[1-9][0-9]{2,3}x[1-9][0-9]{2,3}",
+           "machine": r"[a-z0-9-]+=[a-z0-9]+(,[a-z0-9-]+=[a-z0-9]+)*"}
 MACHINES = ("pc", "q35")
 # multiboot1: QEMU -kernel, no GRUB, no ISO; bochs: the GRUB ISO on Bochs (host/bochs.py) with its
 # default BIOS and VGA BIOS, checked against host/expect/bochs.exp whatever the accelerator

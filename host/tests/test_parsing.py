@@ -185,6 +185,11 @@ class ExpectationRules(unittest.TestCase):
                      "a pc bios 1 pass\na q35 uefi 1 pass\n", "a arm bios 1 pass\n"):
             with self.assertRaises(HarnessError, msg=f"bad matrix {text!r} accepted"):
                 parse_matrix(text, "m")
+        machine = parse_matrix("a pc bios 1 pass +machine=pit=off,hpet=off\n", "m")[0]
+        self.assertEqual(machine.options, {"machine": "pit=off,hpet=off"}, "+machine= properties")
+        for word in ("+machine=pit", "+machine=pit=off,", "+machine=pit=off;x"):
+            with self.assertRaises(HarnessError, msg=f"{word!r} accepted"):
+                parse_matrix(f"a pc bios 1 pass {word}\n", "m")
         self.assertEqual([c.name for c in select_configs(configs, "bad-test-name,bios-smp8")],
                          ["bios-smp8", "bad-test-name"], "--only keeps matrix order")
 
