@@ -55,7 +55,7 @@ static inline u64 tsc_fenced(void)
 static void responder(void *arg)
 {
 	(void)arg;
-	if ((cpuid(7, 0).ebx >> 1) & 1)
+	if (cpuid(0, 0).eax >= 7 && ((cpuid(7, 0).ebx >> 1) & 1)) /* CPUID.07H:EBX.TSC_ADJUST */
 		tsc_adjust[this_cpu_index()] = rdmsr(MSR_TSC_ADJUST);
 	u64 seen = 0;
 	__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
