@@ -17,9 +17,9 @@
  * leave the counters apart (a TSC_ADJUST other than 0 is printed). RDTSC "is not serializing
  * or ordered with other instructions": each read here is fenced on both sides.
  *
- * Negative control: the same measurement with a known offset added, in software, to the
- * other CPU's reads (ten times the tightest bracket, and at least 10 us) must find it inside
- * its bounds and prove it.
+ * Negative control: a known offset (ten times the tightest bracket, at least 10 us) put on one
+ * CPU through IA32_TSC_ADJUST where it exists, else added to its reads in software, must be
+ * found inside the bounds and proven; the counters must agree again after.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -51,11 +51,22 @@ static inline u64 tsc_fenced(void)
 	return lo | hi << 32;
 }
 
+static bool has_tsc_adjust(void)
+{
+	return cpuid(0, 0).eax >= 7 && ((cpuid(7, 0).ebx >> 1) & 1); /* CPUID.07H:EBX.TSC_ADJUST */
+}
+
+/* Moves this CPU's TSC by *arg cycles through IA32_TSC_ADJUST: exact, and undone exactly. */
+static void adjust_by(void *arg)
+{
+	wrmsr(MSR_TSC_ADJUST, rdmsr(MSR_TSC_ADJUST) + *(const u64 *)arg);
+}
+
 /* On the other CPU: answers each ping with its TSC. Spins without PAUSE (TCG: see sti_self_aim.c). */
 static void responder(void *arg)
 {
 	(void)arg;
-	if (cpuid(0, 0).eax >= 7 && ((cpuid(7, 0).ebx >> 1) & 1)) /* CPUID.07H:EBX.TSC_ADJUST */
+	if (has_tsc_adjust())
 		tsc_adjust[this_cpu_index()] = rdmsr(MSR_TSC_ADJUST);
 	u64 seen = 0;
 	__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
@@ -153,24 +164,40 @@ static enum exp_result run(struct exp_ctx *ctx)
 	     (cpuid(0x80000000u, 0).eax >= 0x80000007u) ? (cpuid(0x80000007u, 0).edx >> 8) & 1 : 0);
 
 	/*
-	 * The control: an offset put in by software must be proven, and inside the bounds give or
-	 * take the bracket of a run without it (the counters' own offset, unproven, lies in that).
+	 * The control: an offset put on the first other CPU must be proven, and inside the bounds
+	 * give or take the bracket of a run without it (the counters' own offset, unproven, lies
+	 * in that). Through IA32_TSC_ADJUST where the CPU has it (the counter itself moves, and
+	 * moves back exactly), else added to that CPU's reads in software (QEMU TCG drops a WRMSR
+	 * to IA32_TSC and has no TSC_ADJUST). Then the counters must agree again.
 	 */
 	struct skew c0 = measure(first, 0);
 	if (!c0.rounds)
 		return exp_fail(ctx, "cpu %u never answered a ping", first);
 	s64 slack = c0.hi - c0.lo;
-	u64 add = MAX(ns_to_tsc(CONTROL_MIN_NS), 10 * (u64)slack);
-	struct skew c1 = measure(first, add);
+	u64 add = MAX(ns_to_tsc(CONTROL_MIN_NS), 10 * (u64)slack), back = -add;
+	bool hw = has_tsc_adjust();
+	struct skew c1;
+	if (hw) {
+		smp_call_one(first, adjust_by, &add, true);
+		c1 = measure(first, 0);
+		smp_call_one(first, adjust_by, &back, true);
+	} else {
+		c1 = measure(first, add);
+	}
+	struct skew c2 = measure(first, 0);
 	bool found = c1.rounds && proven(&c1) > 0 && c1.lo <= (s64)add + slack &&
 		     (s64)add - slack <= c1.hi;
-	diag("control_offset cpu=%u injected_cycles=%lu offset_cycles=[%ld,%ld]", first, add, c1.lo,
-	     c1.hi);
+	diag("control_offset cpu=%u by=%s injected_cycles=%lu offset_cycles=[%ld,%ld] "
+	     "after_cycles=[%ld,%ld]",
+	     first, hw ? "tsc_adjust" : "software", add, c1.lo, c1.hi, c2.lo, c2.hi);
 	if (!control("injected_tsc_offset_found", found))
 		return exp_fail(ctx,
 				"negative control: an offset of %lu cycles put in on cpu %u was "
 				"not found ([%ld,%ld])",
 				add, first, c1.lo, c1.hi);
+	if (proven(&c2))
+		return exp_fail(ctx, "cpu %u's TSC stayed apart after the control: [%ld,%ld]",
+				first, c2.lo, c2.hi);
 	if (bad)
 		return exp_fail(
 			ctx,
