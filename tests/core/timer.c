@@ -1,6 +1,6 @@
 /*
- * timer: the LAPIC timer (one-shot, periodic, TSC-deadline) and the TSC agree within 1%,
- * measured on the boot CPU. The two are calibrated in one window, so an error common to both
+ * timer: the LAPIC timer (one-shot, periodic, TSC-deadline) and the TSC agree within 1% (a
+ * one-shot may come 5% late: the host's scheduling), measured on the boot CPU. The two are calibrated in one window, so an error common to both
  * (a window too short: the PIT's one-shot once made both 5.7% high) cancels in that check;
  * the rates are also measured again against the reference clock, in 8 more windows.
  */
@@ -100,8 +100,9 @@ static bool measure_oneshot(s64 *handler_ppm, s64 *polled_ppm, s64 *early_ppm)
  * Periodic: tick i comes at t0 + k_i * P + L_i, late by L_i >= 0, and a vCPU held off for a
  * whole period takes one interrupt for several, so k_i counts periods, not interrupts. Host
  * load can make most ticks late at once: the median interval came out 3.8% short with two
- * host loops beside a TCG guest at smp 8. The slope between the least-late tick of each half
- * is P within (L_a + L_b) / span; the first and last quarters are at least 13 periods apart.
+ * host loops beside a TCG guest at smp 8. The slope between the least-late tick of the first
+ * quarter and that of the last is P within (L_a + L_b) / span, and those are 13 periods apart
+ * at least.
  */
 static u32 least_late(const u64 *k, u32 lo, u32 hi, u64 period)
 {
