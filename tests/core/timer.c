@@ -1,8 +1,9 @@
 /*
  * timer: the LAPIC timer (one-shot, periodic, TSC-deadline) and the TSC agree within 1% (a
- * one-shot may come 5% late: the host's scheduling), measured on the boot CPU. The two are calibrated in one window, so an error common to both
- * (a window too short: the PIT's one-shot once made both 5.7% high) cancels in that check;
- * the rates are also measured again against the reference clock, in 8 more windows.
+ * one-shot may come 5% late: the host's scheduling), measured on the boot CPU. The two are
+ * calibrated in one window, so an error common to both (a window too short: the PIT's
+ * one-shot once made both 5.7% high) cancels in that check; the rates are also measured
+ * again against the reference clock, in 8 more windows.
  */
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
