@@ -1,4 +1,4 @@
-/* The reference clock the TSC and LAPIC timer are calibrated against (clock= on the command line). */
+/* The clock the TSC and LAPIC timer are calibrated against (clock= on the command line). */
 #ifndef RACEBED_CLOCK_PREF_H
 #define RACEBED_CLOCK_PREF_H
 

@@ -62,7 +62,7 @@ static void adjust_by(void *arg)
 	wrmsr(MSR_TSC_ADJUST, rdmsr(MSR_TSC_ADJUST) + *(const u64 *)arg);
 }
 
-/* On the other CPU: answers each ping with its TSC. Spins without PAUSE (TCG: see sti_self_aim.c). */
+/* On the other CPU: answers each ping with its TSC; spins without PAUSE (TCG: sti_self_aim.c). */
 static void responder(void *arg)
 {
 	(void)arg;
