@@ -18,6 +18,7 @@
 #define MAX_ERR_PPM 10000       /* 1% */
 #define SAMPLES 9
 #define PERIODIC_TICKS 25
+#define PERIODIC_ATTEMPTS 3
 #define RECHECK_WINDOWS 8
 #define PERIOD_NS 20000000ull /* periodic: 25 ticks in 0.5 s */
 
@@ -170,7 +171,18 @@ static enum exp_result run(struct exp_ctx *ctx)
 	u64 late = 0, coalesced = 0;
 	bool early = false;
 	bool ok1 = measure_oneshot(&oneshot, &oneshot_polled, &oneshot_early);
-	bool ok2 = measure_periodic(&periodic, &coalesced);
+	/*
+	 * A host that holds the vCPU off through a whole quarter of the run makes every tick
+	 * there late (-18303 ppm once, clock-pit beside a busy loop): taken again, up to
+	 * PERIODIC_ATTEMPTS runs. Lateness makes a right timer look wrong, never a wrong one right.
+	 */
+	u32 runs = 0;
+	bool ok2;
+	do {
+		ok2 = measure_periodic(&periodic, &coalesced);
+		runs++;
+	} while (ok2 && runs < PERIODIC_ATTEMPTS &&
+		 (periodic > MAX_ERR_PPM || periodic < -MAX_ERR_PPM));
 	bool ok3 = !apic.has_tsc_deadline || measure_deadline(&late, &early);
 	apic_timer_stop();
 	struct time_recheck rc;
@@ -181,8 +193,8 @@ static enum exp_result run(struct exp_ctx *ctx)
 	diag("tsc_hz=%lu apic_timer_hz=%lu source=%s", timeinfo.tsc_hz, timeinfo.apic_hz,
 	     timeinfo.tsc_source);
 	diag("oneshot_err_ppm=%ld oneshot_polled_err_ppm=%ld periodic_err_ppm=%ld "
-	     "periodic_coalesced=%lu",
-	     oneshot, oneshot_polled, periodic, coalesced);
+	     "periodic_coalesced=%lu periodic_runs=%u",
+	     oneshot, oneshot_polled, periodic, coalesced, runs);
 	s64 tsc_err = rc.tsc_hz ? err_ppm(timeinfo.tsc_hz, rc.tsc_hz) : 0;
 	s64 apic_err = rc.apic_hz ? err_ppm(timeinfo.apic_hz, rc.apic_hz) : 0;
 	diag("recheck windows=%u tsc_hz=%lu apic_timer_hz=%lu bound_ppm=%u tsc_err_ppm=%ld "

@@ -129,6 +129,24 @@ static s64 proven(const struct skew *s) { return s->lo > 0 ? s->lo : s->hi < 0 ?
 
 static s64 cycles_ns(s64 c) { return c < 0 ? -(s64)tsc_to_ns((u64)-c) : (s64)tsc_to_ns((u64)c); }
 
+/*
+ * One run of the control: add cycles put on cpu (through IA32_TSC_ADJUST when hw, and taken
+ * off again exactly; else added to its reads), measured. A run the host starves brackets the
+ * offset too widely to prove it (10 ms once, uefi beside a busy loop): the caller then takes
+ * it again, up to CONTROL_RUNS runs, with an offset ten times that bracket.
+ */
+#define CONTROL_RUNS 3
+static struct skew control_run(u32 cpu, u64 add, bool hw)
+{
+	if (!hw)
+		return measure(cpu, add);
+	u64 back = -add;
+	smp_call_one(cpu, adjust_by, &add, true);
+	struct skew c = measure(cpu, 0);
+	smp_call_one(cpu, adjust_by, &back, true);
+	return c;
+}
+
 static enum exp_result run(struct exp_ctx *ctx)
 {
 	u32 me = this_cpu_index(), checked = 0, bad = 0, first = me, min_rounds = ROUNDS;
@@ -174,15 +192,15 @@ static enum exp_result run(struct exp_ctx *ctx)
 	if (!c0.rounds)
 		return exp_fail(ctx, "cpu %u never answered a ping", first);
 	s64 slack = c0.hi - c0.lo;
-	u64 add = MAX(ns_to_tsc(CONTROL_MIN_NS), 10 * (u64)slack), back = -add;
+	u64 add = MAX(ns_to_tsc(CONTROL_MIN_NS), 10 * (u64)slack);
 	bool hw = has_tsc_adjust();
 	struct skew c1;
-	if (hw) {
-		smp_call_one(first, adjust_by, &add, true);
-		c1 = measure(first, 0);
-		smp_call_one(first, adjust_by, &back, true);
-	} else {
-		c1 = measure(first, add);
+	for (u32 k = 0;; k++) {
+		c1 = control_run(first, add, hw);
+		s64 width = c1.hi - c1.lo;
+		if (!c1.rounds || width < (s64)add / 2 || k + 1 == CONTROL_RUNS)
+			break;
+		add = 10 * (u64)width; /* starved by the host: an offset its bracket resolves */
 	}
 	struct skew c2 = measure(first, 0);
 	bool found = c1.rounds && proven(&c1) > 0 && c1.lo <= (s64)add + slack &&
