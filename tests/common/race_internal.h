@@ -73,6 +73,8 @@ struct race_schedule {
 	u32 pass_end;      /* the round the current pass ends at */
 	u64 retry_end_tsc; /* the retries' share of the budget ends here */
 	u32 pairs_retried; /* pairs that took at least one retry turn */
+	u32 starved_passes; /* passes for pairs that never fired, after the retries */
+	u32 pairs_starved;  /* pairs that took such a turn */
 };
 
 /* The round the CPUs run next, set by the boot CPU before it calls them. */
@@ -88,6 +90,7 @@ struct race_pair_stat {
 	u64 trials[RACE_MODES], hits[RACE_MODES];
 	u64 period_tsc, delay_tsc; /* from its last turn */
 	u32 shape, retried;        /* shape of its last turn; retry turns taken */
+	bool starved;              /* took a turn for pairs that never fired (race_schedule.c) */
 	u64 turns_tsc;             /* the time of its turns before the one with its first hit */
 	u64 first_hit_tsc;         /* its time to the first hit over its turns (0: none) */
 };

@@ -35,16 +35,17 @@ static void report_pair(const struct race_engine *e, u32 s, u32 v)
 	char first_hit[24] = "none";
 	if (p->first_hit_tsc)
 		ksnprintf(first_hit, sizeof(first_hit), "%lu", tsc_to_ns(p->first_hit_tsc) / 1000);
-	diag("pair %u->%u trials=%lu hits=%lu%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu "
+	diag("pair %u->%u trials=%lu hits=%lu%s%s%s blind_trials=%lu blind_hits=%lu aimed_trials=%lu "
 	     "aimed_hits=%lu stream_trials=%lu stream_hits=%lu shape=%s period_ns=%lu delay_ns=%lu "
 	     "first_hit_us=%s",
 	     e->cpus.cpu[s], e->cpus.cpu[v], trials, hits, hits ? "" : " zero_hits",
 	     p->retried > 1 ? " retried_twice"
 	     : p->retried   ? " retried"
 			    : "",
-	     p->trials[RACE_BLIND], p->hits[RACE_BLIND], p->trials[RACE_AIMED], p->hits[RACE_AIMED],
-	     p->trials[RACE_STREAM], p->hits[RACE_STREAM], e->race->shape_name[p->shape],
-	     tsc_to_ns(p->period_tsc), tsc_to_ns(p->delay_tsc), first_hit);
+	     p->starved ? " starved" : "", p->trials[RACE_BLIND], p->hits[RACE_BLIND],
+	     p->trials[RACE_AIMED], p->hits[RACE_AIMED], p->trials[RACE_STREAM],
+	     p->hits[RACE_STREAM], e->race->shape_name[p->shape], tsc_to_ns(p->period_tsc),
+	     tsc_to_ns(p->delay_tsc), first_hit);
 }
 
 /* The median time to the first hit over the pairs that hit, in us (0: none hit). */
@@ -82,9 +83,10 @@ void race_report(struct race_engine *e)
 			report_pair(e, s, v);
 		}
 	r->first_hit_median_us = first_hit_median_us(e);
-	diag("pairs=%u pairs_hit=%u pairs_zero=%u pairs_retried=%u first_hit_us_median=%lu",
+	diag("pairs=%u pairs_hit=%u pairs_zero=%u pairs_retried=%u pairs_starved=%u "
+	     "first_hit_us_median=%lu",
 	     r->npairs, r->pairs_hit, r->npairs - r->pairs_hit, e->sched.pairs_retried,
-	     r->first_hit_median_us);
+	     e->sched.pairs_starved, r->first_hit_median_us);
 	hist_print("race_ack_blind", "ns", &e->ack_hist[RACE_BLIND]);
 	hist_print("race_ack_aimed", "ns", &e->ack_hist[RACE_AIMED]);
 	hist_print("race_ack_stream", "ns", &e->ack_hist[RACE_STREAM]);
