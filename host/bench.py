@@ -423,8 +423,14 @@ def main():
     print("bench: wrote %s" % os.path.join(args.out, "bench.json"))
     shown = list(runs)
     for other in (d for d in args.also.split(",") if d):
-        with open(os.path.join(ROOT, other, "bench.json")) as f:
-            shown += json.load(f)["runs"]
+        path = os.path.join(ROOT, other, "bench.json")
+        try:
+            with open(path) as f:
+                shown += json.load(f)["runs"]
+        except (OSError, ValueError, KeyError) as e:
+            print("bench: --also %s: no runs to plot from %s (%s)" % (other, path, e),
+                  file=sys.stderr)
+            return 2
     if plot(shown, os.path.join(ROOT, args.out, "bench.png")):
         print("bench: wrote %s" % os.path.join(args.out, "bench.png"))
     return 0 if table else 1

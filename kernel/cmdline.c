@@ -113,7 +113,6 @@ static int set_u32(struct word *w, u32 *dst)
 
 static const char *const apic_names[] = { "auto", "xapic", "x2apic" };
 static const char *const console_names[] = { "both", "serial", "fb" };
-static const char *const clock_names[] = { "auto", "pmtimer", "hpet", "pit" };
 static const char *const exit_names[] = { "qemu", "halt", "reboot", "poweroff" }; /* from EXIT_QEMU on */
 static const char *const poke_names[] = { "emulate", "rollback", "spin" }; /* bit i */
 
@@ -167,7 +166,8 @@ static int apply_value(struct word *w, const char *key, struct cmdline *c)
 		return 0;
 	}
 	if (!strcmp(key, "clock")) {
-		if ((e = get_choice(w, clock_names, 4, "auto, pmtimer, hpet or pit")) < 0)
+		if ((e = get_choice(w, clock_pref_names, CLOCK_PREFS,
+				    "auto, pmtimer, hpet or pit")) < 0)
 			return -1;
 		c->clock = (enum clock_pref)e;
 		return 0;

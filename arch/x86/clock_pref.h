@@ -3,6 +3,8 @@
 #define RACEBED_CLOCK_PREF_H
 
 /* auto: the ACPI PM timer, else the HPET, else PIT channel 2 */
-enum clock_pref { CLOCK_AUTO, CLOCK_PMTIMER, CLOCK_HPET, CLOCK_PIT };
+enum clock_pref { CLOCK_AUTO, CLOCK_PMTIMER, CLOCK_HPET, CLOCK_PIT, CLOCK_PREFS };
+/* clock= words, and the clocks' names in the boot line (arch/x86/time.c) */
+extern const char *const clock_pref_names[CLOCK_PREFS];
 
 #endif

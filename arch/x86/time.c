@@ -12,6 +12,7 @@
 /* CPUID's TSC frequency is used only within this distance of the measured one. */
 #define TSC_CPUID_TOLERANCE_PPM 5000u
 struct time_info timeinfo;
+const char *const clock_pref_names[CLOCK_PREFS] = { "auto", "pmtimer", "hpet", "pit" };
 
 /* CPUID 0x15 (crystal ratio) or else 0x16 (base frequency): the TSC rate the model states. */
 static bool from_cpuid(void)
@@ -69,7 +70,7 @@ static const char *calibrate(const struct fw_info *fw, enum clock_pref pref, str
 		if (!refclk_pm(fw, c)) {
 			*why = "no ACPI PM timer in the FADT";
 		} else if (refclk_window(c, CALIB_US * 1000ull, w)) {
-			return "pmtimer";
+			return clock_pref_names[CLOCK_PMTIMER];
 		} else {
 			*why = "the ACPI PM timer never ticked";
 			if (any)
@@ -80,14 +81,14 @@ static const char *calibrate(const struct fw_info *fw, enum clock_pref pref, str
 		if (!refclk_hpet(fw, c))
 			*why = "no usable HPET in ACPI";
 		else if (refclk_window(c, CALIB_US * 1000ull, w))
-			return "hpet";
+			return clock_pref_names[CLOCK_HPET];
 		else
 			*why = "the HPET never counted";
 	}
 	if (any || pref == CLOCK_PIT) {
 		refclk_pit(c);
 		if (refclk_window(c, CALIB_US * 1000ull, w))
-			return "pit";
+			return clock_pref_names[CLOCK_PIT];
 		*why = "PIT channel 2 never counted";
 	}
 	c->raw = NULL;
@@ -96,7 +97,6 @@ static const char *calibrate(const struct fw_info *fw, enum clock_pref pref, str
 
 void time_init(const struct fw_info *fw, enum clock_pref pref)
 {
-	static const char *const names[] = { "auto", "pmtimer", "hpet", "pit" };
 	struct calib_window w = { 0 };
 	const char *why;
 
@@ -105,7 +105,7 @@ void time_init(const struct fw_info *fw, enum clock_pref pref)
 	if (!src && pref != CLOCK_AUTO) {
 		ksnprintf(timeinfo.problem, sizeof(timeinfo.problem),
 			  "clock=%s: %s; calibrated against the first clock that counts",
-			  names[pref], why);
+			  clock_pref_names[pref], why);
 		src = calibrate(fw, CLOCK_AUTO, &w, &why);
 	}
 	if (!src)
@@ -144,40 +144,20 @@ void time_init(const struct fw_info *fw, enum clock_pref pref)
 	}
 }
 
-static u64 median_u64(u64 *v, u32 n)
+u32 time_recheck(struct time_rates *out, u32 windows)
 {
-	for (u32 i = 1; i < n; i++)
-		for (u32 j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			u64 t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v[n / 2];
-}
-
-bool time_recheck(u32 windows, struct time_recheck *out)
-{
-	u64 tsc[TIME_RECHECK_MAX], apic[TIME_RECHECK_MAX];
 	u32 n = 0;
-	*out = (struct time_recheck){ 0 };
 	if (!boot_ref.raw)
-		return false;
-	for (; n < MIN(windows, TIME_RECHECK_MAX); n++) {
+		return 0;
+	for (; n < windows; n++) {
 		struct calib_window w;
-		u32 bound;
 		apic_timer_freerun();
 		if (!refclk_window(&boot_ref, CALIB_US * 1000ull, &w))
 			break;
-		window_rates(&w, &tsc[n], &apic[n], &bound);
-		out->bound_ppm = MAX(out->bound_ppm, bound);
+		window_rates(&w, &out[n].tsc_hz, &out[n].apic_hz, &out[n].bound_ppm);
 	}
 	apic_write(APIC_TIMER_INIT, 0);
-	if (n == 0)
-		return false;
-	out->windows = n;
-	out->tsc_hz = median_u64(tsc, n);
-	out->apic_hz = median_u64(apic, n);
-	return n == MIN(windows, TIME_RECHECK_MAX);
+	return n;
 }
 
 void delay_cycles(u64 cycles)

@@ -31,17 +31,15 @@ extern struct time_info timeinfo;
 void time_init(const struct fw_info *fw, enum clock_pref pref);
 /*
  * Measures the TSC and LAPIC timer rates again against the clock the boot calibrated against
- * (tsc_source's clock, or the one CPUID's figure was checked with): the median of `windows`
- * windows of the boot's length (at most TIME_RECHECK_MAX), each end bracketed as at boot;
- * bound_ppm is the widest window's. Leaves the LAPIC timer stopped and masked. False when
- * there is no such clock or it stopped counting.
+ * (clock's, whichever tsc_source says): `windows` windows of the boot's length, each end
+ * bracketed as at boot, their rates in out[]. Leaves the LAPIC timer stopped and masked.
+ * Returns the windows measured: fewer when there is no such clock or it stopped counting.
  */
-#define TIME_RECHECK_MAX 16
-struct time_recheck {
+struct time_rates {
 	u64 tsc_hz, apic_hz;
-	u32 bound_ppm, windows;
+	u32 bound_ppm;
 };
-bool time_recheck(u32 windows, struct time_recheck *out);
+u32 time_recheck(struct time_rates *out, u32 windows);
 /*
  * a * b / c with a 128-bit intermediate (mul + div; the quotient must fit 64 bits). c is
  * pinned to RCX: with "rm" the compiler may hand the divisor the very register that holds a

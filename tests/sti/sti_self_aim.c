@@ -59,7 +59,7 @@ static const struct lead {
 	{ "spin16", LEAD_SPIN, 16 },     { "spin64", LEAD_SPIN, 64 }, { "spin256", LEAD_SPIN, 256 },
 	{ "spin1024", LEAD_SPIN, 1024 }, { "split", LEAD_SPLIT, 1 },
 };
-#define NLEADS (sizeof(leads) / sizeof(leads[0]))
+#define NLEADS ARRAY_SIZE(leads)
 #define CONTROL_LEAD (NLEADS - 1)
 static const self_fn xapic_fn[] = { seq_self_x_lead0, seq_self_x_spin, seq_self_x_split };
 static const self_fn x2apic_fn[] = { seq_self_x2_lead0, seq_self_x2_spin, seq_self_x2_split };

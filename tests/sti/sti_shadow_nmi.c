@@ -262,7 +262,7 @@ static struct race race = {
  * (sti_self_aim.c: each lead for SELF_LEARN_MS, then CPU counts), then the peer loop (this CPU
  * at the next online one) and the self-aimed plan run in LOOP_CHUNKS alternating chunks, so a
  * change of host load meets both alike; then the peer loop padded like the race shapes
- * (`# padded_loop`: what the padding alone gives without aim). Returns the peer loop's time.
+ * (`# padded_loop`: what the padding alone gives without aim).
  */
 #define SELF_LEARN_MS 4
 #define LOOP_CHUNKS 4
