@@ -6,6 +6,7 @@
 
 #define MSR_APIC_BASE 0x1b
 #define MSR_TSC_DEADLINE 0x6e0
+#define MSR_TSC_ADJUST 0x3b /* CPUID.07H:EBX[1] */
 #define MSR_PAT 0x277
 #define MSR_EFER 0xc0000080
 #define MSR_STAR 0xc0000081

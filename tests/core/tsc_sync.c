@@ -31,7 +31,6 @@
 #define ROUNDS 2000
 #define PER_CPU_NS 20000000ull /* a CPU's share of round trips: 20 ms at most */
 #define CONTROL_MIN_NS 10000ull
-#define MSR_TSC_ADJUST 0x3b
 
 /* what one CPU measured against the boot CPU: its offset lies in [lo, hi] (cycles) */
 struct skew {
