@@ -12,7 +12,6 @@
 /* CPUID's TSC frequency is used only within this distance of the measured one. */
 #define TSC_CPUID_TOLERANCE_PPM 5000u
 struct time_info timeinfo;
-const char *const clock_pref_names[CLOCK_PREFS] = { "auto", "pmtimer", "hpet", "pit" };
 
 /* CPUID 0x15 (crystal ratio) or else 0x16 (base frequency): the TSC rate the model states. */
 static bool from_cpuid(void)

@@ -67,6 +67,9 @@ static void test_enums(void)
 {
 	CHECK(parse("apic=xapic") == 0 && cl.apic == APIC_FORCE_XAPIC);
 	CHECK(parse("apic=auto") == 0 && cl.apic == APIC_AUTO);
+	CHECK(parse("clock=pit") == 0 && cl.clock == CLOCK_PIT);
+	CHECK(parse("clock=hpet") == 0 && cl.clock == CLOCK_HPET);
+	CHECK(parse("") == 0 && cl.clock == CLOCK_AUTO);
 	CHECK(parse("console=fb") == 0 && cl.console == CONSOLE_FB);
 	CHECK(parse("console=both") == 0 && cl.console == CONSOLE_BOTH);
 	CHECK(parse("exit=halt") == 0 && cl.exit == EXIT_HALT);
@@ -141,6 +144,7 @@ static void test_errors(void)
 	BAD("cpus=0x100000000", "number out of range 'cpus=0x100000000'");
 	BAD("apic=foo", "'apic=' wants auto, xapic or x2apic, got 'foo'");
 	BAD("apic=", "'apic=' wants auto, xapic or x2apic, got ''");
+	BAD("clock=tsc", "'clock=' wants auto, pmtimer, hpet or pit, got 'tsc'");
 	BAD("console=vga", "'console=' wants serial, fb or both, got 'vga'");
 	BAD("exit=now", "'exit=' wants qemu, halt, reboot or poweroff, got 'now'");
 	BAD("nosmp=1", "'nosmp' takes no value");
