@@ -15,7 +15,10 @@
  * kept per logical processor; a WRMSR to either changes only the CPU that runs it, and the SDM
  * warns that making all logical processors agree that way may be difficult. Firmware can
  * leave the counters apart (a TSC_ADJUST other than 0 is printed). RDTSC "is not serializing
- * or ordered with other instructions": each read here is fenced on both sides.
+ * or ordered with other instructions": each read here is fenced on both sides. AMD (the TCG
+ * guest's vendor): no APM text on agreement across processors was at hand here, and none is
+ * needed: no architectural verdict rests on this experiment, it has no observation; that the
+ * counters agree is what racebed's own timing needs.
  *
  * Negative control: a known offset (ten times the tightest bracket, at least 10 us) put on one
  * CPU through IA32_TSC_ADJUST where it exists, else added to its reads in software, must be
